@@ -1,0 +1,248 @@
+//! Identifiers and records of the domain.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new time-ordered (UUID v7) id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            /// Parse from the canonical text form.
+            pub fn parse(s: &str) -> Option<Self> {
+                Uuid::parse_str(s).ok().map(Self)
+            }
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Identifies an account.
+    AccountId
+);
+id_type!(
+    /// Identifies a session (a refresh-token family).
+    SessionId
+);
+
+/// A stored account. `password_hash` never appears in `Debug` output or API bodies.
+#[derive(Clone, PartialEq)]
+pub struct Account {
+    /// Account id (UUID v7).
+    pub id: AccountId,
+    /// Login as the user typed it.
+    pub login: String,
+    /// Email address, if given.
+    pub email: Option<String>,
+    /// Whether the email has been verified.
+    pub email_verified: bool,
+    /// Whether the account may sign in.
+    pub active: bool,
+    /// Blocked by an admin.
+    pub blocked: bool,
+    /// The reason an admin gave for the block (never shown to the account).
+    pub block_reason: Option<String>,
+    /// Whether a second factor is enabled.
+    pub mfa_enabled: bool,
+    /// Granted scopes (e.g. `admin`).
+    pub scopes: Vec<String>,
+    /// Free-form JSON object for the application.
+    pub properties: serde_json::Value,
+    /// PHC string of the Argon2id hash (None for accounts without a password).
+    pub password_hash: Option<String>,
+    /// When the password last changed.
+    pub password_changed_at: OffsetDateTime,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last modification time.
+    pub updated_at: OffsetDateTime,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("login", &self.login)
+            .field("email", &self.email)
+            .field("active", &self.active)
+            .field("blocked", &self.blocked)
+            .field("mfa_enabled", &self.mfa_enabled)
+            .field("scopes", &self.scopes)
+            .field("password_hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Account {
+    /// Lower-cased login used for uniqueness and lookup.
+    pub fn login_key(&self) -> String {
+        normalize_login(&self.login)
+    }
+    /// Whether the account has a scope.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Logins compare case-insensitively: this is the stored key.
+pub fn normalize_login(login: &str) -> String {
+    login.to_lowercase()
+}
+
+/// Emails compare case-insensitively: this is the stored key.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The public view of an account (API.md `Account`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// Account id.
+    pub id: AccountId,
+    /// Login.
+    pub login: String,
+    /// Email, if any.
+    pub email: Option<String>,
+    /// Whether the email has been verified.
+    pub email_verified: bool,
+    /// Whether the account may sign in.
+    pub active: bool,
+    /// Whether an admin blocked it.
+    pub blocked: bool,
+    /// Whether MFA is on.
+    pub mfa_enabled: bool,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Application properties.
+    pub properties: serde_json::Value,
+    /// Creation time (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id,
+            login: a.login.clone(),
+            email: a.email.clone(),
+            email_verified: a.email_verified,
+            active: a.active,
+            blocked: a.blocked,
+            mfa_enabled: a.mfa_enabled,
+            scopes: a.scopes.clone(),
+            properties: a.properties.clone(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// A stored session: one refresh-token family of one device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Session id (the `sid` claim).
+    pub id: SessionId,
+    /// Owner.
+    pub account_id: AccountId,
+    /// Created at login.
+    pub created_at: OffsetDateTime,
+    /// Last refresh or login.
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute end of the session.
+    pub expires_at: OffsetDateTime,
+    /// Client IP at last use.
+    pub ip: Option<String>,
+    /// Client user agent at last use.
+    pub user_agent: Option<String>,
+    /// `remember: true` at login.
+    pub long: bool,
+    /// Authentication methods used (`pwd`, `otp`, ...).
+    pub amr: Vec<String>,
+    /// When revoked, if revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl Session {
+    /// Whether the session can still be used at `now`.
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The account concerned, if known.
+    pub account_id: Option<AccountId>,
+    /// Event name, e.g. `login.success`.
+    pub event: String,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Small JSON detail; never holds a secret.
+    pub detail: serde_json::Value,
+}
+
+/// Where a request came from; recorded on sessions and audit events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client IP (from the socket, or a trusted proxy header).
+    pub ip: Option<String>,
+    /// User agent header, truncated.
+    pub user_agent: Option<String>,
+}
+
+/// A signing key as stored.
+#[derive(Clone, PartialEq)]
+pub struct StoredKey {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// Algorithm name (`EdDSA`, `RS256`, `ES256`).
+    pub alg: String,
+    /// Private key, PKCS#8 DER.
+    pub private_der: Vec<u8>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// When it stopped signing (retired keys still verify until tokens expire).
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_der", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}

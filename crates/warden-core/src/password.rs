@@ -1,0 +1,237 @@
+//! Login and password rules (NIST SP 800-63B) and Argon2id hashing off the async workers.
+//!
+//! The rules are types so an application can reuse them in its own forms:
+//!
+//! ```
+//! use warden_core::password::{Login, Password};
+//! assert!(Login::parse("Alice.Smith").is_ok());
+//! assert!(Login::parse("a b").is_err());
+//! assert!(Password::parse("correct horse battery staple").is_ok());
+//! assert!(Password::parse("password1").is_err()); // on the common-password list
+//! assert!(Password::parse("short").is_err());
+//! ```
+
+use crate::error::{Error, FieldError, Result};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
+
+/// Shortest accepted password, in characters.
+pub const PASSWORD_MIN: usize = 8;
+/// Longest accepted password, in characters; longer ones are refused before hashing.
+pub const PASSWORD_MAX: usize = 128;
+/// Shortest login.
+pub const LOGIN_MIN: usize = 3;
+/// Longest login.
+pub const LOGIN_MAX: usize = 64;
+
+static COMMON: &str = include_str!("common_passwords.txt");
+
+fn common_set() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| COMMON.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+}
+
+/// Whether a password is on the built-in list of the 10,000 most common passwords
+/// (compared case-insensitively).
+pub fn is_common(password: &str) -> bool {
+    common_set().contains(password.to_lowercase().as_str())
+}
+
+/// A login that follows the rules: 3–64 characters of letters, digits and `_ . - @`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login(String);
+
+impl Login {
+    /// Check a login against the rules.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let n = s.chars().count();
+        if !(LOGIN_MIN..=LOGIN_MAX).contains(&n) {
+            return Err(FieldError::new(
+                "login",
+                format!("must be {LOGIN_MIN} to {LOGIN_MAX} characters"),
+            ));
+        }
+        if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@')) {
+            return Err(FieldError::new(
+                "login",
+                "may contain only letters, digits and _ . - @",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    /// The login as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The case-insensitive key.
+    pub fn key(&self) -> String {
+        crate::model::normalize_login(&self.0)
+    }
+}
+
+/// A password that follows the rules: 8–128 characters, not a common password.
+/// Its `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl Password {
+    /// Check a new password against the rules.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::parse_field(s, "password")
+    }
+    /// As [`Password::parse`], naming the request field in the error.
+    pub fn parse_field(s: &str, field: &str) -> Result<Self, FieldError> {
+        let n = s.chars().count();
+        if n < PASSWORD_MIN {
+            return Err(FieldError::new(field, format!("must be at least {PASSWORD_MIN} characters")));
+        }
+        if n > PASSWORD_MAX {
+            return Err(FieldError::new(field, format!("must be at most {PASSWORD_MAX} characters")));
+        }
+        if is_common(s) {
+            return Err(FieldError::new(field, "is too common; choose another"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    /// The password text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A valid email address (a pragmatic check: one `@`, a dot in the domain, no spaces, at most 254 chars).
+pub fn check_email(s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    let bad = || FieldError::new("email", "is not a valid email address");
+    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+    if local.is_empty() || local.len() > 64 || domain.contains('@') {
+        return Err(bad());
+    }
+    if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        return Err(bad());
+    }
+    Ok(s.to_owned())
+}
+
+/// Argon2id parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Iterations (OWASP: 2).
+    pub iterations: u32,
+    /// Parallelism (OWASP: 1).
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+/// Hashes and verifies passwords on the blocking pool, at most `concurrency` at a time,
+/// so that a login storm never starves the async workers.
+#[derive(Clone)]
+pub struct Hasher {
+    argon: Arc<Argon2<'static>>,
+    permits: Arc<Semaphore>,
+    dummy: Arc<String>,
+}
+
+impl Hasher {
+    /// Build a hasher; computes the dummy hash used for unknown logins.
+    pub fn new(params: HashParams, concurrency: usize) -> Result<Self> {
+        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
+        let dummy = hash_with(&argon, "warden-dummy-password-for-timing")?;
+        Ok(Self {
+            argon: Arc::new(argon),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    /// Hash a password (PHC string).
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let argon = self.argon.clone();
+        let pw = password.to_owned();
+        self.run(move || hash_with(&argon, &pw)).await
+    }
+
+    /// Verify `password` against `hash`; with `None`, verifies against a dummy hash
+    /// (same cost) and returns false, so unknown logins take as long as known ones.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
+        let argon = self.argon.clone();
+        let pw = password.to_owned();
+        let (phc, real) = match hash {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy.as_str().to_owned(), false),
+        };
+        let ok = self
+            .run(move || {
+                let parsed = PasswordHash::new(&phc).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+                Ok(argon.verify_password(pw.as_bytes(), &parsed).is_ok())
+            })
+            .await?;
+        Ok(ok && real)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
+    }
+}
+
+fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    crate::random::fill(&mut salt);
+    argon
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules() {
+        assert!(Login::parse("ab").is_err());
+        assert!(Login::parse(&"a".repeat(65)).is_err());
+        assert!(Login::parse("user@example.com").is_ok());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert!(Password::parse(&"x".repeat(128)).is_ok());
+        assert!(Password::parse("PASSWORD1").is_err());
+        assert!(check_email("a@b.co").is_ok());
+        assert!(check_email("nope").is_err());
+    }
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let h = Hasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }, 2).unwrap_or_else(|e| panic!("{e}"));
+        let phc = h.hash("correct horse").await.unwrap_or_default();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(h.verify("correct horse", Some(&phc)).await.unwrap_or(false));
+        assert!(!h.verify("wrong horse", Some(&phc)).await.unwrap_or(true));
+        assert!(!h.verify("correct horse", None).await.unwrap_or(true));
+    }
+}

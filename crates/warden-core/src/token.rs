@@ -1,0 +1,483 @@
+//! Access tokens: signing keys, claims, pinned-algorithm verification, JWKS.
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::model::{AccountId, SessionId, StoredKey};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// The signing algorithms Warden offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningAlg {
+    /// Ed25519 (default).
+    EdDSA,
+    /// RSA PKCS#1 v1.5 with SHA-256, 2048-bit keys.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// HMAC-SHA-256 with `WARDEN_SECRET`.
+    HS256,
+    /// HMAC-SHA-384 with `WARDEN_SECRET`.
+    HS384,
+    /// HMAC-SHA-512 with `WARDEN_SECRET`.
+    HS512,
+}
+
+impl SigningAlg {
+    fn jwt(self) -> Algorithm {
+        match self {
+            SigningAlg::EdDSA => Algorithm::EdDSA,
+            SigningAlg::RS256 => Algorithm::RS256,
+            SigningAlg::ES256 => Algorithm::ES256,
+            SigningAlg::HS256 => Algorithm::HS256,
+            SigningAlg::HS384 => Algorithm::HS384,
+            SigningAlg::HS512 => Algorithm::HS512,
+        }
+    }
+    /// Whether the algorithm uses the shared secret (no key pair, nothing in JWKS).
+    pub fn is_hmac(self) -> bool {
+        matches!(self, SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512)
+    }
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlg::EdDSA => "EdDSA",
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::HS256 => "HS256",
+            SigningAlg::HS384 => "HS384",
+            SigningAlg::HS512 => "HS512",
+        }
+    }
+}
+
+impl FromStr for SigningAlg {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "EDDSA" | "ED25519" => SigningAlg::EdDSA,
+            "RS256" => SigningAlg::RS256,
+            "ES256" => SigningAlg::ES256,
+            "HS256" => SigningAlg::HS256,
+            "HS384" => SigningAlg::HS384,
+            "HS512" => SigningAlg::HS512,
+            other => return Err(format!("unknown JWT algorithm {other:?} (EdDSA, RS256, ES256, HS256, HS384, HS512)")),
+        })
+    }
+}
+
+/// Claims of a Warden access token (API.md "Tokens").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Account id.
+    pub sub: AccountId,
+    /// Audience, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Not before (unix seconds).
+    pub nbf: i64,
+    /// Expires (unix seconds).
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+    /// Session id.
+    pub sid: SessionId,
+    /// Space-separated scopes.
+    #[serde(default)]
+    pub scope: String,
+    /// Issued by a password (or second-factor) check just now.
+    #[serde(default)]
+    pub fresh: bool,
+    /// Authentication methods.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Extra claims added by the application.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Claims {
+    /// Whether the token carries a scope.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+    /// Scopes as a list.
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+struct Key {
+    kid: String,
+    alg: SigningAlg,
+    enc: EncodingKey,
+    dec: DecodingKey,
+    jwk: Option<Jwk>,
+    retired_at: Option<OffsetDateTime>,
+}
+
+struct Ring {
+    current: Arc<Key>,
+    by_kid: HashMap<String, Arc<Key>>,
+}
+
+/// Generate a new key pair for `alg` (not for HMAC algorithms).
+pub fn generate_key(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredKey> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+    use aws_lc_rs::encoding::AsDer;
+    let der: Vec<u8> = match alg {
+        SigningAlg::EdDSA => {
+            let kp = Ed25519KeyPair::generate().map_err(Error::internal)?;
+            kp.to_pkcs8v1().map_err(Error::internal)?.as_ref().to_vec()
+        }
+        SigningAlg::ES256 => {
+            let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(Error::internal)?;
+            kp.to_pkcs8v1().map_err(Error::internal)?.as_ref().to_vec()
+        }
+        SigningAlg::RS256 => {
+            let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(Error::internal)?;
+            let doc: aws_lc_rs::encoding::Pkcs8V1Der<'static> = kp.as_der().map_err(Error::internal)?;
+            // jsonwebtoken wants PKCS#1 RSAPrivateKey: the OCTET STRING inside PKCS#8.
+            pkcs8_private_key(doc.as_ref())
+                .ok_or_else(|| Error::Internal("unexpected PKCS#8 layout".into()))?
+                .to_vec()
+        }
+        SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512 => {
+            return Err(Error::Internal("HMAC keys come from WARDEN_SECRET".into()));
+        }
+    };
+    Ok(StoredKey {
+        kid: crate::random::token(12),
+        alg: alg.name().to_owned(),
+        private_der: der,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+/// One DER element: (tag, contents, rest).
+fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (bytes, r) = rest.split_at(n);
+        rest = r;
+        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (body, rest) = rest.split_at(len);
+    Some((tag, body, rest))
+}
+
+/// The `privateKey` OCTET STRING of a PKCS#8 v1 `PrivateKeyInfo`.
+fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
+    let (0x30, seq, _) = der_next(der)? else { return None };
+    let (0x02, _, rest) = der_next(seq)? else { return None };
+    let (0x30, _, rest) = der_next(rest)? else { return None };
+    let (0x04, key, _) = der_next(rest)? else { return None };
+    Some(key)
+}
+
+fn load_key(stored: &StoredKey) -> Result<Key> {
+    let alg: SigningAlg = stored.alg.parse().map_err(Error::Internal)?;
+    let enc = match alg {
+        SigningAlg::EdDSA => EncodingKey::from_ed_der(&stored.private_der),
+        SigningAlg::ES256 => EncodingKey::from_ec_der(&stored.private_der),
+        SigningAlg::RS256 => EncodingKey::from_rsa_der(&stored.private_der),
+        _ => return Err(Error::Internal("stored HMAC key".into())),
+    };
+    let mut jwk = Jwk::from_encoding_key(&enc, alg.jwt()).map_err(Error::internal)?;
+    jwk.common.key_id = Some(stored.kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(match alg {
+        SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
+        SigningAlg::ES256 => KeyAlgorithm::ES256,
+        _ => KeyAlgorithm::RS256,
+    });
+    let dec = DecodingKey::from_jwk(&jwk).map_err(Error::internal)?;
+    Ok(Key { kid: stored.kid.clone(), alg, enc, dec, jwk: Some(jwk), retired_at: stored.retired_at })
+}
+
+fn hmac_key(alg: SigningAlg, secret: &[u8]) -> Key {
+    let digest = crate::random::sha256(secret);
+    let kid: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    Key {
+        kid: format!("hs-{kid}"),
+        alg,
+        enc: EncodingKey::from_secret(secret),
+        dec: DecodingKey::from_secret(secret),
+        jwk: None,
+        retired_at: None,
+    }
+}
+
+/// Token settings.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// `iss` claim.
+    pub issuer: String,
+    /// `aud` claim, when set (then required on verification).
+    pub audience: Option<String>,
+    /// Access-token lifetime.
+    pub access_ttl: Duration,
+    /// Allowed clock skew on `exp`/`nbf` (at most 30 s).
+    pub leeway: Duration,
+}
+
+/// A cached verification: the claims and their expiry.
+type CacheEntry = Arc<Claims>;
+
+const CACHE_MAX: usize = 65_536;
+
+/// Signs and verifies access tokens with a pinned algorithm and a key ring.
+pub struct Tokens {
+    cfg: TokenConfig,
+    ring: RwLock<Arc<Ring>>,
+    clock: Arc<dyn Clock>,
+    cache: RwLock<HashMap<Box<str>, CacheEntry>>,
+}
+
+impl Tokens {
+    /// Build from stored keys (asymmetric algorithms) or an HMAC secret.
+    /// The newest unretired key of the configured algorithm signs.
+    pub fn new(
+        cfg: TokenConfig,
+        alg: SigningAlg,
+        stored: &[StoredKey],
+        hmac_secret: Option<&[u8]>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let ring = build_ring(&cfg, alg, stored, hmac_secret, clock.now())?;
+        Ok(Self { cfg, ring: RwLock::new(Arc::new(ring)), clock, cache: RwLock::new(HashMap::new()) })
+    }
+
+    /// Replace the key ring (after `keys rotate`).
+    pub fn reload(&self, alg: SigningAlg, stored: &[StoredKey], hmac_secret: Option<&[u8]>) -> Result<()> {
+        let ring = build_ring(&self.cfg, alg, stored, hmac_secret, self.clock.now())?;
+        *self.ring.write() = Arc::new(ring);
+        self.cache.write().clear();
+        Ok(())
+    }
+
+    /// Access-token lifetime.
+    pub fn access_ttl(&self) -> Duration {
+        self.cfg.access_ttl
+    }
+
+    /// The `kid` of the signing key.
+    pub fn current_kid(&self) -> String {
+        self.ring.read().current.kid.clone()
+    }
+
+    /// Sign claims with the current key (`typ: at+jwt`, `kid` set).
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let ring = self.ring.read().clone();
+        let key = &ring.current;
+        let mut header = Header::new(key.alg.jwt());
+        header.typ = Some("at+jwt".to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.enc).map_err(Error::internal)
+    }
+
+    /// New claims for a session, valid from now for the access TTL (capped at `session_end`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn claims(
+        &self,
+        sub: AccountId,
+        sid: SessionId,
+        scopes: &[String],
+        fresh: bool,
+        amr: &[String],
+        session_end: OffsetDateTime,
+    ) -> Claims {
+        let now = self.clock.now();
+        let exp = (now + self.cfg.access_ttl).min(session_end);
+        Claims {
+            iss: self.cfg.issuer.clone(),
+            sub,
+            aud: self.cfg.audience.clone(),
+            iat: now.unix_timestamp(),
+            nbf: now.unix_timestamp(),
+            exp: exp.unix_timestamp(),
+            jti: crate::random::token(12),
+            sid,
+            scope: scopes.join(" "),
+            fresh,
+            amr: amr.to_vec(),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// Verify a token: header `alg` must equal the key's pinned algorithm, `kid`
+    /// must name a known key, the signature, `iss`, `aud`, `exp` and `nbf` must hold.
+    /// Session revocation is checked by the caller.
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>> {
+        let now = self.clock.now().unix_timestamp();
+        let leeway = self.cfg.leeway.whole_seconds();
+        if let Some(c) = self.cache.read().get(token) {
+            return check_times(c.clone(), now, leeway);
+        }
+        let claims = Arc::new(self.verify_uncached(token)?);
+        let checked = check_times(claims.clone(), now, leeway)?;
+        let mut cache = self.cache.write();
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(token.into(), claims);
+        Ok(checked)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Claims> {
+        if token.len() > 8192 {
+            return Err(Error::InvalidToken);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
+        let ring = self.ring.read().clone();
+        let kid = header.kid.as_deref().ok_or(Error::InvalidToken)?;
+        let key = ring.by_kid.get(kid).ok_or(Error::InvalidToken)?;
+        if header.alg != key.alg.jwt() || header.typ.as_deref() != Some("at+jwt") {
+            return Err(Error::InvalidToken);
+        }
+        let mut v = Validation::new(key.alg.jwt());
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.leeway = 0;
+        v.set_issuer(&[&self.cfg.issuer]);
+        match &self.cfg.audience {
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                v.set_required_spec_claims(&["aud", "iss"]);
+            }
+            None => {
+                v.validate_aud = false;
+                v.set_required_spec_claims(&["iss"]);
+            }
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key.dec, &v).map_err(|_| Error::InvalidToken)?;
+        let claims = data.claims;
+        if self.cfg.audience.is_none() && claims.aud.is_some() {
+            return Err(Error::InvalidToken);
+        }
+        if let Some(retired) = key.retired_at {
+            // A retired key verifies only tokens it signed before it retired.
+            if claims.iat > retired.unix_timestamp() {
+                return Err(Error::InvalidToken);
+            }
+        }
+        Ok(claims)
+    }
+
+    /// The public keys (current and still-valid retired ones) as a JWKS document.
+    pub fn jwks(&self) -> JwkSet {
+        let ring = self.ring.read().clone();
+        let mut keys: Vec<Jwk> = ring.by_kid.values().filter_map(|k| k.jwk.clone()).collect();
+        keys.sort_by(|a, b| a.common.key_id.cmp(&b.common.key_id));
+        JwkSet { keys }
+    }
+}
+
+fn check_times(c: Arc<Claims>, now: i64, leeway: i64) -> Result<Arc<Claims>> {
+    if c.exp + leeway <= now {
+        return Err(Error::TokenExpired);
+    }
+    if c.nbf - leeway > now {
+        return Err(Error::InvalidToken);
+    }
+    Ok(c)
+}
+
+fn build_ring(
+    cfg: &TokenConfig,
+    alg: SigningAlg,
+    stored: &[StoredKey],
+    hmac_secret: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<Ring> {
+    let mut by_kid = HashMap::new();
+    let current: Arc<Key> = if alg.is_hmac() {
+        let secret = hmac_secret.ok_or_else(|| Error::Internal(format!("{} needs WARDEN_SECRET", alg.name())))?;
+        let k = Arc::new(hmac_key(alg, secret));
+        by_kid.insert(k.kid.clone(), k.clone());
+        k
+    } else {
+        let mut current = None;
+        for s in stored {
+            // Retired keys verify until every token they signed has expired.
+            if let Some(r) = s.retired_at {
+                if r + cfg.access_ttl + cfg.leeway < now {
+                    continue;
+                }
+            }
+            let k = Arc::new(load_key(s)?);
+            if k.retired_at.is_none() && k.alg == alg {
+                current = Some(k.clone());
+            }
+            by_kid.insert(k.kid.clone(), k);
+        }
+        current.ok_or_else(|| Error::Internal(format!("no active {} signing key", alg.name())))?
+    };
+    Ok(Ring { current, by_kid })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn cfg() -> TokenConfig {
+        TokenConfig {
+            issuer: "warden".into(),
+            audience: None,
+            access_ttl: Duration::minutes(5),
+            leeway: Duration::seconds(30),
+        }
+    }
+
+    #[test]
+    fn every_alg_signs_and_verifies() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        for alg in [SigningAlg::EdDSA, SigningAlg::ES256, SigningAlg::RS256, SigningAlg::HS256, SigningAlg::HS384, SigningAlg::HS512] {
+            let stored = if alg.is_hmac() { vec![] } else { vec![generate_key(alg, clock.now()).unwrap()] };
+            let t = Tokens::new(cfg(), alg, &stored, Some(b"0123456789abcdef0123456789abcdef"), Arc::new(clock.clone())).unwrap();
+            let c = t.claims(AccountId::new(), SessionId::new(), &["admin".into()], true, &["pwd".into()], clock.now() + Duration::hours(1));
+            let jwt = t.sign(&c).unwrap();
+            let back = t.verify(&jwt).unwrap();
+            assert_eq!(*back, c, "{alg:?}");
+            assert_eq!(t.jwks().keys.len(), usize::from(!alg.is_hmac()));
+        }
+    }
+
+    #[test]
+    fn expiry_uses_the_clock() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let stored = vec![generate_key(SigningAlg::EdDSA, clock.now()).unwrap()];
+        let t = Tokens::new(cfg(), SigningAlg::EdDSA, &stored, None, Arc::new(clock.clone())).unwrap();
+        let c = t.claims(AccountId::new(), SessionId::new(), &[], false, &[], clock.now() + Duration::hours(1));
+        let jwt = t.sign(&c).unwrap();
+        clock.advance(Duration::seconds(300 + 29));
+        assert!(t.verify(&jwt).is_ok());
+        clock.advance(Duration::seconds(2));
+        assert!(matches!(t.verify(&jwt), Err(Error::TokenExpired)));
+    }
+}
