@@ -840,6 +840,19 @@ impl Auth {
         Ok(self.account(id).await?.mfa_enabled)
     }
 
+    /// Turn off the account's second factor (a no-op for accounts without one).
+    pub async fn disable_mfa(&self, id: AccountId, client: &ClientInfo) -> Result<()> {
+        let a = self.account(id).await?;
+        if !a.mfa_enabled {
+            return Ok(());
+        }
+        let mut a = (*a).clone();
+        a.mfa_enabled = false;
+        a.updated_at = self.now();
+        let ev = self.audit("mfa.disabled", Some(id), client, serde_json::json!({"by": "admin"}));
+        self.write_account(&a, Revoke::Nothing, &[ev]).await
+    }
+
     /// Revoke every session of an account (admin).
     pub async fn revoke_all_sessions(&self, id: AccountId, client: &ClientInfo) -> Result<u64> {
         self.account(id).await?;

@@ -1,0 +1,249 @@
+//! # warden-axum
+//!
+//! Batteries-included authentication for [axum]: mount one router and get
+//! register/login/refresh/logout, sessions, password changes, admin routes and
+//! JWKS; protect your own routes with extractors.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use warden_axum::{Warden, CurrentAccount};
+//!
+//! async fn hello(CurrentAccount(account): CurrentAccount) -> String {
+//!     format!("hello {}", account.login)
+//! }
+//!
+//! # async fn run() -> Result<(), warden_core::Error> {
+//! let warden = Warden::builder().memory().build().await?;
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))
+//!     .nest("/auth", warden.router())
+//!     .with_state(warden.clone());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cookies;
+pub mod error;
+mod extract;
+pub mod openapi;
+mod routes;
+
+pub use error::{ApiError, ApiJson, Problem};
+pub use extract::{AdminCaller, Authenticated, Client, CurrentAccount};
+pub use warden_core;
+
+use axum::Router;
+use axum::extract::FromRef;
+use std::net::IpAddr;
+use std::sync::Arc;
+use warden_core::limits::RateLimiter;
+use warden_core::store::{MemoryStore, Store};
+use warden_core::{Auth, Settings};
+
+/// One trusted proxy network (`10.0.0.0/8`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.trim().parse().map_err(|_| format!("invalid IP address {a:?}"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("invalid prefix in {s:?}"))?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl IpNet {
+    /// Whether `ip` is inside the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The admin secret, kept only as its SHA-256 and compared in constant time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminSecret([u8; 32]);
+
+impl std::fmt::Debug for AdminSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminSecret([redacted])")
+    }
+}
+
+impl AdminSecret {
+    /// From the secret itself.
+    pub fn new(secret: &str) -> Self {
+        Self(warden_core::random::sha256(secret.as_bytes()))
+    }
+    /// From its SHA-256 (as stored when the server generated the secret).
+    pub fn from_sha256(hash: [u8; 32]) -> Self {
+        Self(hash)
+    }
+    /// Constant-time check of a presented secret.
+    pub fn matches(&self, presented: &str) -> bool {
+        warden_core::random::ct_eq(&warden_core::random::sha256(presented.as_bytes()), &self.0)
+    }
+}
+
+/// HTTP settings of the router.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where the router is mounted (`/auth`); used for the refresh cookie path.
+    pub prefix: String,
+    /// Cookie settings.
+    pub cookies: cookies::CookieSettings,
+    /// `X-Admin-Secret` value that authorises admin routes, if set.
+    pub admin_secret: Option<AdminSecret>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Requests a minute per client IP on login, register, password and fresh routes (0: off).
+    pub rate_limit_per_minute: u32,
+    /// Request body limit in bytes (64 KiB).
+    pub body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self::with_prefix("/auth")
+    }
+}
+
+impl HttpConfig {
+    /// Defaults for a router mounted at `prefix`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/').to_owned();
+        Self {
+            cookies: cookies::CookieSettings {
+                access_name: "access".into(),
+                refresh_name: "refresh".into(),
+                csrf_name: "csrf".into(),
+                path: "/".into(),
+                refresh_path: format!("{prefix}/refresh"),
+                secure: true,
+                domain: None,
+            },
+            prefix,
+            admin_secret: None,
+            trusted_proxies: Vec::new(),
+            rate_limit_per_minute: 30,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+struct Shared {
+    auth: Auth,
+    http: HttpConfig,
+    limiter: RateLimiter,
+}
+
+/// The handle an application keeps: the engine, the HTTP settings, the router.
+#[derive(Clone)]
+pub struct Warden {
+    shared: Arc<Shared>,
+}
+
+impl Warden {
+    /// Start building a Warden.
+    pub fn builder() -> WardenBuilder {
+        WardenBuilder::default()
+    }
+
+    /// Wrap an engine with HTTP settings.
+    pub fn new(auth: Auth, http: HttpConfig) -> Self {
+        let limiter = RateLimiter::new(http.rate_limit_per_minute);
+        Self { shared: Arc::new(Shared { auth, http, limiter }) }
+    }
+
+    /// The engine.
+    pub fn auth(&self) -> &Auth {
+        &self.shared.auth
+    }
+
+    /// The HTTP settings.
+    pub fn http(&self) -> &HttpConfig {
+        &self.shared.http
+    }
+
+    pub(crate) fn limiter(&self) -> &RateLimiter {
+        &self.shared.limiter
+    }
+
+    /// The API.md routes, to be nested under the prefix (`/auth`).
+    /// The router's state is the `Warden` itself; the caller supplies it with `with_state`.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        Warden: FromRef<S>,
+    {
+        routes::router(self)
+    }
+
+    /// `GET /.well-known/jwks.json`, to be merged at the root.
+    pub fn jwks_router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        Warden: FromRef<S>,
+    {
+        routes::jwks_router()
+    }
+}
+
+/// Builds a [`Warden`].
+#[derive(Default)]
+pub struct WardenBuilder {
+    store: Option<Arc<dyn Store>>,
+    settings: Option<Settings>,
+    http: Option<HttpConfig>,
+}
+
+impl WardenBuilder {
+    /// Keep everything in memory (tests, examples).
+    pub fn memory(mut self) -> Self {
+        self.store = Some(Arc::new(MemoryStore::new()));
+        self
+    }
+    /// Use a store.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// Domain settings.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+    /// HTTP settings.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = Some(http);
+        self
+    }
+    /// Build the engine (creates a signing key on first use) and the handle.
+    pub async fn build(self) -> Result<Warden, warden_core::Error> {
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let auth = Auth::new(store, self.settings.unwrap_or_default()).await?;
+        Ok(Warden::new(auth, self.http.unwrap_or_default()))
+    }
+}

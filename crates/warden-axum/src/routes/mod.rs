@@ -1,0 +1,88 @@
+//! The API.md routes.
+
+pub mod admin;
+pub mod auth;
+pub mod dto;
+
+use crate::Warden;
+use crate::error::{ApiError, problem};
+use crate::extract::client_info;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use warden_core::Error;
+
+async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let ip = client_info(&parts, &warden).ip.unwrap_or_else(|| "unknown".into());
+    if let Err(secs) = warden.limiter().check(&ip, warden.auth().now()) {
+        metrics::counter!("warden_rate_limited_total").increment(1);
+        return problem(&Error::TooManyAttempts { retry_after: secs });
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+async fn no_store(req: Request, next: Next) -> Response {
+    let mut res = crate::error::ensure_problem(next.run(req).await);
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::NotFound)
+}
+
+pub(crate) fn router<S>(warden: &Warden) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Warden: FromRef<S>,
+{
+    let limited = Router::new()
+        .route("/register", post(auth::register))
+        .route("/login", post(auth::login))
+        .route("/password", post(auth::change_password))
+        .route("/fresh", post(auth::fresh))
+        .route_layer(middleware::from_fn_with_state(warden.clone(), rate_limited));
+    let open = Router::new()
+        .route("/refresh", post(auth::refresh))
+        .route("/logout", post(auth::logout))
+        .route("/logout/all", post(auth::logout_all))
+        .route("/me", get(auth::me))
+        .route("/sessions", get(auth::sessions))
+        .route("/sessions/{id}", delete(auth::revoke_session))
+        .route("/login/change", post(auth::change_login))
+        .route("/admin/accounts", get(admin::list).post(admin::create))
+        .route("/admin/accounts/{id}", get(admin::get).patch(admin::patch).delete(admin::delete))
+        .route("/admin/accounts/{id}/block", post(admin::block).get(admin::block_status))
+        .route("/admin/accounts/{id}/unblock", post(admin::unblock))
+        .route("/admin/accounts/{id}/mfa", delete(admin::disable_mfa))
+        .route("/admin/accounts/{id}/sessions", delete(admin::revoke_sessions))
+        .route("/admin/audit", get(admin::audit));
+    limited
+        .merge(open)
+        .fallback(not_found)
+        .layer(middleware::from_fn(no_store))
+        .layer(DefaultBodyLimit::max(warden.http().body_limit))
+}
+
+pub(crate) fn jwks_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Warden: FromRef<S>,
+{
+    Router::new().route("/.well-known/jwks.json", get(auth::jwks))
+}
+
+/// Parse a path id, answering 404 for anything that is not a UUID.
+pub(crate) fn parse_id<T>(s: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    f(s).ok_or(ApiError(Error::NotFound))
+}
+
+pub(crate) fn json<T: serde::Serialize>(status: axum::http::StatusCode, body: &T) -> Response {
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,377 @@
+//! Server configuration: defaults → TOML file (`--config`) → `WARDEN_*` environment.
+//! Secrets may also come from `WARDEN_<NAME>_FILE`.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use time::Duration;
+use warden_axum::{HttpConfig, IpNet};
+use warden_core::password::HashParams;
+use warden_core::token::SigningAlg;
+use warden_core::{Registration, Settings};
+
+/// A duration written `300s`, `5m`, `24h`, `30d`, or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}s", self.0.whole_seconds()))
+    }
+}
+
+/// Parse `300s`, `5m`, `24h`, `30d` or `300`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?} (use 300s, 5m, 24h, 30d)"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid duration unit in {s:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(secs).map(Duration::seconds).ok_or_else(|| format!("duration {s:?} is too large"))
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration like 300s, 5m, 24h, 30d or a number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
+                i64::try_from(v).map(|v| Dur(Duration::seconds(v))).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                Ok(Dur(Duration::seconds(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list given as an array or a comma-separated string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct List(pub Vec<String>);
+
+impl Serialize for List {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(List(match Raw::deserialize(d)? {
+            Raw::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            Raw::Many(v) => v,
+        }))
+    }
+}
+
+/// Every setting of the server. Field `x` is `WARDEN_X` in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listen address.
+    pub bind: String,
+    /// `sqlite://path?mode=rwc` (default `./warden.db`) or `sqlite::memory:`.
+    pub database_url: String,
+    /// Mount point of the auth routes.
+    pub prefix: String,
+    /// Shared secret for admin routes (`X-Admin-Secret`).
+    pub admin_secret: Option<String>,
+    /// HMAC secret for HS256/384/512 (at least 32 bytes).
+    pub secret: Option<String>,
+    /// JWT signing algorithm.
+    pub jwt_alg: String,
+    /// `iss` claim.
+    pub issuer: String,
+    /// `aud` claim.
+    pub audience: Option<String>,
+    /// Access-token lifetime.
+    pub access_ttl: Dur,
+    /// Session lifetime without `remember`.
+    pub session_ttl: Dur,
+    /// Session lifetime with `remember`.
+    pub long_session_ttl: Dur,
+    /// Clock-skew leeway on `exp`/`nbf` (max 30 s).
+    pub leeway: Dur,
+    /// Failures before a login is locked.
+    pub block_tries: u32,
+    /// First lock window (doubles each time).
+    pub block_window: Dur,
+    /// Argon2id memory (KiB).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// Argon2id parallelism.
+    pub argon2_parallelism: u32,
+    /// Concurrent password hashes (0: number of cores).
+    pub hash_concurrency: usize,
+    /// `open` or `closed`.
+    pub registration: String,
+    /// Requests a minute per IP on login/register/password/fresh (0: off).
+    pub rate_limit_per_minute: u32,
+    /// Access cookie name.
+    pub cookie_name: String,
+    /// Refresh cookie name.
+    pub refresh_cookie_name: String,
+    /// Access cookie path.
+    pub cookie_path: String,
+    /// `Secure` cookies.
+    pub cookie_secure: bool,
+    /// Cookie domain.
+    pub cookie_domain: Option<String>,
+    /// Proxies (IPs or CIDRs) whose `X-Forwarded-For` is trusted.
+    pub trusted_proxies: List,
+    /// Request body limit in bytes.
+    pub body_limit: usize,
+    /// Days of audit kept (0: forever).
+    pub audit_retention_days: u32,
+    /// Serve `/docs` and `/openapi.json`.
+    pub docs: bool,
+    /// Leave admin routes out of the docs.
+    pub hide_docs: bool,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    /// Log filter (`info`, `warden=debug`, ...).
+    pub log_level: String,
+    /// How often each node pulls the revocation feed.
+    pub sync_interval: Dur,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let s = Settings::default();
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://warden.db?mode=rwc".into(),
+            prefix: "/auth".into(),
+            admin_secret: None,
+            secret: None,
+            jwt_alg: "EdDSA".into(),
+            issuer: s.issuer,
+            audience: None,
+            access_ttl: Dur(s.access_ttl),
+            session_ttl: Dur(s.session_ttl),
+            long_session_ttl: Dur(s.long_session_ttl),
+            leeway: Dur(s.leeway),
+            block_tries: s.block_tries,
+            block_window: Dur(s.block_window),
+            argon2_memory_kib: s.hash.memory_kib,
+            argon2_iterations: s.hash.iterations,
+            argon2_parallelism: s.hash.parallelism,
+            hash_concurrency: 0,
+            registration: "open".into(),
+            rate_limit_per_minute: 30,
+            cookie_name: "access".into(),
+            refresh_cookie_name: "refresh".into(),
+            cookie_path: "/".into(),
+            cookie_secure: true,
+            cookie_domain: None,
+            trusted_proxies: List::default(),
+            body_limit: 64 * 1024,
+            audit_retention_days: 90,
+            docs: true,
+            hide_docs: false,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            sync_interval: Dur(Duration::seconds(1)),
+        }
+    }
+}
+
+/// Settings that may be given as `WARDEN_<NAME>_FILE`.
+const SECRET_FILES: &[&str] = &["admin_secret", "secret", "database_url"];
+
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `WARDEN_` variables that name no setting (test-suite variables excepted).
+pub fn unknown_env_vars(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let known = known_keys();
+    vars.filter_map(|(k, _)| {
+        let rest = k.strip_prefix("WARDEN_")?.to_ascii_lowercase();
+        if rest.starts_with("test_") || rest == "config" {
+            return None;
+        }
+        let base = rest.strip_suffix("_file").filter(|b| SECRET_FILES.contains(b)).unwrap_or(&rest);
+        (!known.iter().any(|x| x == base)).then_some(k)
+    })
+    .collect()
+}
+
+impl Config {
+    /// Load from defaults, an optional TOML file and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(format!("config file {} does not exist", f.display()));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("WARDEN_").filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            !k.starts_with("test_") && k != "config" && !k.ends_with("_file")
+        }));
+        for name in SECRET_FILES {
+            let var = format!("WARDEN_{}_FILE", name.to_ascii_uppercase());
+            if let Ok(path) = std::env::var(&var) {
+                let v = std::fs::read_to_string(&path).map_err(|e| format!("{var}: cannot read {path}: {e}"))?;
+                fig = fig.merge(Serialized::default(name, v.trim().to_owned()));
+            }
+        }
+        let cfg: Config = fig.extract().map_err(|e| one_line(&e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.settings()?;
+        self.http()?;
+        self.bind
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| format!("WARDEN_BIND: {:?} is not an address like 127.0.0.1:8080", self.bind))?;
+        if !self.prefix.starts_with('/') {
+            return Err("WARDEN_PREFIX must start with /".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err("WARDEN_LOG_FORMAT must be text or json".into());
+        }
+        if self.sync_interval.0 < Duration::milliseconds(100) {
+            return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());
+        }
+        Ok(())
+    }
+
+    /// The domain settings.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let jwt_alg: SigningAlg = self.jwt_alg.parse().map_err(|e| format!("WARDEN_JWT_ALG: {e}"))?;
+        if jwt_alg.is_hmac() && self.secret.as_ref().is_none_or(|s| s.len() < 32) {
+            return Err(format!("WARDEN_JWT_ALG={} needs WARDEN_SECRET of at least 32 bytes", jwt_alg.name()));
+        }
+        if self.leeway.0 > Duration::seconds(30) || self.leeway.0.is_negative() {
+            return Err("WARDEN_LEEWAY must be between 0s and 30s".into());
+        }
+        for (name, d) in [("ACCESS_TTL", self.access_ttl), ("SESSION_TTL", self.session_ttl), ("LONG_SESSION_TTL", self.long_session_ttl), ("BLOCK_WINDOW", self.block_window)] {
+            if !d.0.is_positive() {
+                return Err(format!("WARDEN_{name} must be positive"));
+            }
+        }
+        if self.block_tries == 0 {
+            return Err("WARDEN_BLOCK_TRIES must be at least 1".into());
+        }
+        let registration = match self.registration.as_str() {
+            "open" => Registration::Open,
+            "closed" => Registration::Closed,
+            other => return Err(format!("WARDEN_REGISTRATION must be open or closed, not {other:?}")),
+        };
+        let hash = HashParams {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        argon2::Params::new(hash.memory_kib, hash.iterations, hash.parallelism, None)
+            .map_err(|e| format!("WARDEN_ARGON2_*: {e}"))?;
+        let defaults = Settings::default();
+        Ok(Settings {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone().filter(|a| !a.is_empty()),
+            access_ttl: self.access_ttl.0,
+            session_ttl: self.session_ttl.0,
+            long_session_ttl: self.long_session_ttl.0,
+            leeway: self.leeway.0,
+            jwt_alg,
+            secret: self.secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            block_tries: self.block_tries,
+            block_window: self.block_window.0,
+            hash,
+            hash_concurrency: if self.hash_concurrency == 0 { defaults.hash_concurrency } else { self.hash_concurrency },
+            registration,
+            audit_retention: Duration::days(i64::from(self.audit_retention_days)),
+        })
+    }
+
+    /// The HTTP settings (the admin secret is added at start-up).
+    pub fn http(&self) -> Result<HttpConfig, String> {
+        let mut h = HttpConfig::with_prefix(&self.prefix);
+        h.cookies.access_name = self.cookie_name.clone();
+        h.cookies.refresh_name = self.refresh_cookie_name.clone();
+        h.cookies.path = self.cookie_path.clone();
+        h.cookies.secure = self.cookie_secure;
+        h.cookies.domain = self.cookie_domain.clone();
+        for name in [&self.cookie_name, &self.refresh_cookie_name] {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(format!("cookie name {name:?} must be letters, digits, _ or -"));
+            }
+        }
+        h.trusted_proxies = self
+            .trusted_proxies
+            .0
+            .iter()
+            .map(|s| s.parse::<IpNet>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("WARDEN_TRUSTED_PROXIES: {e}"))?;
+        h.rate_limit_per_minute = self.rate_limit_per_minute;
+        if self.body_limit < 1024 {
+            return Err("WARDEN_BODY_LIMIT must be at least 1024".into());
+        }
+        h.body_limit = self.body_limit;
+        Ok(h)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("300s"), Ok(Duration::seconds(300)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::minutes(5)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::hours(24)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::days(30)));
+        assert_eq!(parse_duration("42"), Ok(Duration::seconds(42)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn unknown_vars_are_found() {
+        let vars = vec![
+            ("WARDEN_BIND".to_owned(), String::new()),
+            ("WARDEN_ADMIN_SECRET_FILE".to_owned(), String::new()),
+            ("WARDEN_TEST_POSTGRES_URL".to_owned(), String::new()),
+            ("WARDEN_BIDN".to_owned(), String::new()),
+        ];
+        assert_eq!(unknown_env_vars(vars.into_iter()), vec!["WARDEN_BIDN".to_owned()]);
+    }
+}

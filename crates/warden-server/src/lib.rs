@@ -1,0 +1,130 @@
+//! The `warden` server: configuration, store selection and the HTTP app.
+#![forbid(unsafe_code)]
+
+pub mod config;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use config::Config;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use warden_axum::{AdminSecret, Warden};
+use warden_core::store::Store;
+use warden_core::{Auth, Error};
+
+/// Open the store named by the database URL (running migrations).
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
+    if url.starts_with("sqlite:") || !url.contains("://") {
+        let store = warden_store_sql::SqlStore::connect(url).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(Error::BadRequest(format!(
+        "unsupported WARDEN_DATABASE_URL scheme in {:?} (use sqlite://...)",
+        url.split("://").next().unwrap_or_default()
+    )))
+}
+
+const ADMIN_SECRET_SETTING: &str = "admin_secret_sha256";
+
+/// The admin secret: from config, else generated once, stored as a hash and
+/// returned so the caller prints it once.
+pub async fn admin_secret(cfg: &Config, store: &dyn Store) -> Result<(AdminSecret, Option<String>), Error> {
+    if let Some(s) = cfg.admin_secret.as_deref().filter(|s| !s.is_empty()) {
+        return Ok((AdminSecret::new(s), None));
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(stored) = store.setting(ADMIN_SECRET_SETTING).await? {
+        let bytes = b64.decode(stored).map_err(Error::internal)?;
+        let hash: [u8; 32] = bytes.try_into().map_err(|_| Error::Internal("stored admin secret hash".into()))?;
+        return Ok((AdminSecret::from_sha256(hash), None));
+    }
+    let secret = format!("was_{}", warden_core::random::token(32));
+    let hash = warden_core::random::sha256(secret.as_bytes());
+    let stored = store.setting_or_insert(ADMIN_SECRET_SETTING, &b64.encode(hash)).await?;
+    if stored != b64.encode(hash) {
+        // Another node generated one first.
+        let bytes = b64.decode(stored).map_err(Error::internal)?;
+        let hash: [u8; 32] = bytes.try_into().map_err(|_| Error::Internal("stored admin secret hash".into()))?;
+        return Ok((AdminSecret::from_sha256(hash), None));
+    }
+    Ok((AdminSecret::from_sha256(hash), Some(secret)))
+}
+
+/// Build the engine and handle from configuration.
+pub async fn build_warden(cfg: &Config, store: Arc<dyn Store>) -> Result<(Warden, Option<String>), Error> {
+    let settings = cfg.settings().map_err(Error::BadRequest)?;
+    let mut http = cfg.http().map_err(Error::BadRequest)?;
+    let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
+    http.admin_secret = Some(secret);
+    let auth = Auth::new(store, settings).await?;
+    Ok((Warden::new(auth, http), generated))
+}
+
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
+}
+
+async fn healthz() -> Response {
+    (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response()
+}
+
+async fn readyz(State(w): State<Warden>) -> Response {
+    match w.auth().store().ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready", "store": w.auth().store().backend()}))).into_response(),
+        Err(e) => warden_axum::error::problem(&Error::Unavailable(e.to_string())),
+    }
+}
+
+async fn metrics_route() -> Response {
+    let body = prometheus().map(|h| h.render()).unwrap_or_default();
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    res
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    metrics::counter!("warden_http_responses_total", "class" => status_class(res.status())).increment(1);
+    warden_axum::error::ensure_problem(res)
+}
+
+fn status_class(s: StatusCode) -> &'static str {
+    match s.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    warden_axum::error::problem(&Error::Internal("handler panicked".into()))
+}
+
+/// The whole HTTP app of the standalone server.
+pub fn app(cfg: &Config, warden: &Warden) -> Router {
+    prometheus();
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_route))
+        .merge(warden.jwks_router())
+        .nest(&cfg.prefix, warden.router());
+    if cfg.docs {
+        let doc = warden_axum::openapi::openapi(&cfg.prefix, cfg.hide_docs);
+        router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
+    }
+    router
+        .fallback(|| async { warden_axum::ApiError(Error::NotFound) })
+        .with_state(warden.clone())
+        .layer(middleware::from_fn(track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}

@@ -1,0 +1,342 @@
+//! `warden`: the standalone auth server and its operator CLI.
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use warden_core::model::{Account, AccountId, ClientInfo, normalize_login};
+use warden_core::store::{AccountQuery, AuditQuery, Store};
+use warden_core::{Auth, Error, NewAccount};
+use warden_server::config::{Config, unknown_env_vars};
+
+#[derive(Parser)]
+#[command(name = "warden", version, about = "Batteries-included authentication server")]
+struct Cli {
+    /// TOML configuration file (environment variables override it).
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Show the audit trail.
+    Audit {
+        /// Only this account (id or login).
+        #[arg(long)]
+        account: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Args)]
+struct PasswordArgs {
+    /// The password (visible to other local users in the process list; prefer --password-stdin).
+    #[arg(long)]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum AccountCmd {
+    /// Create an account.
+    Create {
+        /// Login.
+        login: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+        /// Email.
+        #[arg(long)]
+        email: Option<String>,
+        /// Grant a scope (repeatable), e.g. --scope admin.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List accounts.
+    List {
+        /// Search login and email.
+        #[arg(long)]
+        q: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one account (id or login).
+    Show { account: String },
+    /// Delete an account and its sessions.
+    Delete { account: String },
+    /// Block an account; its sessions are revoked.
+    Block {
+        account: String,
+        /// Why (kept for admins).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Unblock an account and clear its lockout.
+    Unblock { account: String },
+    /// Show, or with arguments replace, the account's scopes.
+    Scopes { account: String, scopes: Vec<String> },
+    /// Turn off the account's second factor.
+    DisableMfa { account: String },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a new signing key; old tokens keep verifying until they expire.
+    Rotate,
+    /// List signing keys.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warden: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&cfg);
+    for var in unknown_env_vars(std::env::vars()) {
+        tracing::warn!(variable = %var, "unknown WARDEN_ variable ignored");
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warden: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(e: &Error) -> String {
+    match e {
+        Error::Validation(v) => v.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+        Error::Internal(m) | Error::Unavailable(m) | Error::BadRequest(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
+    let store = warden_server::open_store(&cfg.database_url).await?;
+    match cmd {
+        Command::Serve => serve(cfg, store).await,
+        Command::Migrate => {
+            println!("database is up to date ({})", store.backend());
+            Ok(())
+        }
+        Command::Keys(k) => keys(k, &cfg, store).await,
+        Command::Account(a) => {
+            let auth = engine(&cfg, store).await?;
+            account(a, &auth).await
+        }
+        Command::Audit { account, limit } => {
+            let auth = engine(&cfg, store).await?;
+            let account_id = match account {
+                Some(a) => Some(find(&auth, &a).await?.id),
+                None => None,
+            };
+            for e in auth.audit_events(&AuditQuery { account_id, limit, ..AuditQuery::default() }).await? {
+                let at = e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                let who = e.account_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+                println!("{at}  {who}  {:<24} ip={} {}", e.event, e.ip.as_deref().unwrap_or("-"), e.detail);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn engine(cfg: &Config, store: Arc<dyn Store>) -> Result<Auth, Error> {
+    Auth::new(store, cfg.settings().map_err(Error::BadRequest)?).await
+}
+
+fn cli_client() -> ClientInfo {
+    ClientInfo { ip: None, user_agent: Some("warden-cli".into()) }
+}
+
+async fn find(auth: &Auth, key: &str) -> Result<Arc<Account>, Error> {
+    if let Some(id) = AccountId::parse(key) {
+        return auth.account(id).await;
+    }
+    let a = auth.store().account_by_login(&normalize_login(key)).await?.ok_or(Error::NotFound)?;
+    Ok(Arc::new(a))
+}
+
+fn read_password(p: PasswordArgs) -> Result<String, Error> {
+    if let Some(pw) = p.password {
+        return Ok(pw);
+    }
+    if p.password_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(Error::internal)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    Err(Error::BadRequest("give --password or --password-stdin".into()))
+}
+
+fn print_account(a: &Account) {
+    println!(
+        "{}  {}  email={}  active={}  blocked={}  mfa={}  scopes=[{}]",
+        a.id,
+        a.login,
+        a.email.as_deref().unwrap_or("-"),
+        a.active,
+        a.blocked,
+        a.mfa_enabled,
+        a.scopes.join(" ")
+    );
+}
+
+async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
+    let client = cli_client();
+    match cmd {
+        AccountCmd::Create { login, password, email, scopes } => {
+            let password = read_password(password)?;
+            let a = auth
+                .create_account(NewAccount { login, password, email, scopes, ..NewAccount::default() }, &client)
+                .await?;
+            print_account(&a);
+        }
+        AccountCmd::List { q, limit } => {
+            let mut after = None;
+            let mut left = limit;
+            while left > 0 {
+                let page = auth.list_accounts(&AccountQuery { search: q.clone(), after, limit: left.min(200) }).await?;
+                for a in &page {
+                    print_account(a);
+                }
+                left = left.saturating_sub(page.len() as u32);
+                match page.last() {
+                    Some(last) if page.len() == 200 => after = Some(last.id),
+                    _ => break,
+                }
+            }
+        }
+        AccountCmd::Show { account } => print_account(find(auth, &account).await?.as_ref()),
+        AccountCmd::Delete { account } => {
+            let a = find(auth, &account).await?;
+            auth.delete_account(a.id, &client).await?;
+            println!("deleted {}", a.login);
+        }
+        AccountCmd::Block { account, reason } => {
+            let a = find(auth, &account).await?;
+            auth.block_account(a.id, &reason, &client).await?;
+            println!("blocked {}", a.login);
+        }
+        AccountCmd::Unblock { account } => {
+            let a = find(auth, &account).await?;
+            auth.unblock_account(a.id, &client).await?;
+            println!("unblocked {}", a.login);
+        }
+        AccountCmd::Scopes { account, scopes } => {
+            let a = find(auth, &account).await?;
+            let a = if scopes.is_empty() { (*a).clone() } else { auth.set_scopes(a.id, scopes, &client).await? };
+            println!("{}", a.scopes.join(" "));
+        }
+        AccountCmd::DisableMfa { account } => {
+            let a = find(auth, &account).await?;
+            auth.disable_mfa(a.id, &client).await?;
+            println!("second factor off for {}", a.login);
+        }
+    }
+    Ok(())
+}
+
+async fn keys(cmd: KeysCmd, cfg: &Config, store: Arc<dyn Store>) -> Result<(), Error> {
+    let settings = cfg.settings().map_err(Error::BadRequest)?;
+    match cmd {
+        KeysCmd::Rotate => {
+            // Make sure a first key exists, then add the new one.
+            Auth::new(store.clone(), settings.clone()).await?;
+            let now = time::OffsetDateTime::now_utc();
+            let kid = warden_core::rotate_signing_key(store.as_ref(), &settings, now).await?;
+            println!("new signing key {kid}; older keys verify until their tokens expire");
+        }
+        KeysCmd::List => {
+            for k in store.signing_keys().await? {
+                let created = k.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                let state = match k.retired_at {
+                    None => "active".to_owned(),
+                    Some(r) => format!("retired {}", r.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+                };
+                println!("{}  {}  created {created}  {state}", k.kid, k.alg);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
+    let (warden, generated) = warden_server::build_warden(&cfg, store).await?;
+    if let Some(secret) = generated {
+        // Printed once: only its hash is stored.
+        println!("Generated admin secret (shown once, store it safely): {secret}");
+    }
+    let background = warden.auth().spawn_background(std::time::Duration::try_from(cfg.sync_interval.0).unwrap_or(std::time::Duration::from_secs(1)));
+    let app = warden_server::app(&cfg, &warden);
+    let addr: SocketAddr = cfg.bind.parse().map_err(|_| Error::BadRequest("WARDEN_BIND".into()))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!(%addr, store = warden.auth().store().backend(), "warden listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(Error::internal)?;
+    background.abort();
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
