@@ -35,7 +35,14 @@ pub struct CookieSettings {
 
 impl CookieSettings {
     /// Build a `Set-Cookie` header value. `max_age` 0 deletes the cookie.
-    pub fn build(&self, name: &str, value: &str, path: &str, max_age: i64, http_only: bool) -> Option<HeaderValue> {
+    pub fn build(
+        &self,
+        name: &str,
+        value: &str,
+        path: &str,
+        max_age: i64,
+        http_only: bool,
+    ) -> Option<HeaderValue> {
         let mut s = format!("{name}={value}; Path={path}; Max-Age={max_age}; SameSite=Lax");
         if http_only {
             s.push_str("; HttpOnly");

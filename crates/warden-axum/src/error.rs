@@ -49,7 +49,10 @@ pub struct FieldErrorBody {
 
 impl From<&FieldError> for FieldErrorBody {
     fn from(f: &FieldError) -> Self {
-        Self { field: f.field.clone(), message: f.message.clone() }
+        Self {
+            field: f.field.clone(),
+            message: f.message.clone(),
+        }
     }
 }
 
@@ -75,12 +78,15 @@ pub fn problem(e: &Error) -> Response {
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut res = (status, bytes).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Error::TooManyAttempts { retry_after } = e {
-        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-            h.insert(header::RETRY_AFTER, v);
-        }
+    if let Error::TooManyAttempts { retry_after } = e
+        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+    {
+        h.insert(header::RETRY_AFTER, v);
     }
     if status == StatusCode::UNAUTHORIZED {
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -124,7 +130,10 @@ fn field_from_serde(msg: &str) -> Option<String> {
     // axum prefixes "Failed to deserialize the JSON body into the target type: <path>: <msg>"
     let after = msg.split("target type: ").nth(1)?;
     let path = after.split(": ").next()?;
-    if path.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']') {
+    if path
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']')
+    {
         return Some(path.to_owned());
     }
     None
@@ -166,10 +175,16 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(r) => Err(ApiError(Error::field("query", clean_serde_message(&r.body_text())))),
+            Err(r) => Err(ApiError(Error::field(
+                "query",
+                clean_serde_message(&r.body_text()),
+            ))),
         }
     }
 }
@@ -177,7 +192,9 @@ where
 /// Turn a bare error response of the framework (405, 404 without a body) into problem+json.
 pub fn ensure_problem(res: Response) -> Response {
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || res.headers().contains_key(header::CONTENT_TYPE) {
+    if !(status.is_client_error() || status.is_server_error())
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
         return res;
     }
     let code = match status {
@@ -197,7 +214,13 @@ pub fn ensure_problem(res: Response) -> Response {
         errors: None,
     };
     let (mut parts, _) = res.into_parts();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default()))
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default()),
+    )
 }

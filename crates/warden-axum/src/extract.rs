@@ -17,7 +17,10 @@ use warden_core::{Error, random};
 pub struct Client(pub ClientInfo);
 
 fn client_ip(parts: &Parts, warden: &Warden) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
     let trusted = &warden.http().trusted_proxies;
     if !trusted.iter().any(|n| n.contains(peer)) {
         return Some(peer);
@@ -47,7 +50,10 @@ pub(crate) fn client_info(parts: &Parts, warden: &Warden) -> ClientInfo {
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(256).collect());
-    ClientInfo { ip: client_ip(parts, warden).map(|ip| ip.to_string()), user_agent }
+    ClientInfo {
+        ip: client_ip(parts, warden).map(|ip| ip.to_string()),
+        user_agent,
+    }
 }
 
 impl<S> FromRequestParts<S> for Client
@@ -72,7 +78,9 @@ pub enum Via {
 }
 
 fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Error> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let v = v.to_str().map_err(|_| Error::InvalidToken)?;
     let (scheme, token) = v.split_once(' ').ok_or(Error::InvalidToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -83,7 +91,11 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Error> {
 
 /// A state-changing request authenticated by cookie alone must carry
 /// `X-Requested-With`, or an `X-CSRF-Token` equal to the CSRF cookie.
-pub(crate) fn check_csrf(method: &Method, headers: &HeaderMap, warden: &Warden) -> Result<(), Error> {
+pub(crate) fn check_csrf(
+    method: &Method,
+    headers: &HeaderMap,
+    warden: &Warden,
+) -> Result<(), Error> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -94,7 +106,9 @@ pub(crate) fn check_csrf(method: &Method, headers: &HeaderMap, warden: &Warden) 
     let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
     match (cookie, header) {
         (Some(c), Some(h)) if !c.is_empty() && random::ct_eq(c.as_bytes(), h.as_bytes()) => Ok(()),
-        _ => Err(Error::Forbidden("cookie-authenticated request without a CSRF header".into())),
+        _ => Err(Error::Forbidden(
+            "cookie-authenticated request without a CSRF header".into(),
+        )),
     }
 }
 
@@ -110,14 +124,20 @@ pub struct Authenticated {
 pub(crate) fn authenticate(parts: &Parts, warden: &Warden) -> Result<Authenticated, Error> {
     if let Some(token) = bearer(&parts.headers)? {
         let claims = warden.auth().authenticate(token)?;
-        return Ok(Authenticated { claims, via: Via::Bearer });
+        return Ok(Authenticated {
+            claims,
+            via: Via::Bearer,
+        });
     }
     let Some(token) = cookies::get(&parts.headers, &warden.http().cookies.access_name) else {
         return Err(Error::Unauthenticated);
     };
     check_csrf(&parts.method, &parts.headers, warden)?;
     let claims = warden.auth().authenticate(token)?;
-    Ok(Authenticated { claims, via: Via::Cookie })
+    Ok(Authenticated {
+        claims,
+        via: Via::Cookie,
+    })
 }
 
 impl<S> FromRequestParts<S> for Authenticated
@@ -136,7 +156,10 @@ where
 #[derive(Debug, Clone)]
 pub struct CurrentAccount(pub Arc<Account>);
 
-pub(crate) async fn current_account(warden: &Warden, claims: &Claims) -> Result<Arc<Account>, Error> {
+pub(crate) async fn current_account(
+    warden: &Warden,
+    claims: &Claims,
+) -> Result<Arc<Account>, Error> {
     let account = match warden.auth().account(claims.sub).await {
         Ok(a) => a,
         Err(Error::NotFound) => return Err(Error::InvalidToken),
@@ -160,7 +183,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
         let auth = authenticate(parts, &warden)?;
-        Ok(CurrentAccount(current_account(&warden, &auth.claims).await?))
+        Ok(CurrentAccount(
+            current_account(&warden, &auth.claims).await?,
+        ))
     }
 }
 
@@ -183,7 +208,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
         if let Some(given) = parts.headers.get("x-admin-secret") {
-            let given = given.to_str().map_err(|_| Error::Forbidden("invalid admin secret".into()))?;
+            let given = given
+                .to_str()
+                .map_err(|_| Error::Forbidden("invalid admin secret".into()))?;
             return match &warden.http().admin_secret {
                 Some(expected) if expected.matches(given) => Ok(AdminCaller::Secret),
                 _ => Err(Error::Forbidden("invalid admin secret".into()).into()),

@@ -9,9 +9,7 @@ use crate::model::{
 use crate::password::{Hasher, Login, PASSWORD_MAX, Password, check_email};
 use crate::random;
 use crate::settings::Settings;
-use crate::store::{
-    AccountQuery, AttemptGate, AuditQuery, Change, Revoke, Rotation, Store,
-};
+use crate::store::{AccountQuery, AttemptGate, AuditQuery, Change, Revoke, Rotation, Store};
 use crate::token::{Claims, TokenConfig, Tokens, generate_key};
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -105,7 +103,11 @@ impl std::fmt::Debug for NewAccount {
 impl NewAccount {
     /// A login and password; everything else default.
     pub fn new(login: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { login: login.into(), password: password.into(), ..Self::default() }
+        Self {
+            login: login.into(),
+            password: password.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -159,7 +161,10 @@ pub struct Auth {
 }
 
 fn valid_scope(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
 }
 
 impl Auth {
@@ -254,7 +259,9 @@ impl Auth {
         loop {
             let after = self.inner.feed_cursor.load(Ordering::Acquire);
             let batch = self.inner.store.changes_since(after, 1000).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else { break };
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                break;
+            };
             let keep = self.inner.settings.access_ttl + self.inner.settings.leeway;
             for e in &batch {
                 match &e.change {
@@ -281,7 +288,8 @@ impl Auth {
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.now();
         self.inner.revoked.prune(now);
-        let keep = self.inner.settings.access_ttl + self.inner.settings.leeway + Duration::minutes(5);
+        let keep =
+            self.inner.settings.access_ttl + self.inner.settings.leeway + Duration::minutes(5);
         self.inner.store.prune(now - keep, now - keep).await?;
         let retention = self.inner.settings.audit_retention;
         if retention.is_positive() {
@@ -298,7 +306,9 @@ impl Auth {
         }
         let keys = self.inner.store.signing_keys().await?;
         let before = self.inner.tokens.current_kid();
-        self.inner.tokens.reload(s.jwt_alg, &keys, s.secret.as_deref())?;
+        self.inner
+            .tokens
+            .reload(s.jwt_alg, &keys, s.secret.as_deref())?;
         if before != self.inner.tokens.current_kid() {
             tracing::info!(kid = %self.inner.tokens.current_kid(), "signing key changed");
         }
@@ -330,14 +340,19 @@ impl Auth {
 
     // ----- accounts -------------------------------------------------------
 
-    fn validate_new(&self, input: &NewAccount) -> Result<(Login, Password, Option<String>, serde_json::Value)> {
+    fn validate_new(
+        &self,
+        input: &NewAccount,
+    ) -> Result<(Login, Password, Option<String>, serde_json::Value)> {
         let mut errors = Vec::new();
         let login = Login::parse(&input.login).map_err(|e| errors.push(e)).ok();
-        let password = Password::parse(&input.password).map_err(|e| errors.push(e)).ok();
-        if let (Some(l), Some(_)) = (&login, &password) {
-            if normalize_login(&input.password) == l.key() {
-                errors.push(FieldError::new("password", "must not be the login"));
-            }
+        let password = Password::parse(&input.password)
+            .map_err(|e| errors.push(e))
+            .ok();
+        if let (Some(l), Some(_)) = (&login, &password)
+            && normalize_login(&input.password) == l.key()
+        {
+            errors.push(FieldError::new("password", "must not be the login"));
         }
         let email = match input.email.as_deref() {
             None | Some("") => None,
@@ -367,7 +382,11 @@ impl Auth {
         if self.inner.settings.registration == crate::Registration::Closed {
             return Err(Error::Forbidden("registration is closed".into()));
         }
-        let input = NewAccount { scopes: Vec::new(), active: None, ..input };
+        let input = NewAccount {
+            scopes: Vec::new(),
+            active: None,
+            ..input
+        };
         self.create(input, "account.registered", client).await
     }
 
@@ -379,7 +398,13 @@ impl Auth {
     async fn create(&self, input: NewAccount, event: &str, client: &ClientInfo) -> Result<Account> {
         let (login, password, email, properties) = self.validate_new(&input)?;
         // Refuse a taken login before paying for a hash.
-        if self.inner.store.account_by_login(&login.key()).await?.is_some() {
+        if self
+            .inner
+            .store
+            .account_by_login(&login.key())
+            .await?
+            .is_some()
+        {
             return Err(Error::LoginTaken);
         }
         let hash = self.inner.hasher.hash(password.expose()).await?;
@@ -403,7 +428,12 @@ impl Auth {
             created_at: now,
             updated_at: now,
         };
-        let ev = self.audit(event, Some(account.id), client, serde_json::json!({"login": account.login, "scopes": account.scopes}));
+        let ev = self.audit(
+            event,
+            Some(account.id),
+            client,
+            serde_json::json!({"login": account.login, "scopes": account.scopes}),
+        );
         self.inner.store.insert_account(&account, &ev).await?;
         Ok(account)
     }
@@ -413,7 +443,13 @@ impl Auth {
         if let Some(a) = self.inner.accounts.read().get(&id) {
             return Ok(a.clone());
         }
-        let a = Arc::new(self.inner.store.account_by_id(id).await?.ok_or(Error::NotFound)?);
+        let a = Arc::new(
+            self.inner
+                .store
+                .account_by_id(id)
+                .await?
+                .ok_or(Error::NotFound)?,
+        );
         let mut cache = self.inner.accounts.write();
         if cache.len() >= ACCOUNT_CACHE_MAX {
             cache.clear();
@@ -427,8 +463,16 @@ impl Auth {
     }
 
     /// Write an account change (with revocations and audit) and refresh caches.
-    async fn write_account(&self, account: &Account, revoke: Revoke, audit: &[AuditEvent]) -> Result<()> {
-        self.inner.store.update_account(account, revoke, self.now(), audit).await?;
+    async fn write_account(
+        &self,
+        account: &Account,
+        revoke: Revoke,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        self.inner
+            .store
+            .update_account(account, revoke, self.now(), audit)
+            .await?;
         self.forget_account(account.id);
         if revoke != Revoke::Nothing {
             self.sync().await?;
@@ -444,15 +488,26 @@ impl Auth {
 
     /// Check a password for a login, under the lockout counter. Returns the
     /// account on success. Unknown logins verify a dummy hash (same timing).
-    async fn check_password(&self, login: &str, password: &str, client: &ClientInfo) -> Result<Account> {
+    async fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Account> {
         if password.chars().count() > PASSWORD_MAX {
-            return Err(Error::field("password", format!("must be at most {PASSWORD_MAX} characters")));
+            return Err(Error::field(
+                "password",
+                format!("must be at most {PASSWORD_MAX} characters"),
+            ));
         }
         let key = normalize_login(login);
         let lock = Self::lock_key(&key);
         let s = &self.inner.settings;
         let store = &self.inner.store;
-        if let AttemptGate::Locked(secs) = store.attempt_begin(&lock, self.now(), s.block_tries).await? {
+        if let AttemptGate::Locked(secs) = store
+            .attempt_begin(&lock, self.now(), s.block_tries)
+            .await?
+        {
             return Err(Error::TooManyAttempts { retry_after: secs });
         }
         let account = match store.account_by_login(&key).await {
@@ -465,25 +520,45 @@ impl Auth {
         let ok = self
             .inner
             .hasher
-            .verify(password, account.as_ref().and_then(|a| a.password_hash.as_deref()))
+            .verify(
+                password,
+                account.as_ref().and_then(|a| a.password_hash.as_deref()),
+            )
             .await?;
-        if ok {
-            if let Some(a) = account {
-                store.attempt_clear(&lock).await?;
-                return Ok(a);
-            }
+        if ok && let Some(a) = account {
+            store.attempt_clear(&lock).await?;
+            return Ok(a);
         }
         let locked = store
-            .attempt_failed(&lock, self.now(), s.block_tries, s.block_window.whole_seconds().max(1) as u64)
+            .attempt_failed(
+                &lock,
+                self.now(),
+                s.block_tries,
+                s.block_window.whole_seconds().max(1) as u64,
+            )
             .await?;
         let id = account.as_ref().map(|a| a.id);
-        let reason = if account.is_some() { "bad_password" } else { "unknown_login" };
+        let reason = if account.is_some() {
+            "bad_password"
+        } else {
+            "unknown_login"
+        };
         store
-            .append_audit(&self.audit("login.failure", id, client, serde_json::json!({"reason": reason})))
+            .append_audit(&self.audit(
+                "login.failure",
+                id,
+                client,
+                serde_json::json!({"reason": reason}),
+            ))
             .await?;
         if let Some(secs) = locked {
             store
-                .append_audit(&self.audit("login.lockout", id, client, serde_json::json!({"seconds": secs})))
+                .append_audit(&self.audit(
+                    "login.lockout",
+                    id,
+                    client,
+                    serde_json::json!({"seconds": secs}),
+                ))
                 .await?;
         }
         Err(Error::InvalidCredentials)
@@ -511,11 +586,18 @@ impl Auth {
         if let Err(e) = Self::check_usable(&account) {
             self.inner
                 .store
-                .append_audit(&self.audit("login.failure", Some(account.id), client, serde_json::json!({"reason": e.code()})))
+                .append_audit(&self.audit(
+                    "login.failure",
+                    Some(account.id),
+                    client,
+                    serde_json::json!({"reason": e.code()}),
+                ))
                 .await?;
             return Err(e);
         }
-        let pair = self.start_session(&account, remember, &["pwd"], client).await?;
+        let pair = self
+            .start_session(&account, remember, &["pwd"], client)
+            .await?;
         Ok(LoginOutcome::Tokens(pair))
     }
 
@@ -529,7 +611,11 @@ impl Auth {
     ) -> Result<TokenPair> {
         let now = self.now();
         let s = &self.inner.settings;
-        let ttl = if remember { s.long_session_ttl } else { s.session_ttl };
+        let ttl = if remember {
+            s.long_session_ttl
+        } else {
+            s.session_ttl
+        };
         let session = Session {
             id: SessionId::new(),
             account_id: account.id,
@@ -543,12 +629,26 @@ impl Auth {
             revoked_at: None,
         };
         let (refresh, hash) = new_refresh();
-        let ev = self.audit("login.success", Some(account.id), client, serde_json::json!({"session_id": session.id, "amr": session.amr}));
-        self.inner.store.create_session(&session, &hash, &ev).await?;
+        let ev = self.audit(
+            "login.success",
+            Some(account.id),
+            client,
+            serde_json::json!({"session_id": session.id, "amr": session.amr}),
+        );
+        self.inner
+            .store
+            .create_session(&session, &hash, &ev)
+            .await?;
         self.pair(account, &session, refresh, true)
     }
 
-    fn pair(&self, account: &Account, session: &Session, refresh: String, fresh: bool) -> Result<TokenPair> {
+    fn pair(
+        &self,
+        account: &Account,
+        session: &Session,
+        refresh: String,
+        fresh: bool,
+    ) -> Result<TokenPair> {
         let claims = self.inner.tokens.claims(
             account.id,
             session.id,
@@ -582,7 +682,13 @@ impl Auth {
         let rotation = self
             .inner
             .store
-            .rotate_refresh(&old, &new, self.now(), client.ip.as_deref(), client.user_agent.as_deref())
+            .rotate_refresh(
+                &old,
+                &new,
+                self.now(),
+                client.ip.as_deref(),
+                client.user_agent.as_deref(),
+            )
             .await?;
         match rotation {
             Rotation::Rotated(session) => {
@@ -605,7 +711,9 @@ impl Auth {
 
     fn mark_revoked(&self, sid: SessionId) {
         let s = &self.inner.settings;
-        self.inner.revoked.insert(sid, self.now() + s.access_ttl + s.leeway);
+        self.inner
+            .revoked
+            .insert(sid, self.now() + s.access_ttl + s.leeway);
     }
 
     /// Verify an access token and check that its session is not revoked. No store query.
@@ -624,8 +732,16 @@ impl Auth {
 
     /// Revoke the caller's session.
     pub async fn logout(&self, claims: &Claims, client: &ClientInfo) -> Result<()> {
-        let ev = self.audit("logout", Some(claims.sub), client, serde_json::json!({"session_id": claims.sid}));
-        self.inner.store.revoke_session(claims.sid, self.now(), &ev).await?;
+        let ev = self.audit(
+            "logout",
+            Some(claims.sub),
+            client,
+            serde_json::json!({"session_id": claims.sid}),
+        );
+        self.inner
+            .store
+            .revoke_session(claims.sid, self.now(), &ev)
+            .await?;
         self.mark_revoked(claims.sid);
         Ok(())
     }
@@ -633,7 +749,11 @@ impl Auth {
     /// Revoke every session of an account.
     pub async fn logout_all(&self, account: AccountId, client: &ClientInfo) -> Result<u64> {
         let ev = self.audit("logout.all", Some(account), client, serde_json::json!({}));
-        let n = self.inner.store.revoke_sessions(account, Revoke::All, self.now(), &ev).await?;
+        let n = self
+            .inner
+            .store
+            .revoke_sessions(account, Revoke::All, self.now(), &ev)
+            .await?;
         self.sync().await?;
         Ok(n)
     }
@@ -644,12 +764,25 @@ impl Auth {
     }
 
     /// Revoke one of the account's own sessions; `NotFound` for anyone else's.
-    pub async fn revoke_own_session(&self, account: AccountId, sid: SessionId, client: &ClientInfo) -> Result<()> {
+    pub async fn revoke_own_session(
+        &self,
+        account: AccountId,
+        sid: SessionId,
+        client: &ClientInfo,
+    ) -> Result<()> {
         let session = self.inner.store.session(sid).await?;
         match session {
             Some(s) if s.account_id == account && s.is_live(self.now()) => {
-                let ev = self.audit("session.revoked", Some(account), client, serde_json::json!({"session_id": sid}));
-                self.inner.store.revoke_session(sid, self.now(), &ev).await?;
+                let ev = self.audit(
+                    "session.revoked",
+                    Some(account),
+                    client,
+                    serde_json::json!({"session_id": sid}),
+                );
+                self.inner
+                    .store
+                    .revoke_session(sid, self.now(), &ev)
+                    .await?;
                 self.mark_revoked(sid);
                 Ok(())
             }
@@ -669,7 +802,8 @@ impl Auth {
         if !claims.fresh {
             return Err(Error::FreshTokenRequired);
         }
-        let new = Password::parse_field(new, "new_password").map_err(|e| Error::Validation(vec![e]))?;
+        let new =
+            Password::parse_field(new, "new_password").map_err(|e| Error::Validation(vec![e]))?;
         let account = self.account(claims.sub).await?;
         if normalize_login(new.expose()) == account.login_key() {
             return Err(Error::field("new_password", "must not be the login"));
@@ -680,11 +814,22 @@ impl Auth {
         account.password_hash = Some(hash);
         account.password_changed_at = now;
         account.updated_at = now;
-        let ev = self.audit("password.changed", Some(account.id), client, serde_json::json!({"session_id": claims.sid}));
-        self.write_account(&account, Revoke::AllExcept(claims.sid), &[ev]).await
+        let ev = self.audit(
+            "password.changed",
+            Some(account.id),
+            client,
+            serde_json::json!({"session_id": claims.sid}),
+        );
+        self.write_account(&account, Revoke::AllExcept(claims.sid), &[ev])
+            .await
     }
 
-    async fn verify_own_password(&self, account: &Account, password: &str, client: &ClientInfo) -> Result<Account> {
+    async fn verify_own_password(
+        &self,
+        account: &Account,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Account> {
         match self.check_password(&account.login, password, client).await {
             Ok(a) if a.id == account.id => Ok(a),
             Ok(_) => Err(Error::InvalidCredentials),
@@ -694,7 +839,12 @@ impl Auth {
 
     /// Re-check the password and issue a fresh access token for the same session
     /// (the refresh token is replaced too).
-    pub async fn fresh(&self, claims: &Claims, password: &str, client: &ClientInfo) -> Result<TokenPair> {
+    pub async fn fresh(
+        &self,
+        claims: &Claims,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
         let account = self.account(claims.sub).await?;
         let account = self.verify_own_password(&account, password, client).await?;
         Self::check_usable(&account)?;
@@ -706,23 +856,44 @@ impl Auth {
             .filter(|s| s.is_live(self.now()))
             .ok_or(Error::InvalidToken)?;
         let (refresh, hash) = new_refresh();
-        if !self.inner.store.reissue_refresh(session.id, &hash, self.now()).await? {
+        if !self
+            .inner
+            .store
+            .reissue_refresh(session.id, &hash, self.now())
+            .await?
+        {
             return Err(Error::InvalidToken);
         }
         self.inner
             .store
-            .append_audit(&self.audit("token.fresh", Some(account.id), client, serde_json::json!({"session_id": session.id})))
+            .append_audit(&self.audit(
+                "token.fresh",
+                Some(account.id),
+                client,
+                serde_json::json!({"session_id": session.id}),
+            ))
             .await?;
         self.pair(&account, &session, refresh, true)
     }
 
     /// Change the login (still unique, case-insensitively).
-    pub async fn change_login(&self, account: AccountId, new_login: &str, client: &ClientInfo) -> Result<Account> {
-        let login = Login::parse(new_login).map_err(|e| Error::Validation(vec![FieldError::new("new_login", e.message)]))?;
+    pub async fn change_login(
+        &self,
+        account: AccountId,
+        new_login: &str,
+        client: &ClientInfo,
+    ) -> Result<Account> {
+        let login = Login::parse(new_login)
+            .map_err(|e| Error::Validation(vec![FieldError::new("new_login", e.message)]))?;
         let mut a = (*self.account(account).await?).clone();
         let old = std::mem::replace(&mut a.login, login.as_str().to_owned());
         a.updated_at = self.now();
-        let ev = self.audit("login.changed", Some(a.id), client, serde_json::json!({"from": old, "to": a.login}));
+        let ev = self.audit(
+            "login.changed",
+            Some(a.id),
+            client,
+            serde_json::json!({"from": old, "to": a.login}),
+        );
         self.write_account(&a, Revoke::Nothing, &[ev]).await?;
         Ok(a)
     }
@@ -735,7 +906,12 @@ impl Auth {
     }
 
     /// Apply an admin patch.
-    pub async fn update_account(&self, id: AccountId, patch: AccountPatch, client: &ClientInfo) -> Result<Account> {
+    pub async fn update_account(
+        &self,
+        id: AccountId,
+        patch: AccountPatch,
+        client: &ClientInfo,
+    ) -> Result<Account> {
         let mut a = (*self.account(id).await?).clone();
         let mut errors = Vec::new();
         let mut detail = serde_json::Map::new();
@@ -755,7 +931,12 @@ impl Auth {
                 errors.push(FieldError::new("scopes", format!("invalid scope {bad:?}")));
             }
             if scopes != a.scopes {
-                events.push(self.audit("account.scopes_changed", Some(id), client, serde_json::json!({"from": a.scopes, "to": scopes})));
+                events.push(self.audit(
+                    "account.scopes_changed",
+                    Some(id),
+                    client,
+                    serde_json::json!({"from": a.scopes, "to": scopes}),
+                ));
                 a.scopes = scopes;
             }
         }
@@ -784,14 +965,32 @@ impl Auth {
             return Err(Error::Validation(errors));
         }
         a.updated_at = self.now();
-        events.push(self.audit("account.updated", Some(id), client, serde_json::Value::Object(detail)));
+        events.push(self.audit(
+            "account.updated",
+            Some(id),
+            client,
+            serde_json::Value::Object(detail),
+        ));
         self.write_account(&a, revoke, &events).await?;
         Ok(a)
     }
 
     /// Replace an account's scopes.
-    pub async fn set_scopes(&self, id: AccountId, scopes: Vec<String>, client: &ClientInfo) -> Result<Account> {
-        self.update_account(id, AccountPatch { scopes: Some(scopes), ..AccountPatch::default() }, client).await
+    pub async fn set_scopes(
+        &self,
+        id: AccountId,
+        scopes: Vec<String>,
+        client: &ClientInfo,
+    ) -> Result<Account> {
+        self.update_account(
+            id,
+            AccountPatch {
+                scopes: Some(scopes),
+                ..AccountPatch::default()
+            },
+            client,
+        )
+        .await
     }
 
     /// Delete an account and every session of it.
@@ -806,7 +1005,12 @@ impl Auth {
     }
 
     /// Block an account: every session is revoked at once; login answers `account_blocked`.
-    pub async fn block_account(&self, id: AccountId, reason: &str, client: &ClientInfo) -> Result<()> {
+    pub async fn block_account(
+        &self,
+        id: AccountId,
+        reason: &str,
+        client: &ClientInfo,
+    ) -> Result<()> {
         if reason.chars().count() > 500 {
             return Err(Error::field("reason", "must be at most 500 characters"));
         }
@@ -814,7 +1018,12 @@ impl Auth {
         a.blocked = true;
         a.block_reason = Some(reason.to_owned());
         a.updated_at = self.now();
-        let ev = self.audit("account.blocked", Some(id), client, serde_json::json!({"reason": reason}));
+        let ev = self.audit(
+            "account.blocked",
+            Some(id),
+            client,
+            serde_json::json!({"reason": reason}),
+        );
         self.write_account(&a, Revoke::All, &[ev]).await
     }
 
@@ -826,7 +1035,10 @@ impl Auth {
         a.updated_at = self.now();
         let ev = self.audit("account.unblocked", Some(id), client, serde_json::json!({}));
         self.write_account(&a, Revoke::Nothing, &[ev]).await?;
-        self.inner.store.attempt_clear(&Self::lock_key(&a.login_key())).await
+        self.inner
+            .store
+            .attempt_clear(&Self::lock_key(&a.login_key()))
+            .await
     }
 
     /// Whether an account is blocked, and the admin's reason.
@@ -849,15 +1061,29 @@ impl Auth {
         let mut a = (*a).clone();
         a.mfa_enabled = false;
         a.updated_at = self.now();
-        let ev = self.audit("mfa.disabled", Some(id), client, serde_json::json!({"by": "admin"}));
+        let ev = self.audit(
+            "mfa.disabled",
+            Some(id),
+            client,
+            serde_json::json!({"by": "admin"}),
+        );
         self.write_account(&a, Revoke::Nothing, &[ev]).await
     }
 
     /// Revoke every session of an account (admin).
     pub async fn revoke_all_sessions(&self, id: AccountId, client: &ClientInfo) -> Result<u64> {
         self.account(id).await?;
-        let ev = self.audit("sessions.revoked", Some(id), client, serde_json::json!({"by": "admin"}));
-        let n = self.inner.store.revoke_sessions(id, Revoke::All, self.now(), &ev).await?;
+        let ev = self.audit(
+            "sessions.revoked",
+            Some(id),
+            client,
+            serde_json::json!({"by": "admin"}),
+        );
+        let n = self
+            .inner
+            .store
+            .revoke_sessions(id, Revoke::All, self.now(), &ev)
+            .await?;
         self.sync().await?;
         Ok(n)
     }
@@ -901,9 +1127,15 @@ async fn ensure_signing_key(
 
 /// Rotate the signing key: a new key signs from now on; the old ones keep
 /// verifying until their tokens expire. Returns the new `kid`.
-pub async fn rotate_signing_key(store: &dyn Store, settings: &Settings, now: OffsetDateTime) -> Result<String> {
+pub async fn rotate_signing_key(
+    store: &dyn Store,
+    settings: &Settings,
+    now: OffsetDateTime,
+) -> Result<String> {
     if settings.jwt_alg.is_hmac() {
-        return Err(Error::BadRequest("HMAC algorithms use WARDEN_SECRET; change the secret instead".into()));
+        return Err(Error::BadRequest(
+            "HMAC algorithms use WARDEN_SECRET; change the secret instead".into(),
+        ));
     }
     let key = generate_key(settings.jwt_alg, now)?;
     store.add_signing_key(&key, Some(now)).await?;

@@ -42,7 +42,10 @@ impl RateLimiter {
     /// Allow `per_minute` requests a minute per key, in bursts up to the same number.
     /// Zero disables the limit.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, buckets: parking_lot::Mutex::new(std::collections::HashMap::new()) }
+        Self {
+            per_minute,
+            buckets: parking_lot::Mutex::new(std::collections::HashMap::new()),
+        }
     }
 
     /// Take one token for `key`; `Err(seconds)` when none is left.

@@ -32,7 +32,13 @@ static COMMON: &str = include_str!("common_passwords.txt");
 
 fn common_set() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| COMMON.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
 }
 
 /// Whether a password is on the built-in list of the 10,000 most common passwords
@@ -55,7 +61,10 @@ impl Login {
                 format!("must be {LOGIN_MIN} to {LOGIN_MAX} characters"),
             ));
         }
-        if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@')) {
+        if !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
+        {
             return Err(FieldError::new(
                 "login",
                 "may contain only letters, digits and _ . - @",
@@ -93,10 +102,16 @@ impl Password {
     pub fn parse_field(s: &str, field: &str) -> Result<Self, FieldError> {
         let n = s.chars().count();
         if n < PASSWORD_MIN {
-            return Err(FieldError::new(field, format!("must be at least {PASSWORD_MIN} characters")));
+            return Err(FieldError::new(
+                field,
+                format!("must be at least {PASSWORD_MIN} characters"),
+            ));
         }
         if n > PASSWORD_MAX {
-            return Err(FieldError::new(field, format!("must be at most {PASSWORD_MAX} characters")));
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {PASSWORD_MAX} characters"),
+            ));
         }
         if is_common(s) {
             return Err(FieldError::new(field, "is too common; choose another"));
@@ -120,7 +135,8 @@ pub fn check_email(s: &str) -> Result<String, FieldError> {
     if local.is_empty() || local.len() > 64 || domain.contains('@') {
         return Err(bad());
     }
-    if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+    if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.')
+    {
         return Err(bad());
     }
     Ok(s.to_owned())
@@ -139,7 +155,11 @@ pub struct HashParams {
 
 impl Default for HashParams {
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -155,8 +175,13 @@ pub struct Hasher {
 impl Hasher {
     /// Build a hasher; computes the dummy hash used for unknown logins.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self> {
-        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        let p = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         let dummy = hash_with(&argon, "warden-dummy-password-for-timing")?;
         Ok(Self {
@@ -184,7 +209,8 @@ impl Hasher {
         };
         let ok = self
             .run(move || {
-                let parsed = PasswordHash::new(&phc).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+                let parsed = PasswordHash::new(&phc)
+                    .map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
                 Ok(argon.verify_password(pw.as_bytes(), &parsed).is_ok())
             })
             .await?;
@@ -196,7 +222,9 @@ impl Hasher {
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let _permit = self.permits.acquire().await.map_err(Error::internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(Error::internal)?
     }
 }
 
@@ -211,6 +239,7 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     #[test]
@@ -227,7 +256,15 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify() {
-        let h = Hasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }, 2).unwrap_or_else(|e| panic!("{e}"));
+        let h = Hasher::new(
+            HashParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            2,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let phc = h.hash("correct horse").await.unwrap_or_default();
         assert!(phc.starts_with("$argon2id$"));
         assert!(h.verify("correct horse", Some(&phc)).await.unwrap_or(false));

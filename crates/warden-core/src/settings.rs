@@ -61,7 +61,9 @@ impl Default for Settings {
             block_tries: 5,
             block_window: Duration::seconds(60),
             hash: HashParams::default(),
-            hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             registration: Registration::Open,
             audit_retention: Duration::days(90),
         }

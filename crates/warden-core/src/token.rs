@@ -42,7 +42,10 @@ impl SigningAlg {
     }
     /// Whether the algorithm uses the shared secret (no key pair, nothing in JWKS).
     pub fn is_hmac(self) -> bool {
-        matches!(self, SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512)
+        matches!(
+            self,
+            SigningAlg::HS256 | SigningAlg::HS384 | SigningAlg::HS512
+        )
     }
     /// The JOSE name.
     pub fn name(self) -> &'static str {
@@ -67,7 +70,11 @@ impl FromStr for SigningAlg {
             "HS256" => SigningAlg::HS256,
             "HS384" => SigningAlg::HS384,
             "HS512" => SigningAlg::HS512,
-            other => return Err(format!("unknown JWT algorithm {other:?} (EdDSA, RS256, ES256, HS256, HS384, HS512)")),
+            other => {
+                return Err(format!(
+                    "unknown JWT algorithm {other:?} (EdDSA, RS256, ES256, HS256, HS384, HS512)"
+                ));
+            }
         })
     }
 }
@@ -113,7 +120,11 @@ impl Claims {
     }
     /// Scopes as a list.
     pub fn scopes(&self) -> Vec<String> {
-        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -133,21 +144,23 @@ struct Ring {
 
 /// Generate a new key pair for `alg` (not for HMAC algorithms).
 pub fn generate_key(alg: SigningAlg, now: OffsetDateTime) -> Result<StoredKey> {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
     use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
     let der: Vec<u8> = match alg {
         SigningAlg::EdDSA => {
             let kp = Ed25519KeyPair::generate().map_err(Error::internal)?;
             kp.to_pkcs8v1().map_err(Error::internal)?.as_ref().to_vec()
         }
         SigningAlg::ES256 => {
-            let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(Error::internal)?;
+            let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .map_err(Error::internal)?;
             kp.to_pkcs8v1().map_err(Error::internal)?.as_ref().to_vec()
         }
         SigningAlg::RS256 => {
             let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                 .map_err(Error::internal)?;
-            let doc: aws_lc_rs::encoding::Pkcs8V1Der<'static> = kp.as_der().map_err(Error::internal)?;
+            let doc: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
+                kp.as_der().map_err(Error::internal)?;
             // jsonwebtoken wants PKCS#1 RSAPrivateKey: the OCTET STRING inside PKCS#8.
             pkcs8_private_key(doc.as_ref())
                 .ok_or_else(|| Error::Internal("unexpected PKCS#8 layout".into()))?
@@ -179,7 +192,9 @@ fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (bytes, r) = rest.split_at(n);
         rest = r;
-        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     if rest.len() < len {
         return None;
@@ -190,10 +205,18 @@ fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// The `privateKey` OCTET STRING of a PKCS#8 v1 `PrivateKeyInfo`.
 fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
-    let (0x30, seq, _) = der_next(der)? else { return None };
-    let (0x02, _, rest) = der_next(seq)? else { return None };
-    let (0x30, _, rest) = der_next(rest)? else { return None };
-    let (0x04, key, _) = der_next(rest)? else { return None };
+    let (0x30, seq, _) = der_next(der)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der_next(seq)? else {
+        return None;
+    };
+    let (0x30, _, rest) = der_next(rest)? else {
+        return None;
+    };
+    let (0x04, key, _) = der_next(rest)? else {
+        return None;
+    };
     Some(key)
 }
 
@@ -214,7 +237,14 @@ fn load_key(stored: &StoredKey) -> Result<Key> {
         _ => KeyAlgorithm::RS256,
     });
     let dec = DecodingKey::from_jwk(&jwk).map_err(Error::internal)?;
-    Ok(Key { kid: stored.kid.clone(), alg, enc, dec, jwk: Some(jwk), retired_at: stored.retired_at })
+    Ok(Key {
+        kid: stored.kid.clone(),
+        alg,
+        enc,
+        dec,
+        jwk: Some(jwk),
+        retired_at: stored.retired_at,
+    })
 }
 
 fn hmac_key(alg: SigningAlg, secret: &[u8]) -> Key {
@@ -267,11 +297,21 @@ impl Tokens {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         let ring = build_ring(&cfg, alg, stored, hmac_secret, clock.now())?;
-        Ok(Self { cfg, ring: RwLock::new(Arc::new(ring)), clock, cache: RwLock::new(HashMap::new()) })
+        Ok(Self {
+            cfg,
+            ring: RwLock::new(Arc::new(ring)),
+            clock,
+            cache: RwLock::new(HashMap::new()),
+        })
     }
 
     /// Replace the key ring (after `keys rotate`).
-    pub fn reload(&self, alg: SigningAlg, stored: &[StoredKey], hmac_secret: Option<&[u8]>) -> Result<()> {
+    pub fn reload(
+        &self,
+        alg: SigningAlg,
+        stored: &[StoredKey],
+        hmac_secret: Option<&[u8]>,
+    ) -> Result<()> {
         let ring = build_ring(&self.cfg, alg, stored, hmac_secret, self.clock.now())?;
         *self.ring.write() = Arc::new(ring);
         self.cache.write().clear();
@@ -373,7 +413,8 @@ impl Tokens {
                 v.set_required_spec_claims(&["iss"]);
             }
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key.dec, &v).map_err(|_| Error::InvalidToken)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key.dec, &v).map_err(|_| Error::InvalidToken)?;
         let claims = data.claims;
         if self.cfg.audience.is_none() && claims.aud.is_some() {
             return Err(Error::InvalidToken);
@@ -415,7 +456,8 @@ fn build_ring(
 ) -> Result<Ring> {
     let mut by_kid = HashMap::new();
     let current: Arc<Key> = if alg.is_hmac() {
-        let secret = hmac_secret.ok_or_else(|| Error::Internal(format!("{} needs WARDEN_SECRET", alg.name())))?;
+        let secret = hmac_secret
+            .ok_or_else(|| Error::Internal(format!("{} needs WARDEN_SECRET", alg.name())))?;
         let k = Arc::new(hmac_key(alg, secret));
         by_kid.insert(k.kid.clone(), k.clone());
         k
@@ -423,10 +465,10 @@ fn build_ring(
         let mut current = None;
         for s in stored {
             // Retired keys verify until every token they signed has expired.
-            if let Some(r) = s.retired_at {
-                if r + cfg.access_ttl + cfg.leeway < now {
-                    continue;
-                }
+            if let Some(r) = s.retired_at
+                && r + cfg.access_ttl + cfg.leeway < now
+            {
+                continue;
             }
             let k = Arc::new(load_key(s)?);
             if k.retired_at.is_none() && k.alg == alg {
@@ -457,10 +499,35 @@ mod tests {
     #[test]
     fn every_alg_signs_and_verifies() {
         let clock = ManualClock::at_unix(1_700_000_000);
-        for alg in [SigningAlg::EdDSA, SigningAlg::ES256, SigningAlg::RS256, SigningAlg::HS256, SigningAlg::HS384, SigningAlg::HS512] {
-            let stored = if alg.is_hmac() { vec![] } else { vec![generate_key(alg, clock.now()).unwrap()] };
-            let t = Tokens::new(cfg(), alg, &stored, Some(b"0123456789abcdef0123456789abcdef"), Arc::new(clock.clone())).unwrap();
-            let c = t.claims(AccountId::new(), SessionId::new(), &["admin".into()], true, &["pwd".into()], clock.now() + Duration::hours(1));
+        for alg in [
+            SigningAlg::EdDSA,
+            SigningAlg::ES256,
+            SigningAlg::RS256,
+            SigningAlg::HS256,
+            SigningAlg::HS384,
+            SigningAlg::HS512,
+        ] {
+            let stored = if alg.is_hmac() {
+                vec![]
+            } else {
+                vec![generate_key(alg, clock.now()).unwrap()]
+            };
+            let t = Tokens::new(
+                cfg(),
+                alg,
+                &stored,
+                Some(b"0123456789abcdef0123456789abcdef"),
+                Arc::new(clock.clone()),
+            )
+            .unwrap();
+            let c = t.claims(
+                AccountId::new(),
+                SessionId::new(),
+                &["admin".into()],
+                true,
+                &["pwd".into()],
+                clock.now() + Duration::hours(1),
+            );
             let jwt = t.sign(&c).unwrap();
             let back = t.verify(&jwt).unwrap();
             assert_eq!(*back, c, "{alg:?}");
@@ -472,8 +539,22 @@ mod tests {
     fn expiry_uses_the_clock() {
         let clock = ManualClock::at_unix(1_700_000_000);
         let stored = vec![generate_key(SigningAlg::EdDSA, clock.now()).unwrap()];
-        let t = Tokens::new(cfg(), SigningAlg::EdDSA, &stored, None, Arc::new(clock.clone())).unwrap();
-        let c = t.claims(AccountId::new(), SessionId::new(), &[], false, &[], clock.now() + Duration::hours(1));
+        let t = Tokens::new(
+            cfg(),
+            SigningAlg::EdDSA,
+            &stored,
+            None,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let c = t.claims(
+            AccountId::new(),
+            SessionId::new(),
+            &[],
+            false,
+            &[],
+            clock.now() + Duration::hours(1),
+        );
         let jwt = t.sign(&c).unwrap();
         clock.advance(Duration::seconds(300 + 29));
         assert!(t.verify(&jwt).is_ok());

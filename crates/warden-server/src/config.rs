@@ -29,7 +29,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?} (use 300s, 5m, 24h, 30d)"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (use 300s, 5m, 24h, 30d)"))?;
     let secs = match unit {
         "s" => 1,
         "m" => 60,
@@ -37,7 +39,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "d" => 86_400,
         _ => return Err(format!("invalid duration unit in {s:?} (use s, m, h or d)")),
     };
-    n.checked_mul(secs).map(Duration::seconds).ok_or_else(|| format!("duration {s:?} is too large"))
+    n.checked_mul(secs)
+        .map(Duration::seconds)
+        .ok_or_else(|| format!("duration {s:?} is too large"))
 }
 
 impl<'de> Deserialize<'de> for Dur {
@@ -49,7 +53,9 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration like 300s, 5m, 24h, 30d or a number of seconds")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                i64::try_from(v).map(|v| Dur(Duration::seconds(v))).map_err(E::custom)
+                i64::try_from(v)
+                    .map(|v| Dur(Duration::seconds(v)))
+                    .map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
                 Ok(Dur(Duration::seconds(v)))
@@ -81,7 +87,12 @@ impl<'de> Deserialize<'de> for List {
             Many(Vec<String>),
         }
         Ok(List(match Raw::deserialize(d)? {
-            Raw::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            Raw::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Raw::Many(v) => v,
         }))
     }
@@ -218,7 +229,10 @@ pub fn unknown_env_vars(vars: impl Iterator<Item = (String, String)>) -> Vec<Str
         if rest.starts_with("test_") || rest == "config" {
             return None;
         }
-        let base = rest.strip_suffix("_file").filter(|b| SECRET_FILES.contains(b)).unwrap_or(&rest);
+        let base = rest
+            .strip_suffix("_file")
+            .filter(|b| SECRET_FILES.contains(b))
+            .unwrap_or(&rest);
         (!known.iter().any(|x| x == base)).then_some(k)
     })
     .collect()
@@ -241,7 +255,8 @@ impl Config {
         for name in SECRET_FILES {
             let var = format!("WARDEN_{}_FILE", name.to_ascii_uppercase());
             if let Ok(path) = std::env::var(&var) {
-                let v = std::fs::read_to_string(&path).map_err(|e| format!("{var}: cannot read {path}: {e}"))?;
+                let v = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{var}: cannot read {path}: {e}"))?;
                 fig = fig.merge(Serialized::default(name, v.trim().to_owned()));
             }
         }
@@ -253,9 +268,12 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         self.settings()?;
         self.http()?;
-        self.bind
-            .parse::<std::net::SocketAddr>()
-            .map_err(|_| format!("WARDEN_BIND: {:?} is not an address like 127.0.0.1:8080", self.bind))?;
+        self.bind.parse::<std::net::SocketAddr>().map_err(|_| {
+            format!(
+                "WARDEN_BIND: {:?} is not an address like 127.0.0.1:8080",
+                self.bind
+            )
+        })?;
         if !self.prefix.starts_with('/') {
             return Err("WARDEN_PREFIX must start with /".into());
         }
@@ -270,14 +288,25 @@ impl Config {
 
     /// The domain settings.
     pub fn settings(&self) -> Result<Settings, String> {
-        let jwt_alg: SigningAlg = self.jwt_alg.parse().map_err(|e| format!("WARDEN_JWT_ALG: {e}"))?;
+        let jwt_alg: SigningAlg = self
+            .jwt_alg
+            .parse()
+            .map_err(|e| format!("WARDEN_JWT_ALG: {e}"))?;
         if jwt_alg.is_hmac() && self.secret.as_ref().is_none_or(|s| s.len() < 32) {
-            return Err(format!("WARDEN_JWT_ALG={} needs WARDEN_SECRET of at least 32 bytes", jwt_alg.name()));
+            return Err(format!(
+                "WARDEN_JWT_ALG={} needs WARDEN_SECRET of at least 32 bytes",
+                jwt_alg.name()
+            ));
         }
         if self.leeway.0 > Duration::seconds(30) || self.leeway.0.is_negative() {
             return Err("WARDEN_LEEWAY must be between 0s and 30s".into());
         }
-        for (name, d) in [("ACCESS_TTL", self.access_ttl), ("SESSION_TTL", self.session_ttl), ("LONG_SESSION_TTL", self.long_session_ttl), ("BLOCK_WINDOW", self.block_window)] {
+        for (name, d) in [
+            ("ACCESS_TTL", self.access_ttl),
+            ("SESSION_TTL", self.session_ttl),
+            ("LONG_SESSION_TTL", self.long_session_ttl),
+            ("BLOCK_WINDOW", self.block_window),
+        ] {
             if !d.0.is_positive() {
                 return Err(format!("WARDEN_{name} must be positive"));
             }
@@ -288,7 +317,11 @@ impl Config {
         let registration = match self.registration.as_str() {
             "open" => Registration::Open,
             "closed" => Registration::Closed,
-            other => return Err(format!("WARDEN_REGISTRATION must be open or closed, not {other:?}")),
+            other => {
+                return Err(format!(
+                    "WARDEN_REGISTRATION must be open or closed, not {other:?}"
+                ));
+            }
         };
         let hash = HashParams {
             memory_kib: self.argon2_memory_kib,
@@ -310,7 +343,11 @@ impl Config {
             block_tries: self.block_tries,
             block_window: self.block_window.0,
             hash,
-            hash_concurrency: if self.hash_concurrency == 0 { defaults.hash_concurrency } else { self.hash_concurrency },
+            hash_concurrency: if self.hash_concurrency == 0 {
+                defaults.hash_concurrency
+            } else {
+                self.hash_concurrency
+            },
             registration,
             audit_retention: Duration::days(i64::from(self.audit_retention_days)),
         })
@@ -325,8 +362,14 @@ impl Config {
         h.cookies.secure = self.cookie_secure;
         h.cookies.domain = self.cookie_domain.clone();
         for name in [&self.cookie_name, &self.refresh_cookie_name] {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!("cookie name {name:?} must be letters, digits, _ or -"));
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "cookie name {name:?} must be letters, digits, _ or -"
+                ));
             }
         }
         h.trusted_proxies = self
@@ -372,6 +415,9 @@ mod tests {
             ("WARDEN_TEST_POSTGRES_URL".to_owned(), String::new()),
             ("WARDEN_BIDN".to_owned(), String::new()),
         ];
-        assert_eq!(unknown_env_vars(vars.into_iter()), vec!["WARDEN_BIDN".to_owned()]);
+        assert_eq!(
+            unknown_env_vars(vars.into_iter()),
+            vec!["WARDEN_BIDN".to_owned()]
+        );
     }
 }

@@ -33,30 +33,42 @@ const ADMIN_SECRET_SETTING: &str = "admin_secret_sha256";
 
 /// The admin secret: from config, else generated once, stored as a hash and
 /// returned so the caller prints it once.
-pub async fn admin_secret(cfg: &Config, store: &dyn Store) -> Result<(AdminSecret, Option<String>), Error> {
+pub async fn admin_secret(
+    cfg: &Config,
+    store: &dyn Store,
+) -> Result<(AdminSecret, Option<String>), Error> {
     if let Some(s) = cfg.admin_secret.as_deref().filter(|s| !s.is_empty()) {
         return Ok((AdminSecret::new(s), None));
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(stored) = store.setting(ADMIN_SECRET_SETTING).await? {
         let bytes = b64.decode(stored).map_err(Error::internal)?;
-        let hash: [u8; 32] = bytes.try_into().map_err(|_| Error::Internal("stored admin secret hash".into()))?;
+        let hash: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::Internal("stored admin secret hash".into()))?;
         return Ok((AdminSecret::from_sha256(hash), None));
     }
     let secret = format!("was_{}", warden_core::random::token(32));
     let hash = warden_core::random::sha256(secret.as_bytes());
-    let stored = store.setting_or_insert(ADMIN_SECRET_SETTING, &b64.encode(hash)).await?;
+    let stored = store
+        .setting_or_insert(ADMIN_SECRET_SETTING, &b64.encode(hash))
+        .await?;
     if stored != b64.encode(hash) {
         // Another node generated one first.
         let bytes = b64.decode(stored).map_err(Error::internal)?;
-        let hash: [u8; 32] = bytes.try_into().map_err(|_| Error::Internal("stored admin secret hash".into()))?;
+        let hash: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::Internal("stored admin secret hash".into()))?;
         return Ok((AdminSecret::from_sha256(hash), None));
     }
     Ok((AdminSecret::from_sha256(hash), Some(secret)))
 }
 
 /// Build the engine and handle from configuration.
-pub async fn build_warden(cfg: &Config, store: Arc<dyn Store>) -> Result<(Warden, Option<String>), Error> {
+pub async fn build_warden(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+) -> Result<(Warden, Option<String>), Error> {
     let settings = cfg.settings().map_err(Error::BadRequest)?;
     let mut http = cfg.http().map_err(Error::BadRequest)?;
     let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
@@ -67,16 +79,26 @@ pub async fn build_warden(cfg: &Config, store: Arc<dyn Store>) -> Result<(Warden
 
 fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
 }
 
 async fn healthz() -> Response {
-    (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"}))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
+        .into_response()
 }
 
 async fn readyz(State(w): State<Warden>) -> Response {
     match w.auth().store().ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready", "store": w.auth().store().backend()}))).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready", "store": w.auth().store().backend()})),
+        )
+            .into_response(),
         Err(e) => warden_axum::error::problem(&Error::Unavailable(e.to_string())),
     }
 }
@@ -84,13 +106,17 @@ async fn readyz(State(w): State<Warden>) -> Response {
 async fn metrics_route() -> Response {
     let body = prometheus().map(|h| h.render()).unwrap_or_default();
     let mut res = (StatusCode::OK, body).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
     res
 }
 
 async fn track(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    metrics::counter!("warden_http_responses_total", "class" => status_class(res.status())).increment(1);
+    metrics::counter!("warden_http_responses_total", "class" => status_class(res.status()))
+        .increment(1);
     warden_axum::error::ensure_problem(res)
 }
 
@@ -126,5 +152,7 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })
         .with_state(warden.clone())
         .layer(middleware::from_fn(track))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
 }

@@ -13,7 +13,11 @@ use warden_core::{Auth, Error, NewAccount};
 use warden_server::config::{Config, unknown_env_vars};
 
 #[derive(Parser)]
-#[command(name = "warden", version, about = "Batteries-included authentication server")]
+#[command(
+    name = "warden",
+    version,
+    about = "Batteries-included authentication server"
+)]
 struct Cli {
     /// TOML configuration file (environment variables override it).
     #[arg(long, global = true, env = "WARDEN_CONFIG")]
@@ -93,7 +97,10 @@ enum AccountCmd {
     /// Unblock an account and clear its lockout.
     Unblock { account: String },
     /// Show, or with arguments replace, the account's scopes.
-    Scopes { account: String, scopes: Vec<String> },
+    Scopes {
+        account: String,
+        scopes: Vec<String>,
+    },
     /// Turn off the account's second factor.
     DisableMfa { account: String },
 }
@@ -119,7 +126,10 @@ fn main() -> ExitCode {
     for var in unknown_env_vars(std::env::vars()) {
         tracing::warn!(variable = %var, "unknown WARDEN_ variable ignored");
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("warden: cannot start the runtime: {e}");
@@ -137,7 +147,11 @@ fn main() -> ExitCode {
 
 fn describe(e: &Error) -> String {
     match e {
-        Error::Validation(v) => v.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
+        Error::Validation(v) => v
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
         Error::Internal(m) | Error::Unavailable(m) | Error::BadRequest(m) => m.clone(),
         other => other.to_string(),
     }
@@ -146,7 +160,9 @@ fn describe(e: &Error) -> String {
 fn init_tracing(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -173,10 +189,27 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
                 Some(a) => Some(find(&auth, &a).await?.id),
                 None => None,
             };
-            for e in auth.audit_events(&AuditQuery { account_id, limit, ..AuditQuery::default() }).await? {
-                let at = e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                let who = e.account_id.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
-                println!("{at}  {who}  {:<24} ip={} {}", e.event, e.ip.as_deref().unwrap_or("-"), e.detail);
+            for e in auth
+                .audit_events(&AuditQuery {
+                    account_id,
+                    limit,
+                    ..AuditQuery::default()
+                })
+                .await?
+            {
+                let at =
+                    e.at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                let who = e
+                    .account_id
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{at}  {who}  {:<24} ip={} {}",
+                    e.event,
+                    e.ip.as_deref().unwrap_or("-"),
+                    e.detail
+                );
             }
             Ok(())
         }
@@ -188,14 +221,21 @@ async fn engine(cfg: &Config, store: Arc<dyn Store>) -> Result<Auth, Error> {
 }
 
 fn cli_client() -> ClientInfo {
-    ClientInfo { ip: None, user_agent: Some("warden-cli".into()) }
+    ClientInfo {
+        ip: None,
+        user_agent: Some("warden-cli".into()),
+    }
 }
 
 async fn find(auth: &Auth, key: &str) -> Result<Arc<Account>, Error> {
     if let Some(id) = AccountId::parse(key) {
         return auth.account(id).await;
     }
-    let a = auth.store().account_by_login(&normalize_login(key)).await?.ok_or(Error::NotFound)?;
+    let a = auth
+        .store()
+        .account_by_login(&normalize_login(key))
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(Arc::new(a))
 }
 
@@ -205,10 +245,15 @@ fn read_password(p: PasswordArgs) -> Result<String, Error> {
     }
     if p.password_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(Error::internal)?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(Error::internal)?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
     }
-    Err(Error::BadRequest("give --password or --password-stdin".into()))
+    Err(Error::BadRequest(
+        "give --password or --password-stdin".into(),
+    ))
 }
 
 fn print_account(a: &Account) {
@@ -227,10 +272,24 @@ fn print_account(a: &Account) {
 async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
     let client = cli_client();
     match cmd {
-        AccountCmd::Create { login, password, email, scopes } => {
+        AccountCmd::Create {
+            login,
+            password,
+            email,
+            scopes,
+        } => {
             let password = read_password(password)?;
             let a = auth
-                .create_account(NewAccount { login, password, email, scopes, ..NewAccount::default() }, &client)
+                .create_account(
+                    NewAccount {
+                        login,
+                        password,
+                        email,
+                        scopes,
+                        ..NewAccount::default()
+                    },
+                    &client,
+                )
                 .await?;
             print_account(&a);
         }
@@ -238,7 +297,13 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             let mut after = None;
             let mut left = limit;
             while left > 0 {
-                let page = auth.list_accounts(&AccountQuery { search: q.clone(), after, limit: left.min(200) }).await?;
+                let page = auth
+                    .list_accounts(&AccountQuery {
+                        search: q.clone(),
+                        after,
+                        limit: left.min(200),
+                    })
+                    .await?;
                 for a in &page {
                     print_account(a);
                 }
@@ -267,7 +332,11 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
         }
         AccountCmd::Scopes { account, scopes } => {
             let a = find(auth, &account).await?;
-            let a = if scopes.is_empty() { (*a).clone() } else { auth.set_scopes(a.id, scopes, &client).await? };
+            let a = if scopes.is_empty() {
+                (*a).clone()
+            } else {
+                auth.set_scopes(a.id, scopes, &client).await?
+            };
             println!("{}", a.scopes.join(" "));
         }
         AccountCmd::DisableMfa { account } => {
@@ -291,10 +360,17 @@ async fn keys(cmd: KeysCmd, cfg: &Config, store: Arc<dyn Store>) -> Result<(), E
         }
         KeysCmd::List => {
             for k in store.signing_keys().await? {
-                let created = k.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                let created = k
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
                 let state = match k.retired_at {
                     None => "active".to_owned(),
-                    Some(r) => format!("retired {}", r.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+                    Some(r) => format!(
+                        "retired {}",
+                        r.format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default()
+                    ),
                 };
                 println!("{}  {}  created {created}  {state}", k.kid, k.alg);
             }
@@ -309,15 +385,26 @@ async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
         // Printed once: only its hash is stored.
         println!("Generated admin secret (shown once, store it safely): {secret}");
     }
-    let background = warden.auth().spawn_background(std::time::Duration::try_from(cfg.sync_interval.0).unwrap_or(std::time::Duration::from_secs(1)));
+    let background = warden.auth().spawn_background(
+        std::time::Duration::try_from(cfg.sync_interval.0)
+            .unwrap_or(std::time::Duration::from_secs(1)),
+    );
     let app = warden_server::app(&cfg, &warden);
-    let addr: SocketAddr = cfg.bind.parse().map_err(|_| Error::BadRequest("WARDEN_BIND".into()))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
-    tracing::info!(%addr, store = warden.auth().store().backend(), "warden listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
+    let addr: SocketAddr = cfg
+        .bind
+        .parse()
+        .map_err(|_| Error::BadRequest("WARDEN_BIND".into()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(Error::internal)?;
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!(%addr, store = warden.auth().store().backend(), "warden listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(Error::internal)?;
     background.abort();
     Ok(())
 }

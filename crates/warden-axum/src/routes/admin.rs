@@ -35,27 +35,57 @@ pub struct ListParams {
 /// List accounts.
 #[utoipa::path(get, path = "/auth/admin/accounts", tag = "admin", params(ListParams), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = AccountPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(State(w): State<Warden>, _: AdminCaller, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult {
+pub async fn list(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult {
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::field("limit", "must be between 1 and 200").into());
     }
     let after = match p.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(AccountId::parse(c).ok_or_else(|| Error::field("cursor", "invalid cursor"))?),
+        Some(c) => {
+            Some(AccountId::parse(c).ok_or_else(|| Error::field("cursor", "invalid cursor"))?)
+        }
     };
-    let search = p.q.filter(|q| !q.is_empty()).map(|q| q.chars().take(128).collect());
-    let items = w.auth().list_accounts(&AccountQuery { search, after, limit: limit + 1 }).await?;
+    let search =
+        p.q.filter(|q| !q.is_empty())
+            .map(|q| q.chars().take(128).collect());
+    let items = w
+        .auth()
+        .list_accounts(&AccountQuery {
+            search,
+            after,
+            limit: limit + 1,
+        })
+        .await?;
     let more = items.len() > limit as usize;
     let items: Vec<_> = items.iter().take(limit as usize).collect();
-    let next_cursor = if more { items.last().map(|a| a.id.to_string()) } else { None };
-    Ok(json(StatusCode::OK, &AccountPage { items: items.into_iter().map(AccountBody::from).collect(), next_cursor }))
+    let next_cursor = if more {
+        items.last().map(|a| a.id.to_string())
+    } else {
+        None
+    };
+    Ok(json(
+        StatusCode::OK,
+        &AccountPage {
+            items: items.into_iter().map(AccountBody::from).collect(),
+            next_cursor,
+        },
+    ))
 }
 
 /// Create an account (any scopes).
 #[utoipa::path(post, path = "/auth/admin/accounts", tag = "admin", request_body = AdminCreateBody, security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 201, body = AccountBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(w): State<Warden>, _: AdminCaller, Client(client): Client, ApiJson(b): ApiJson<AdminCreateBody>) -> ApiResult {
+pub async fn create(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    ApiJson(b): ApiJson<AdminCreateBody>,
+) -> ApiResult {
     let input = NewAccount {
         login: b.login,
         password: b.password,
@@ -79,9 +109,20 @@ pub async fn get(State(w): State<Warden>, _: AdminCaller, Path(id): Path<String>
 /// Change active, scopes, properties or email.
 #[utoipa::path(patch, path = "/auth/admin/accounts/{id}", tag = "admin", params(("id" = String, Path)), request_body = AdminPatchBody, security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = AccountBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>, ApiJson(b): ApiJson<AdminPatchBody>) -> ApiResult {
+pub async fn patch(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AdminPatchBody>,
+) -> ApiResult {
     let id = account_id(&id)?;
-    let patch = AccountPatch { active: b.active, scopes: b.scopes, properties: b.properties, email: b.email };
+    let patch = AccountPatch {
+        active: b.active,
+        scopes: b.scopes,
+        properties: b.properties,
+        email: b.email,
+    };
     let a = w.auth().update_account(id, patch, &client).await?;
     Ok(json(StatusCode::OK, &AccountBody::from(&a)))
 }
@@ -89,7 +130,12 @@ pub async fn patch(State(w): State<Warden>, _: AdminCaller, Client(client): Clie
 /// Delete an account and its sessions.
 #[utoipa::path(delete, path = "/auth/admin/accounts/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn delete(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>) -> ApiResult {
+pub async fn delete(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
     w.auth().delete_account(account_id(&id)?, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -97,15 +143,28 @@ pub async fn delete(State(w): State<Warden>, _: AdminCaller, Client(client): Cli
 /// Block an account; all its sessions are revoked at once.
 #[utoipa::path(post, path = "/auth/admin/accounts/{id}/block", tag = "admin", params(("id" = String, Path)), request_body = BlockBody, security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn block(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>, ApiJson(b): ApiJson<BlockBody>) -> ApiResult {
-    w.auth().block_account(account_id(&id)?, &b.reason, &client).await?;
+pub async fn block(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<BlockBody>,
+) -> ApiResult {
+    w.auth()
+        .block_account(account_id(&id)?, &b.reason, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Unblock an account and clear its lockout.
 #[utoipa::path(post, path = "/auth/admin/accounts/{id}/unblock", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn unblock(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>) -> ApiResult {
+pub async fn unblock(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
     w.auth().unblock_account(account_id(&id)?, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -113,7 +172,11 @@ pub async fn unblock(State(w): State<Warden>, _: AdminCaller, Client(client): Cl
 /// Block status and reason.
 #[utoipa::path(get, path = "/auth/admin/accounts/{id}/block", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = BlockStatusBody), (status = 404, body = Problem)))]
-pub async fn block_status(State(w): State<Warden>, _: AdminCaller, Path(id): Path<String>) -> ApiResult {
+pub async fn block_status(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
     let (blocked, reason) = w.auth().block_status(account_id(&id)?).await?;
     Ok(json(StatusCode::OK, &BlockStatusBody { blocked, reason }))
 }
@@ -121,7 +184,12 @@ pub async fn block_status(State(w): State<Warden>, _: AdminCaller, Path(id): Pat
 /// Turn off the account's second factor.
 #[utoipa::path(delete, path = "/auth/admin/accounts/{id}/mfa", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn disable_mfa(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>) -> ApiResult {
+pub async fn disable_mfa(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
     w.auth().disable_mfa(account_id(&id)?, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -129,8 +197,15 @@ pub async fn disable_mfa(State(w): State<Warden>, _: AdminCaller, Client(client)
 /// Revoke every session of the account.
 #[utoipa::path(delete, path = "/auth/admin/accounts/{id}/sessions", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn revoke_sessions(State(w): State<Warden>, _: AdminCaller, Client(client): Client, Path(id): Path<String>) -> ApiResult {
-    w.auth().revoke_all_sessions(account_id(&id)?, &client).await?;
+pub async fn revoke_sessions(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
+    w.auth()
+        .revoke_all_sessions(account_id(&id)?, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -159,14 +234,21 @@ fn parse_time(field: &str, s: Option<&str>) -> Result<Option<OffsetDateTime>, Er
 /// The audit trail, newest first.
 #[utoipa::path(get, path = "/auth/admin/audit", tag = "admin", params(AuditParams), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = [AuditEventBody]), (status = 422, body = Problem)))]
-pub async fn audit(State(w): State<Warden>, _: AdminCaller, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult {
+pub async fn audit(
+    State(w): State<Warden>,
+    _: AdminCaller,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult {
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(Error::field("limit", "must be between 1 and 1000").into());
     }
     let account_id = match p.account_id.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(AccountId::parse(s).ok_or_else(|| Error::field("account_id", "must be an account id"))?),
+        Some(s) => Some(
+            AccountId::parse(s)
+                .ok_or_else(|| Error::field("account_id", "must be an account id"))?,
+        ),
     };
     let q = AuditQuery {
         account_id,

@@ -20,8 +20,20 @@ pub(crate) fn token_response(warden: &Warden, pair: &TokenPair) -> Response {
     let mut res = json(StatusCode::OK, &TokenPairBody::from(pair));
     let csrf = warden_core::random::token(24);
     let set = [
-        c.build(&c.access_name, &pair.access_token, &c.path, pair.expires_in, true),
-        c.build(&c.refresh_name, &pair.refresh_token, &c.refresh_path, pair.refresh_expires_in, true),
+        c.build(
+            &c.access_name,
+            &pair.access_token,
+            &c.path,
+            pair.expires_in,
+            true,
+        ),
+        c.build(
+            &c.refresh_name,
+            &pair.refresh_token,
+            &c.refresh_path,
+            pair.refresh_expires_in,
+            true,
+        ),
         c.build(&c.csrf_name, &csrf, &c.path, pair.refresh_expires_in, false),
     ];
     for v in set.into_iter().flatten() {
@@ -46,11 +58,26 @@ fn clear_cookies(warden: &Warden, res: &mut Response) {
 #[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterBody,
     responses((status = 201, body = AccountEnvelope), (status = 409, body = Problem, description = "login_taken / email_taken"),
         (status = 422, body = Problem), (status = 429, body = Problem), (status = 403, body = Problem, description = "registration closed")))]
-pub async fn register(State(w): State<Warden>, Client(client): Client, ApiJson(b): ApiJson<RegisterBody>) -> ApiResult {
-    let input = NewAccount { login: b.login, password: b.password, email: b.email, properties: b.properties, ..NewAccount::default() };
+pub async fn register(
+    State(w): State<Warden>,
+    Client(client): Client,
+    ApiJson(b): ApiJson<RegisterBody>,
+) -> ApiResult {
+    let input = NewAccount {
+        login: b.login,
+        password: b.password,
+        email: b.email,
+        properties: b.properties,
+        ..NewAccount::default()
+    };
     let account = w.auth().register(input, &client).await?;
     metrics::counter!("warden_registrations_total").increment(1);
-    Ok(json(StatusCode::CREATED, &AccountEnvelope { account: AccountBody::from(&account) }))
+    Ok(json(
+        StatusCode::CREATED,
+        &AccountEnvelope {
+            account: AccountBody::from(&account),
+        },
+    ))
 }
 
 /// Password login.
@@ -58,8 +85,15 @@ pub async fn register(State(w): State<Warden>, Client(client): Client, ApiJson(b
     responses((status = 200, body = TokenPairBody, description = "TokenPair, or {mfa_required, mfa_token, methods} for an MFA account"),
         (status = 401, body = Problem, description = "invalid_credentials"), (status = 403, body = Problem, description = "account_blocked / account_inactive"),
         (status = 429, body = Problem, description = "lockout or rate limit; Retry-After")))]
-pub async fn login(State(w): State<Warden>, Client(client): Client, ApiJson(b): ApiJson<LoginBody>) -> ApiResult {
-    let outcome = w.auth().login(&b.login, &b.password, b.remember, &client).await;
+pub async fn login(
+    State(w): State<Warden>,
+    Client(client): Client,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult {
+    let outcome = w
+        .auth()
+        .login(&b.login, &b.password, b.remember, &client)
+        .await;
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {
         LoginOutcome::Tokens(pair) => Ok(token_response(&w, &pair)),
@@ -83,12 +117,14 @@ pub async fn refresh(
     let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) {
         RefreshBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|_| ApiError(Error::BadRequest("malformed JSON body".into())))?
+        serde_json::from_slice(&body)
+            .map_err(|_| ApiError(Error::BadRequest("malformed JSON body".into())))?
     };
     let token = match parsed.refresh_token {
         Some(t) => t,
         None => {
-            let t = cookies::get(&headers, &w.http().cookies.refresh_name).ok_or(ApiError(Error::InvalidRefreshToken))?;
+            let t = cookies::get(&headers, &w.http().cookies.refresh_name)
+                .ok_or(ApiError(Error::InvalidRefreshToken))?;
             check_csrf(&method, &headers, &w)?;
             t.to_owned()
         }
@@ -101,7 +137,11 @@ pub async fn refresh(
 /// Revoke the current session.
 #[utoipa::path(post, path = "/auth/logout", tag = "sessions", security(("bearer" = [])),
     responses((status = 204, description = "the session's access tokens are refused from now on"), (status = 401, body = Problem)))]
-pub async fn logout(State(w): State<Warden>, Client(client): Client, auth: Authenticated) -> ApiResult {
+pub async fn logout(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+) -> ApiResult {
     w.auth().logout(&auth.claims, &client).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     clear_cookies(&w, &mut res);
@@ -111,7 +151,11 @@ pub async fn logout(State(w): State<Warden>, Client(client): Client, auth: Authe
 /// Revoke every session of the account.
 #[utoipa::path(post, path = "/auth/logout/all", tag = "sessions", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout_all(State(w): State<Warden>, Client(client): Client, auth: Authenticated) -> ApiResult {
+pub async fn logout_all(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+) -> ApiResult {
     w.auth().logout_all(auth.claims.sub, &client).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     clear_cookies(&w, &mut res);
@@ -130,7 +174,10 @@ pub async fn me(CurrentAccount(account): CurrentAccount) -> ApiResult {
     responses((status = 200, body = [SessionBody]), (status = 401, body = Problem)))]
 pub async fn sessions(State(w): State<Warden>, auth: Authenticated) -> ApiResult {
     let list = w.auth().sessions(auth.claims.sub).await?;
-    let body: Vec<SessionBody> = list.iter().map(|s| SessionBody::new(s, s.id == auth.claims.sid)).collect();
+    let body: Vec<SessionBody> = list
+        .iter()
+        .map(|s| SessionBody::new(s, s.id == auth.claims.sid))
+        .collect();
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -138,25 +185,44 @@ pub async fn sessions(State(w): State<Warden>, auth: Authenticated) -> ApiResult
 #[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
     responses((status = 204), (status = 404, body = Problem, description = "unknown, or another account's")))]
-pub async fn revoke_session(State(w): State<Warden>, Client(client): Client, auth: Authenticated, Path(id): Path<String>) -> ApiResult {
+pub async fn revoke_session(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult {
     let sid = parse_id(&id, SessionId::parse)?;
-    w.auth().revoke_own_session(auth.claims.sub, sid, &client).await?;
+    w.auth()
+        .revoke_own_session(auth.claims.sub, sid, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Change the password (needs a fresh token); other sessions are revoked.
 #[utoipa::path(post, path = "/auth/password", tag = "accounts", security(("bearer" = [])), request_body = PasswordBody,
     responses((status = 204), (status = 401, body = Problem, description = "fresh_token_required / invalid_credentials"), (status = 422, body = Problem)))]
-pub async fn change_password(State(w): State<Warden>, Client(client): Client, auth: Authenticated, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult {
+pub async fn change_password(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult {
     current_account(&w, &auth.claims).await?;
-    w.auth().change_password(&auth.claims, &b.current_password, &b.new_password, &client).await?;
+    w.auth()
+        .change_password(&auth.claims, &b.current_password, &b.new_password, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Re-enter the password for a fresh access token in the same session.
 #[utoipa::path(post, path = "/auth/fresh", tag = "sessions", security(("bearer" = [])), request_body = FreshBody,
     responses((status = 200, body = TokenPairBody, description = "fresh access token; the refresh token is replaced too"), (status = 401, body = Problem)))]
-pub async fn fresh(State(w): State<Warden>, Client(client): Client, auth: Authenticated, ApiJson(b): ApiJson<FreshBody>) -> ApiResult {
+pub async fn fresh(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+    ApiJson(b): ApiJson<FreshBody>,
+) -> ApiResult {
     let pair = w.auth().fresh(&auth.claims, &b.password, &client).await?;
     Ok(token_response(&w, &pair))
 }
@@ -164,9 +230,17 @@ pub async fn fresh(State(w): State<Warden>, Client(client): Client, auth: Authen
 /// Change the login.
 #[utoipa::path(post, path = "/auth/login/change", tag = "accounts", security(("bearer" = [])), request_body = LoginChangeBody,
     responses((status = 200, body = AccountBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn change_login(State(w): State<Warden>, Client(client): Client, auth: Authenticated, ApiJson(b): ApiJson<LoginChangeBody>) -> ApiResult {
+pub async fn change_login(
+    State(w): State<Warden>,
+    Client(client): Client,
+    auth: Authenticated,
+    ApiJson(b): ApiJson<LoginChangeBody>,
+) -> ApiResult {
     current_account(&w, &auth.claims).await?;
-    let account = w.auth().change_login(auth.claims.sub, &b.new_login, &client).await?;
+    let account = w
+        .auth()
+        .change_login(auth.claims.sub, &b.new_login, &client)
+        .await?;
     Ok(json(StatusCode::OK, &AccountBody::from(&account)))
 }
 
@@ -175,6 +249,9 @@ pub async fn change_login(State(w): State<Warden>, Client(client): Client, auth:
     responses((status = 200, description = "JWKS: current and still-valid retired keys")))]
 pub async fn jwks(State(w): State<Warden>) -> Response {
     let mut res = json(StatusCode::OK, &w.auth().tokens().jwks());
-    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
     res
 }

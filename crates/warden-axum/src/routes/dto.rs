@@ -8,7 +8,8 @@ use warden_core::TokenPair;
 use warden_core::model::{Account, AuditEvent, Session};
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// API.md `Account`.

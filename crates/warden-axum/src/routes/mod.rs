@@ -17,7 +17,9 @@ use warden_core::Error;
 
 async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let ip = client_info(&parts, &warden).ip.unwrap_or_else(|| "unknown".into());
+    let ip = client_info(&parts, &warden)
+        .ip
+        .unwrap_or_else(|| "unknown".into());
     if let Err(secs) = warden.limiter().check(&ip, warden.auth().now()) {
         metrics::counter!("warden_rate_limited_total").increment(1);
         return problem(&Error::TooManyAttempts { retry_after: secs });
@@ -57,11 +59,20 @@ where
         .route("/sessions/{id}", delete(auth::revoke_session))
         .route("/login/change", post(auth::change_login))
         .route("/admin/accounts", get(admin::list).post(admin::create))
-        .route("/admin/accounts/{id}", get(admin::get).patch(admin::patch).delete(admin::delete))
-        .route("/admin/accounts/{id}/block", post(admin::block).get(admin::block_status))
+        .route(
+            "/admin/accounts/{id}",
+            get(admin::get).patch(admin::patch).delete(admin::delete),
+        )
+        .route(
+            "/admin/accounts/{id}/block",
+            post(admin::block).get(admin::block_status),
+        )
         .route("/admin/accounts/{id}/unblock", post(admin::unblock))
         .route("/admin/accounts/{id}/mfa", delete(admin::disable_mfa))
-        .route("/admin/accounts/{id}/sessions", delete(admin::revoke_sessions))
+        .route(
+            "/admin/accounts/{id}/sessions",
+            delete(admin::revoke_sessions),
+        )
         .route("/admin/audit", get(admin::audit));
     limited
         .merge(open)

@@ -35,7 +35,11 @@ struct Inner {
 impl Inner {
     fn push_feed(&mut self, change: Change, at: OffsetDateTime) {
         self.seq += 1;
-        self.feed.push(FeedEntry { seq: self.seq, change, at });
+        self.feed.push(FeedEntry {
+            seq: self.seq,
+            change,
+            at,
+        });
     }
 
     fn check_unique(&self, account: &Account) -> Result<()> {
@@ -48,10 +52,10 @@ impl Inner {
             if other.login_key() == login {
                 return Err(Error::LoginTaken);
             }
-            if let (Some(e), Some(o)) = (&email, other.email.as_deref()) {
-                if *e == normalize_email(o) {
-                    return Err(Error::EmailTaken);
-                }
+            if let (Some(e), Some(o)) = (&email, other.email.as_deref())
+                && *e == normalize_email(o)
+            {
+                return Err(Error::EmailTaken);
             }
         }
         Ok(())
@@ -120,13 +124,15 @@ impl AccountStore for MemoryStore {
 
     async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>> {
         let g = self.inner.lock();
-        Ok(g.accounts.values().find(|a| a.login_key() == login_key).cloned())
+        Ok(g.accounts
+            .values()
+            .find(|a| a.login_key() == login_key)
+            .cloned())
     }
 
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>> {
         let g = self.inner.lock();
-        Ok(g
-            .accounts
+        Ok(g.accounts
             .values()
             .find(|a| a.email.as_deref().map(normalize_email).as_deref() == Some(email_key))
             .cloned())
@@ -166,8 +172,12 @@ impl AccountStore for MemoryStore {
             return Ok(false);
         }
         g.revoke_where(id, None, now);
-        let gone: Vec<SessionId> =
-            g.sessions.values().filter(|s| s.account_id == id).map(|s| s.id).collect();
+        let gone: Vec<SessionId> = g
+            .sessions
+            .values()
+            .filter(|s| s.account_id == id)
+            .map(|s| s.id)
+            .collect();
         for sid in &gone {
             g.sessions.remove(sid);
         }
@@ -184,8 +194,7 @@ impl AccountStore for MemoryStore {
             Some(after) => std::ops::Bound::Excluded(after),
             None => std::ops::Bound::Unbounded,
         };
-        Ok(g
-            .accounts
+        Ok(g.accounts
             .range((start, std::ops::Bound::Unbounded))
             .map(|(_, a)| a)
             .filter(|a| match &needle {
@@ -214,7 +223,13 @@ impl SessionStore for MemoryStore {
             return Err(Error::NotFound);
         }
         g.sessions.insert(session.id, session.clone());
-        g.tokens.insert(*refresh_hash, TokenRow { session: session.id, used: false });
+        g.tokens.insert(
+            *refresh_hash,
+            TokenRow {
+                session: session.id,
+                used: false,
+            },
+        );
         g.audit.push(audit.clone());
         Ok(())
     }
@@ -273,7 +288,13 @@ impl SessionStore for MemoryStore {
         if let Some(t) = g.tokens.get_mut(old_hash) {
             t.used = true;
         }
-        g.tokens.insert(*new_hash, TokenRow { session: sid, used: false });
+        g.tokens.insert(
+            *new_hash,
+            TokenRow {
+                session: sid,
+                used: false,
+            },
+        );
         let mut updated = session.clone();
         updated.last_seen_at = now;
         updated.ip = ip.map(str::to_owned);
@@ -291,7 +312,9 @@ impl SessionStore for MemoryStore {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut g = self.inner.lock();
-        let Some(s) = g.sessions.get_mut(&id) else { return Ok(false) };
+        let Some(s) = g.sessions.get_mut(&id) else {
+            return Ok(false);
+        };
         if !s.is_live(now) {
             return Ok(false);
         }
@@ -332,7 +355,13 @@ impl SessionStore for MemoryStore {
         for t in g.tokens.values_mut().filter(|t| t.session == id) {
             t.used = true;
         }
-        g.tokens.insert(*new_hash, TokenRow { session: id, used: false });
+        g.tokens.insert(
+            *new_hash,
+            TokenRow {
+                session: id,
+                used: false,
+            },
+        );
         Ok(true)
     }
 
@@ -366,7 +395,12 @@ impl SessionStore for MemoryStore {
 impl ChangeFeed for MemoryStore {
     async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<FeedEntry>> {
         let g = self.inner.lock();
-        Ok(g.feed.iter().filter(|e| e.seq > after).take(limit as usize).cloned().collect())
+        Ok(g.feed
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }
 
@@ -379,8 +413,7 @@ impl AuditStore for MemoryStore {
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let g = self.inner.lock();
-        Ok(g
-            .audit
+        Ok(g.audit
             .iter()
             .rev()
             .filter(|e| query.account_id.is_none_or(|a| e.account_id == Some(a)))
@@ -405,7 +438,11 @@ impl KeyStore for MemoryStore {
         Ok(self.inner.lock().keys.clone())
     }
 
-    async fn add_signing_key(&self, key: &StoredKey, retire_others: Option<OffsetDateTime>) -> Result<()> {
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_others: Option<OffsetDateTime>,
+    ) -> Result<()> {
         let mut g = self.inner.lock();
         if let Some(at) = retire_others {
             for k in g.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
@@ -422,7 +459,10 @@ impl KeyStore for MemoryStore {
 
     async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
         let mut g = self.inner.lock();
-        Ok(g.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone())
+        Ok(g.settings
+            .entry(name.to_owned())
+            .or_insert_with(|| value.to_owned())
+            .clone())
     }
 }
 

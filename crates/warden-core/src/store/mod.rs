@@ -199,7 +199,11 @@ pub trait KeyStore: Send + Sync {
     /// Every stored key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<StoredKey>>;
     /// Add a key; when `retire_others` is set, every other unretired key is retired at that time.
-    async fn add_signing_key(&self, key: &StoredKey, retire_others: Option<OffsetDateTime>) -> Result<()>;
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_others: Option<OffsetDateTime>,
+    ) -> Result<()>;
     /// Read a setting.
     async fn setting(&self, name: &str) -> Result<Option<String>>;
     /// Store `value` unless the setting exists; returns the stored value either way.
@@ -236,7 +240,9 @@ pub enum AttemptGate {
 
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + ChangeFeed + AuditStore + KeyStore + CounterStore {
+pub trait Store:
+    AccountStore + SessionStore + ChangeFeed + AuditStore + KeyStore + CounterStore
+{
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
     /// A short backend name (`memory`, `sqlite`, `postgres`).
