@@ -1,0 +1,14 @@
+mod admin;
+mod audit;
+mod cli;
+mod config;
+mod csrf;
+mod lockout;
+mod login;
+mod logout;
+mod password;
+mod refresh;
+mod register;
+mod service;
+mod sessions;
+mod tokens;
