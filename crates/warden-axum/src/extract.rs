@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use warden_core::model::{Account, ClientInfo};
+use warden_core::api_key::ApiKeyPrincipal;
+use warden_core::model::{Account, AccountId, ClientInfo};
 use warden_core::token::Claims;
 use warden_core::{Error, random};
 
@@ -152,7 +153,124 @@ where
     }
 }
 
-/// The signed-in account: token valid, session live, account active and not blocked.
+/// An API key verified for this request, from the `X-API-Key` header (or the
+/// `api_key` query parameter when [`crate::HttpConfig::api_key_query`] is on).
+/// Its use is recorded in the key's usage log.
+#[derive(Debug, Clone)]
+pub struct ApiKeyAuth(pub ApiKeyPrincipal);
+
+/// The API key presented with a request, if any.
+fn api_key_credential<'a>(parts: &'a Parts, warden: &Warden) -> Result<Option<&'a str>, Error> {
+    if let Some(v) = parts.headers.get("x-api-key") {
+        return v
+            .to_str()
+            .map(|s| Some(s.trim()))
+            .map_err(|_| Error::InvalidApiKey);
+    }
+    if warden.http().api_key_query
+        && let Some(query) = parts.uri.query()
+    {
+        return Ok(query.split('&').find_map(|p| p.strip_prefix("api_key=")));
+    }
+    Ok(None)
+}
+
+/// Verify an API key and record its use (method, full path, client IP).
+async fn authenticate_key(
+    parts: &Parts,
+    warden: &Warden,
+    key: &str,
+) -> Result<ApiKeyPrincipal, Error> {
+    let ip = client_ip(parts, warden).map(|ip| ip.to_string());
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |u| u.path());
+    warden
+        .auth()
+        .authenticate_api_key(key, ip.as_deref(), parts.method.as_str(), path)
+        .await
+}
+
+impl<S> FromRequestParts<S> for ApiKeyAuth
+where
+    S: Send + Sync,
+    Warden: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let warden = Warden::from_ref(state);
+        Ok(api_key_auth(parts, &warden)
+            .await?
+            .ok_or(Error::Unauthenticated)?)
+    }
+}
+
+/// Whoever is calling: an access token (`Authorization: Bearer` or the access
+/// cookie) or an API key. A request with an `Authorization` header is judged
+/// by it alone; otherwise an API key, then the cookie.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A verified access token.
+    Token(Authenticated),
+    /// A verified API key.
+    ApiKey(ApiKeyAuth),
+}
+
+impl Principal {
+    /// The calling account.
+    pub fn account_id(&self) -> AccountId {
+        match self {
+            Principal::Token(t) => t.claims.sub,
+            Principal::ApiKey(k) => k.0.account.id,
+        }
+    }
+    /// Whether the token or key carries a scope (for a key: one its owner still has).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        match self {
+            Principal::Token(t) => t.claims.has_scope(scope),
+            Principal::ApiKey(k) => k.0.has_scope(scope),
+        }
+    }
+}
+
+/// The request's API key, verified once per request: a second extractor of the
+/// same request reuses the result (and does not record a second use).
+async fn api_key_auth(parts: &mut Parts, warden: &Warden) -> Result<Option<ApiKeyAuth>, Error> {
+    if let Some(done) = parts.extensions.get::<ApiKeyAuth>() {
+        return Ok(Some(done.clone()));
+    }
+    let Some(key) = api_key_credential(parts, warden)? else {
+        return Ok(None);
+    };
+    let auth = ApiKeyAuth(authenticate_key(parts, warden, key).await?);
+    parts.extensions.insert(auth.clone());
+    Ok(Some(auth))
+}
+
+pub(crate) async fn principal(parts: &mut Parts, warden: &Warden) -> Result<Principal, Error> {
+    if !parts.headers.contains_key(header::AUTHORIZATION)
+        && let Some(key) = api_key_auth(parts, warden).await?
+    {
+        return Ok(Principal::ApiKey(key));
+    }
+    authenticate(parts, warden).map(Principal::Token)
+}
+
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Warden: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let warden = Warden::from_ref(state);
+        Ok(principal(parts, &warden).await?)
+    }
+}
+
+/// The signed-in account: token valid, session live, account active and not
+/// blocked; or an API key whose owner is active and not blocked.
 #[derive(Debug, Clone)]
 pub struct CurrentAccount(pub Arc<Account>);
 
@@ -182,20 +300,23 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
-        let auth = authenticate(parts, &warden)?;
-        Ok(CurrentAccount(
-            current_account(&warden, &auth.claims).await?,
-        ))
+        match principal(parts, &warden).await? {
+            Principal::Token(auth) => Ok(CurrentAccount(
+                current_account(&warden, &auth.claims).await?,
+            )),
+            Principal::ApiKey(key) => Ok(CurrentAccount(key.0.account)),
+        }
     }
 }
 
 /// A caller allowed on admin routes: `X-Admin-Secret` (header only, constant-time
-/// compare) or an access token with scope `admin` whose account still has it.
+/// compare), an access token with scope `admin` whose account still has it, or
+/// an API key with scope `admin` whose owner still has it.
 #[derive(Debug, Clone)]
 pub enum AdminCaller {
     /// Authorised by the shared secret.
     Secret,
-    /// Authorised by an admin's token.
+    /// Authorised by an admin's token or API key.
     Account(Arc<Account>),
 }
 
@@ -216,12 +337,17 @@ where
                 _ => Err(Error::Forbidden("invalid admin secret".into()).into()),
             };
         }
-        let auth = authenticate(parts, &warden)?;
-        let account = current_account(&warden, &auth.claims).await?;
-        if auth.claims.has_scope("admin") && account.has_scope("admin") {
-            Ok(AdminCaller::Account(account))
-        } else {
-            Err(Error::Forbidden("the admin scope is required".into()).into())
+        let account = match principal(parts, &warden).await? {
+            Principal::Token(auth) => {
+                let account = current_account(&warden, &auth.claims).await?;
+                (auth.claims.has_scope("admin") && account.has_scope("admin")).then_some(account)
+            }
+            // The key's scopes are already intersected with the owner's current ones.
+            Principal::ApiKey(key) => key.0.has_scope("admin").then_some(key.0.account),
+        };
+        match account {
+            Some(account) => Ok(AdminCaller::Account(account)),
+            None => Err(Error::Forbidden("the admin scope is required".into()).into()),
         }
     }
 }

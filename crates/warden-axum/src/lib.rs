@@ -30,7 +30,7 @@ pub mod openapi;
 mod routes;
 
 pub use error::{ApiError, ApiJson, Problem};
-pub use extract::{AdminCaller, Authenticated, Client, CurrentAccount};
+pub use extract::{AdminCaller, ApiKeyAuth, Authenticated, Client, CurrentAccount, Principal};
 pub use warden_core;
 
 use axum::Router;
@@ -134,6 +134,9 @@ pub struct HttpConfig {
     pub rate_limit_per_minute: u32,
     /// Request body limit in bytes (64 KiB).
     pub body_limit: usize,
+    /// Also accept an API key in the `api_key` query parameter (false: only the
+    /// `X-API-Key` header). Query strings end up in logs; keep it off if you can.
+    pub api_key_query: bool,
 }
 
 impl Default for HttpConfig {
@@ -161,6 +164,7 @@ impl HttpConfig {
             trusted_proxies: Vec::new(),
             rate_limit_per_minute: 30,
             body_limit: 64 * 1024,
+            api_key_query: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, auth, dto};
+use crate::routes::{admin, api_keys, auth, dto, mfa};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -20,6 +20,10 @@ impl Modify for Security {
             ),
         );
         c.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        c.add_security_scheme(
             "admin_secret",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Admin-Secret"))),
         );
@@ -34,21 +38,24 @@ impl Modify for Security {
         auth::sessions, auth::revoke_session, auth::change_password, auth::fresh, auth::change_login, auth::jwks,
         admin::list, admin::create, admin::get, admin::patch, admin::delete, admin::block, admin::unblock,
         admin::block_status, admin::disable_mfa, admin::revoke_sessions, admin::audit,
+        mfa::totp_setup, mfa::totp_confirm, mfa::totp_disable, mfa::login_mfa,
+        api_keys::create, api_keys::list, api_keys::revoke, api_keys::renew, api_keys::usage,
+        api_keys::admin_list, api_keys::admin_revoke, api_keys::admin_usage,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"))
 )]
 struct ApiDoc;
 
 /// The OpenAPI document with the routes under `prefix` (`/auth` in the standalone server).
-/// With `hide_admin`, admin routes are left out.
-pub fn openapi(prefix: &str, hide_admin: bool) -> utoipa::openapi::OpenApi {
+/// With `hide` (`WARDEN_HIDE_DOCS`), the admin and API-key routes are left out.
+pub fn openapi(prefix: &str, hide: bool) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let prefix = prefix.trim_end_matches('/');
     let paths = std::mem::take(&mut doc.paths.paths);
     for (path, item) in paths {
-        if hide_admin && path.starts_with("/auth/admin") {
+        if hide && (path.starts_with("/auth/admin") || path.starts_with("/auth/api-keys")) {
             continue;
         }
         let path = match path.strip_prefix("/auth") {
@@ -57,5 +64,19 @@ pub fn openapi(prefix: &str, hide_admin: bool) -> utoipa::openapi::OpenApi {
         };
         doc.paths.paths.insert(path, item);
     }
+    if hide {
+        hide_api_keys(&mut doc);
+    }
     doc
+}
+
+/// Leave the API-key tag, security scheme and schemas out of a hidden document.
+fn hide_api_keys(doc: &mut utoipa::openapi::OpenApi) {
+    if let Some(tags) = doc.tags.as_mut() {
+        tags.retain(|t| t.name != "api-keys");
+    }
+    if let Some(c) = doc.components.as_mut() {
+        c.security_schemes.remove("api_key");
+        c.schemas.retain(|name, _| !name.contains("ApiKey"));
+    }
 }

@@ -152,15 +152,54 @@ struct Inner {
     accounts: RwLock<HashMap<AccountId, Arc<Account>>>,
     feed_cursor: AtomicI64,
     sync_lock: tokio::sync::Mutex<()>,
+    mfa_key: crate::mfa::EncryptionKey,
+    api_keys: crate::api_key::ApiKeyState,
 }
 
 /// The Warden engine. Cheap to clone; share one per process.
+///
+/// Account management from Rust code (what the admin API and CLI use):
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use warden_core::{Auth, Error, NewAccount, Settings, model::ClientInfo, store::MemoryStore};
+/// use warden_core::password::{HashParams, Login, Password};
+///
+/// // The field rules are types: reuse them in your own forms.
+/// assert!(Login::parse("bob").is_ok());
+/// assert!(Password::parse("12345678").is_err());
+///
+/// let settings = Settings { hash: HashParams { memory_kib: 64, iterations: 1, parallelism: 1 }, ..Settings::default() };
+/// let auth = Auth::new(Arc::new(MemoryStore::new()), settings).await?;
+/// let by = ClientInfo::default();
+///
+/// let mut new = NewAccount::new("bob", "correct horse battery");
+/// new.scopes = vec!["admin".into()];
+/// let bob = auth.create_account(new, &by).await?;
+///
+/// auth.block_account(bob.id, "chargeback", &by).await?;
+/// assert_eq!(auth.block_status(bob.id).await?, (true, Some("chargeback".into())));
+/// let refused = auth.login("bob", "correct horse battery", false, &by).await;
+/// assert!(matches!(refused, Err(Error::AccountBlocked)));
+///
+/// auth.unblock_account(bob.id, &by).await?;
+/// let bob = auth.set_scopes(bob.id, vec!["reports".into()], &by).await?;
+/// assert_eq!(bob.scopes, vec!["reports".to_owned()]);
+/// assert!(!auth.mfa_status(bob.id).await?);
+/// auth.disable_mfa(bob.id, &by).await?; // a no-op without MFA
+///
+/// auth.delete_account(bob.id, &by).await?;
+/// assert!(matches!(auth.account(bob.id).await, Err(Error::NotFound)));
+/// # Ok::<(), Error>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
 }
 
-fn valid_scope(s: &str) -> bool {
+pub(crate) fn valid_scope(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -196,6 +235,7 @@ impl Auth {
             clock.clone(),
         )?;
         let hasher = Hasher::new(settings.hash, settings.hash_concurrency)?;
+        let mfa_key = crate::mfa_flow::encryption_key(store.as_ref(), &settings).await?;
         let auth = Self {
             inner: Arc::new(Inner {
                 store,
@@ -207,6 +247,8 @@ impl Auth {
                 accounts: RwLock::new(HashMap::new()),
                 feed_cursor: AtomicI64::new(0),
                 sync_lock: tokio::sync::Mutex::new(()),
+                mfa_key,
+                api_keys: crate::api_key::ApiKeyState::new(),
             }),
         };
         auth.sync().await?;
@@ -233,8 +275,17 @@ impl Auth {
     pub fn hasher(&self) -> &Hasher {
         &self.inner.hasher
     }
+    /// The key that encrypts TOTP secrets.
+    pub(crate) fn mfa_key(&self) -> &crate::mfa::EncryptionKey {
+        &self.inner.mfa_key
+    }
 
-    fn audit(
+    /// The API-key cache and usage buffer.
+    pub(crate) fn api_key_state(&self) -> &crate::api_key::ApiKeyState {
+        &self.inner.api_keys
+    }
+
+    pub(crate) fn audit(
         &self,
         event: &str,
         account: Option<AccountId>,
@@ -271,6 +322,10 @@ impl Auth {
                     }
                     Change::AccountChanged(id) => {
                         self.inner.accounts.write().remove(id);
+                        self.inner.api_keys.forget_account(*id);
+                    }
+                    Change::ApiKeyRevoked(key, _) => {
+                        self.inner.api_keys.forget(*key);
                     }
                 }
             }
@@ -291,6 +346,7 @@ impl Auth {
         let keep =
             self.inner.settings.access_ttl + self.inner.settings.leeway + Duration::minutes(5);
         self.inner.store.prune(now - keep, now - keep).await?;
+        self.inner.store.prune_mfa_challenges(now).await?;
         let retention = self.inner.settings.audit_retention;
         if retention.is_positive() {
             self.inner.store.prune_audit(now - retention).await?;
@@ -458,7 +514,7 @@ impl Auth {
         Ok(a)
     }
 
-    fn forget_account(&self, id: AccountId) {
+    pub(crate) fn forget_account(&self, id: AccountId) {
         self.inner.accounts.write().remove(&id);
     }
 
@@ -564,7 +620,7 @@ impl Auth {
         Err(Error::InvalidCredentials)
     }
 
-    fn check_usable(account: &Account) -> Result<()> {
+    pub(crate) fn check_usable(account: &Account) -> Result<()> {
         if account.blocked {
             return Err(Error::AccountBlocked);
         }
@@ -594,6 +650,9 @@ impl Auth {
                 ))
                 .await?;
             return Err(e);
+        }
+        if self.mfa_required(&account).await? {
+            return self.begin_mfa(&account, remember).await;
         }
         let pair = self
             .start_session(&account, remember, &["pwd"], client)
@@ -658,13 +717,12 @@ impl Auth {
             session.expires_at,
         );
         let access = self.inner.tokens.sign(&claims)?;
-        let now = self.now();
         Ok(TokenPair {
             access_token: access,
             refresh_token: refresh,
             token_type: "Bearer",
-            expires_in: claims.exp - now.unix_timestamp(),
-            refresh_expires_in: (session.expires_at - now).whole_seconds().max(0),
+            expires_in: claims.exp - claims.iat,
+            refresh_expires_in: (session.expires_at.unix_timestamp() - claims.iat).max(0),
             session_id: session.id,
         })
     }
@@ -824,7 +882,7 @@ impl Auth {
             .await
     }
 
-    async fn verify_own_password(
+    pub(crate) async fn verify_own_password(
         &self,
         account: &Account,
         password: &str,
@@ -1052,22 +1110,11 @@ impl Auth {
         Ok(self.account(id).await?.mfa_enabled)
     }
 
-    /// Turn off the account's second factor (a no-op for accounts without one).
+    /// Turn off the account's second factor (admin and CLI): its TOTP secret and
+    /// recovery codes are deleted. A no-op for accounts without one.
     pub async fn disable_mfa(&self, id: AccountId, client: &ClientInfo) -> Result<()> {
-        let a = self.account(id).await?;
-        if !a.mfa_enabled {
-            return Ok(());
-        }
-        let mut a = (*a).clone();
-        a.mfa_enabled = false;
-        a.updated_at = self.now();
-        let ev = self.audit(
-            "mfa.disabled",
-            Some(id),
-            client,
-            serde_json::json!({"by": "admin"}),
-        );
-        self.write_account(&a, Revoke::Nothing, &[ev]).await
+        self.account(id).await?;
+        self.remove_mfa(id, "admin", client).await
     }
 
     /// Revoke every session of an account (admin).

@@ -25,10 +25,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api_key;
 mod auth;
 pub mod clock;
 pub mod error;
 pub mod limits;
+pub mod mfa;
+mod mfa_flow;
 pub mod model;
 pub mod password;
 pub mod random;
@@ -38,4 +41,5 @@ pub mod token;
 
 pub use auth::{AccountPatch, Auth, LoginOutcome, NewAccount, TokenPair, rotate_signing_key};
 pub use error::{Error, FieldError, Result};
+pub use mfa_flow::TotpSetup;
 pub use settings::{Registration, Settings};

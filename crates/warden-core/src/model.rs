@@ -48,6 +48,10 @@ id_type!(
     /// Identifies a session (a refresh-token family).
     SessionId
 );
+id_type!(
+    /// Identifies an API key (its public part; the secret is separate).
+    ApiKeyId
+);
 
 /// A stored account. `password_hash` never appears in `Debug` output or API bodies.
 #[derive(Clone, PartialEq)]

@@ -222,9 +222,36 @@ impl Hasher {
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let _permit = self.permits.acquire().await.map_err(Error::internal)?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(Error::internal)?
+        tokio::task::spawn_blocking(move || {
+            lower_priority();
+            f()
+        })
+        .await
+        .map_err(Error::internal)?
+    }
+}
+
+/// Run hashes at nice 10, so that while they saturate the cores the request
+/// handlers (token checks) still get the CPU first; with nothing else to do,
+/// hashes use every core. Best effort: where the OS refuses, nothing changes.
+fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    // Crossplatform 22 maps to nice 10 on Linux.
+    if let Ok(p) = thread_priority::ThreadPriorityValue::try_from(22u8) {
+        let _ = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Crossplatform(p),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+        );
     }
 }
 

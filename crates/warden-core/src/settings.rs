@@ -45,6 +45,21 @@ pub struct Settings {
     pub registration: Registration,
     /// Audit retention (90 days; zero keeps forever).
     pub audit_retention: Duration,
+    /// Default lifetime of a new or renewed API key in days (15; at most 3650).
+    pub api_key_ttl_days: u32,
+    /// Whether `expires_in_days: 0` (an API key that never expires) is allowed (false).
+    pub api_key_allow_no_expiry: bool,
+    /// Usage records kept per API key, newest first (1000; 0 records nothing).
+    pub api_key_usage_keep: u32,
+    /// TOTP second factor offered (true).
+    pub otp_enabled: bool,
+    /// Issuer shown by authenticator apps (`Warden`); must not contain `:`.
+    pub otp_issuer: String,
+    /// Wrong codes after which an `mfa_token` is dead (3).
+    pub otp_block_tries: u32,
+    /// Key that encrypts TOTP secrets at rest; `None`: generated once and kept
+    /// in the store's settings.
+    pub encryption_key: Option<crate::mfa::EncryptionKey>,
 }
 
 impl Default for Settings {
@@ -66,6 +81,13 @@ impl Default for Settings {
                 .unwrap_or(2),
             registration: Registration::Open,
             audit_retention: Duration::days(90),
+            api_key_ttl_days: 15,
+            api_key_allow_no_expiry: false,
+            api_key_usage_keep: 1000,
+            otp_enabled: true,
+            otp_issuer: "Warden".to_owned(),
+            otp_block_tries: 3,
+            encryption_key: None,
         }
     }
 }

@@ -134,7 +134,6 @@ struct Key {
     enc: EncodingKey,
     dec: DecodingKey,
     jwk: Option<Jwk>,
-    retired_at: Option<OffsetDateTime>,
 }
 
 struct Ring {
@@ -243,7 +242,6 @@ fn load_key(stored: &StoredKey) -> Result<Key> {
         enc,
         dec,
         jwk: Some(jwk),
-        retired_at: stored.retired_at,
     })
 }
 
@@ -256,7 +254,6 @@ fn hmac_key(alg: SigningAlg, secret: &[u8]) -> Key {
         enc: EncodingKey::from_secret(secret),
         dec: DecodingKey::from_secret(secret),
         jwk: None,
-        retired_at: None,
     }
 }
 
@@ -277,6 +274,10 @@ pub struct TokenConfig {
 type CacheEntry = Arc<Claims>;
 
 const CACHE_MAX: usize = 65_536;
+
+/// How long after a rotation a node may still sign with the retired key
+/// (nodes reload keys once a minute; see `Auth::housekeeping`).
+pub const RELOAD_MARGIN: Duration = Duration::minutes(2);
 
 /// Signs and verifies access tokens with a pinned algorithm and a key ring.
 pub struct Tokens {
@@ -419,12 +420,6 @@ impl Tokens {
         if self.cfg.audience.is_none() && claims.aud.is_some() {
             return Err(Error::InvalidToken);
         }
-        if let Some(retired) = key.retired_at {
-            // A retired key verifies only tokens it signed before it retired.
-            if claims.iat > retired.unix_timestamp() {
-                return Err(Error::InvalidToken);
-            }
-        }
         Ok(claims)
     }
 
@@ -464,14 +459,16 @@ fn build_ring(
     } else {
         let mut current = None;
         for s in stored {
-            // Retired keys verify until every token they signed has expired.
+            // Retired keys verify until every token they signed has expired. A node
+            // learns of a rotation at its next key reload, so it may sign with the
+            // old key for up to RELOAD_MARGIN after the key retired.
             if let Some(r) = s.retired_at
-                && r + cfg.access_ttl + cfg.leeway < now
+                && r + RELOAD_MARGIN + cfg.access_ttl + cfg.leeway < now
             {
                 continue;
             }
             let k = Arc::new(load_key(s)?);
-            if k.retired_at.is_none() && k.alg == alg {
+            if s.retired_at.is_none() && k.alg == alg {
                 current = Some(k.clone());
             }
             by_kid.insert(k.kid.clone(), k);
@@ -533,6 +530,92 @@ mod tests {
             assert_eq!(*back, c, "{alg:?}");
             assert_eq!(t.jwks().keys.len(), usize::from(!alg.is_hmac()));
         }
+    }
+
+    #[test]
+    fn rotation_keeps_old_tokens_valid_until_they_expire() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let first = generate_key(SigningAlg::EdDSA, clock.now()).unwrap();
+        let t = Tokens::new(
+            cfg(),
+            SigningAlg::EdDSA,
+            std::slice::from_ref(&first),
+            None,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let c = t.claims(
+            AccountId::new(),
+            SessionId::new(),
+            &[],
+            false,
+            &[],
+            clock.now() + Duration::hours(1),
+        );
+        let old = t.sign(&c).unwrap();
+        // Rotate: the first key retires now, a second one signs.
+        let mut retired = first.clone();
+        retired.retired_at = Some(clock.now());
+        let second = generate_key(SigningAlg::EdDSA, clock.now()).unwrap();
+        t.reload(SigningAlg::EdDSA, &[retired.clone(), second.clone()], None)
+            .unwrap();
+        assert_eq!(t.current_kid(), second.kid);
+        assert!(t.verify(&old).is_ok(), "old token must keep verifying");
+        assert_eq!(t.jwks().keys.len(), 2);
+        let new = t
+            .sign(&t.claims(
+                AccountId::new(),
+                SessionId::new(),
+                &[],
+                false,
+                &[],
+                clock.now() + Duration::hours(1),
+            ))
+            .unwrap();
+        assert!(t.verify(&new).is_ok());
+        // Long after every old token expired, the retired key leaves the ring.
+        clock.advance(Duration::hours(1));
+        t.reload(SigningAlg::EdDSA, &[retired, second], None)
+            .unwrap();
+        assert_eq!(t.jwks().keys.len(), 1);
+        assert!(t.verify(&old).is_err());
+    }
+
+    #[test]
+    fn header_alg_must_match_the_key() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let stored = vec![generate_key(SigningAlg::EdDSA, clock.now()).unwrap()];
+        let t = Tokens::new(
+            cfg(),
+            SigningAlg::EdDSA,
+            &stored,
+            None,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let c = t.claims(
+            AccountId::new(),
+            SessionId::new(),
+            &[],
+            false,
+            &[],
+            clock.now() + Duration::hours(1),
+        );
+        let jwt = t.sign(&c).unwrap();
+        let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = String::from_utf8(b64.decode(&parts[0]).unwrap()).unwrap();
+        parts[0] = b64.encode(header.replace("EdDSA", "none"));
+        assert!(matches!(
+            t.verify(&format!("{}.{}.", parts[0], parts[1])),
+            Err(Error::InvalidToken)
+        ));
+        parts[0] = b64.encode(header.replace("EdDSA", "HS256"));
+        assert!(matches!(
+            t.verify(&parts.join(".")),
+            Err(Error::InvalidToken)
+        ));
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub struct Config {
     pub audit_retention_days: u32,
     /// Serve `/docs` and `/openapi.json`.
     pub docs: bool,
-    /// Leave admin routes out of the docs.
+    /// Leave the admin and API-key routes out of the docs.
     pub hide_docs: bool,
     /// `text` or `json` logs.
     pub log_format: String,
@@ -168,6 +168,24 @@ pub struct Config {
     pub log_level: String,
     /// How often each node pulls the revocation feed.
     pub sync_interval: Dur,
+    /// Default lifetime of a new or renewed API key, in days (1–3650; 0 only
+    /// with `api_key_allow_no_expiry`: keys never expire by default).
+    pub api_key_ttl_days: u32,
+    /// Allow `expires_in_days: 0` (API keys that never expire).
+    pub api_key_allow_no_expiry: bool,
+    /// Also accept an API key in the `api_key` query parameter (else only `X-API-Key`).
+    pub api_key_query: bool,
+    /// Usage records kept per API key, newest first (0: record nothing).
+    pub api_key_usage_keep: u32,
+    /// Offer TOTP enrolment (`/mfa/totp/*` routes).
+    pub otp_enabled: bool,
+    /// Issuer shown by authenticator apps (no `:`).
+    pub otp_issuer: String,
+    /// Wrong codes after which an `mfa_token` is dead.
+    pub otp_block_tries: u32,
+    /// Key that encrypts TOTP secrets at rest: 32 bytes, base64. Unset: generated
+    /// on first start and kept in the database.
+    pub encryption_key: Option<String>,
 }
 
 impl Default for Config {
@@ -207,12 +225,20 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             sync_interval: Dur(Duration::seconds(1)),
+            api_key_ttl_days: s.api_key_ttl_days,
+            api_key_allow_no_expiry: s.api_key_allow_no_expiry,
+            api_key_query: false,
+            api_key_usage_keep: s.api_key_usage_keep,
+            otp_enabled: s.otp_enabled,
+            otp_issuer: s.otp_issuer,
+            otp_block_tries: s.otp_block_tries,
+            encryption_key: None,
         }
     }
 }
 
 /// Settings that may be given as `WARDEN_<NAME>_FILE`.
-const SECRET_FILES: &[&str] = &["admin_secret", "secret", "database_url"];
+const SECRET_FILES: &[&str] = &["admin_secret", "secret", "database_url", "encryption_key"];
 
 fn known_keys() -> Vec<String> {
     match serde_json::to_value(Config::default()) {
@@ -330,6 +356,31 @@ impl Config {
         };
         argon2::Params::new(hash.memory_kib, hash.iterations, hash.parallelism, None)
             .map_err(|e| format!("WARDEN_ARGON2_*: {e}"))?;
+        if self.otp_issuer.is_empty() || self.otp_issuer.contains(':') {
+            return Err("WARDEN_OTP_ISSUER must be non-empty and must not contain ':'".into());
+        }
+        if self.otp_block_tries == 0 {
+            return Err("WARDEN_OTP_BLOCK_TRIES must be at least 1".into());
+        }
+        let encryption_key = match self.encryption_key.as_deref().filter(|k| !k.is_empty()) {
+            Some(k) => Some(
+                warden_core::mfa::EncryptionKey::from_base64(k).map_err(|e| {
+                    format!("WARDEN_ENCRYPTION_KEY {e} (use `openssl rand -base64 32`)")
+                })?,
+            ),
+            None => None,
+        };
+        if self.api_key_ttl_days > warden_core::api_key::MAX_EXPIRY_DAYS
+            || (self.api_key_ttl_days == 0 && !self.api_key_allow_no_expiry)
+        {
+            return Err(format!(
+                "WARDEN_API_KEY_TTL_DAYS must be between 1 and {} (0 only with WARDEN_API_KEY_ALLOW_NO_EXPIRY=true)",
+                warden_core::api_key::MAX_EXPIRY_DAYS
+            ));
+        }
+        if self.api_key_usage_keep > 1_000_000 {
+            return Err("WARDEN_API_KEY_USAGE_KEEP must be at most 1000000".into());
+        }
         let defaults = Settings::default();
         Ok(Settings {
             issuer: self.issuer.clone(),
@@ -350,6 +401,13 @@ impl Config {
             },
             registration,
             audit_retention: Duration::days(i64::from(self.audit_retention_days)),
+            api_key_ttl_days: self.api_key_ttl_days,
+            api_key_allow_no_expiry: self.api_key_allow_no_expiry,
+            api_key_usage_keep: self.api_key_usage_keep,
+            otp_enabled: self.otp_enabled,
+            otp_issuer: self.otp_issuer.clone(),
+            otp_block_tries: self.otp_block_tries,
+            encryption_key,
         })
     }
 
@@ -384,6 +442,7 @@ impl Config {
             return Err("WARDEN_BODY_LIMIT must be at least 1024".into());
         }
         h.body_limit = self.body_limit;
+        h.api_key_query = self.api_key_query;
         Ok(h)
     }
 }

@@ -145,7 +145,12 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         .merge(warden.jwks_router())
         .nest(&cfg.prefix, warden.router());
     if cfg.docs {
-        let doc = warden_axum::openapi::openapi(&cfg.prefix, cfg.hide_docs);
+        let mut doc = warden_axum::openapi::openapi(&cfg.prefix, cfg.hide_docs);
+        if !cfg.otp_enabled {
+            doc.paths
+                .paths
+                .retain(|path, _| !path.contains("/mfa/totp"));
+        }
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
     }
     router

@@ -38,6 +38,9 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCmd),
     /// Show the audit trail.
     Audit {
         /// Only this account (id or login).
@@ -103,6 +106,44 @@ enum AccountCmd {
     },
     /// Turn off the account's second factor.
     DisableMfa { account: String },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCmd {
+    /// Create an API key for an account (id or login). The key is printed once
+    /// on standard output; only its hash is stored.
+    Create {
+        account: String,
+        /// A name for the key.
+        #[arg(long)]
+        name: String,
+        /// A scope of the key (repeatable); each must be one of the account's.
+        /// None given: the account's scopes.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Days until it expires (default WARDEN_API_KEY_TTL_DAYS; 0: never,
+        /// only with WARDEN_API_KEY_ALLOW_NO_EXPIRY=true).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List API keys (revoked ones included), newest first.
+    List {
+        /// Only this account's keys (id or login).
+        #[arg(long)]
+        account: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Revoke an API key (by id).
+    Revoke { id: String },
+    /// Give an API key (by id) a new expiry counted from now.
+    Renew {
+        id: String,
+        /// Days until it expires (default WARDEN_API_KEY_TTL_DAYS).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +220,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
             Ok(())
         }
         Command::Keys(k) => keys(k, &cfg, store).await,
+        Command::ApiKey(k) => {
+            let auth = engine(&cfg, store).await?;
+            api_key(k, &auth).await
+        }
         Command::Account(a) => {
             let auth = engine(&cfg, store).await?;
             account(a, &auth).await
@@ -346,6 +391,101 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn print_api_key(k: &warden_core::store::ApiKey) {
+    let state = match (k.revoked_at, k.expires_at) {
+        (Some(r), _) => format!("revoked {}", rfc3339(r)),
+        (None, Some(e)) => format!("expires {}", rfc3339(e)),
+        (None, None) => "never expires".to_owned(),
+    };
+    println!(
+        "{}  account={}  name={:?}  scopes=[{}]  created {}  {state}",
+        k.id,
+        k.account_id,
+        k.name,
+        k.scopes.join(" "),
+        rfc3339(k.created_at)
+    );
+}
+
+fn api_key_id(s: &str) -> Result<warden_core::model::ApiKeyId, Error> {
+    warden_core::model::ApiKeyId::parse(s)
+        .ok_or_else(|| Error::BadRequest(format!("{s:?} is not an API key id")))
+}
+
+async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
+    let client = cli_client();
+    match cmd {
+        ApiKeyCmd::Create {
+            account,
+            name,
+            scopes,
+            expires_in_days,
+        } => {
+            let a = find(auth, &account).await?;
+            let issued = auth
+                .create_api_key(
+                    a.id,
+                    warden_core::api_key::NewApiKey {
+                        name,
+                        scopes: (!scopes.is_empty()).then_some(scopes),
+                        expires_in_days,
+                    },
+                    &client,
+                )
+                .await?;
+            eprint!("created for {}: ", a.login);
+            print_api_key_to_stderr(&issued.record);
+            eprintln!("the key is shown once; store it safely:");
+            println!("{}", issued.key);
+        }
+        ApiKeyCmd::List { account, limit } => {
+            let account_id = match account {
+                Some(a) => Some(find(auth, &a).await?.id),
+                None => None,
+            };
+            let keys = auth
+                .admin_list_api_keys(&warden_core::store::ApiKeyQuery {
+                    account_id,
+                    include_revoked: true,
+                    limit,
+                })
+                .await?;
+            for k in &keys {
+                print_api_key(k);
+            }
+        }
+        ApiKeyCmd::Revoke { id } => {
+            auth.revoke_api_key(None, api_key_id(&id)?, &client).await?;
+            println!("revoked {id}");
+        }
+        ApiKeyCmd::Renew {
+            id,
+            expires_in_days,
+        } => {
+            let k = auth
+                .renew_api_key(None, api_key_id(&id)?, expires_in_days, &client)
+                .await?;
+            print_api_key(&k);
+        }
+    }
+    Ok(())
+}
+
+fn print_api_key_to_stderr(k: &warden_core::store::ApiKey) {
+    eprintln!(
+        "{}  name={:?}  scopes=[{}]  expires {}",
+        k.id,
+        k.name,
+        k.scopes.join(" "),
+        k.expires_at.map_or_else(|| "never".to_owned(), rfc3339)
+    );
 }
 
 async fn keys(cmd: KeysCmd, cfg: &Config, store: Arc<dyn Store>) -> Result<(), Error> {

@@ -56,12 +56,15 @@ pub(crate) fn count(v: i64) -> u32 {
 pub(crate) const KIND_SESSION_REVOKED: &str = "session_revoked";
 /// Feed `kind` column values.
 pub(crate) const KIND_ACCOUNT_CHANGED: &str = "account_changed";
+/// Feed `kind` column values.
+pub(crate) const KIND_API_KEY_REVOKED: &str = "api_key_revoked";
 
 /// Kind, session id and account id columns of a feed entry.
 pub(crate) fn feed_columns(change: &Change) -> (&'static str, Option<uuid::Uuid>, uuid::Uuid) {
     match change {
         Change::SessionRevoked(sid, aid) => (KIND_SESSION_REVOKED, Some(sid.0), aid.0),
         Change::AccountChanged(aid) => (KIND_ACCOUNT_CHANGED, None, aid.0),
+        Change::ApiKeyRevoked(kid, aid) => (KIND_API_KEY_REVOKED, Some(kid.0), aid.0),
     }
 }
 
@@ -71,12 +74,15 @@ pub(crate) fn feed_change(
     id: Option<uuid::Uuid>,
     account: uuid::Uuid,
 ) -> Result<Change, Error> {
-    use warden_core::model::{AccountId, SessionId};
+    use warden_core::model::{AccountId, ApiKeyId, SessionId};
     match (kind, id) {
         (KIND_SESSION_REVOKED, Some(sid)) => {
             Ok(Change::SessionRevoked(SessionId(sid), AccountId(account)))
         }
         (KIND_ACCOUNT_CHANGED, _) => Ok(Change::AccountChanged(AccountId(account))),
+        (KIND_API_KEY_REVOKED, Some(kid)) => {
+            Ok(Change::ApiKeyRevoked(ApiKeyId(kid), AccountId(account)))
+        }
         _ => Err(Error::Internal(format!("bad feed entry kind {kind:?}"))),
     }
 }

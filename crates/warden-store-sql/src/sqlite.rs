@@ -30,6 +30,12 @@ use warden_core::store::{
     CounterStore, FeedEntry, KeyStore, Revoke, Rotation, SessionStore, Store,
 };
 
+#[path = "sqlite_mfa.rs"]
+mod mfa;
+
+#[path = "sqlite_api_keys.rs"]
+mod api_keys;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a connection waits for SQLite's write lock.
@@ -369,9 +375,9 @@ impl AccountStore for SqlStore {
         let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE accounts SET login = $2, email = $3, email_verified = $4, active = $5, \
-             blocked = $6, block_reason = $7, mfa_enabled = $8, scopes = $9, properties = $10, \
-             password_hash = $11, password_changed_at = $12, created_at = $13, updated_at = $14, \
-             login_key = $15, email_key = $16 WHERE id = $1",
+             blocked = $6, block_reason = $7, scopes = $8, properties = $9, \
+             password_hash = $10, password_changed_at = $11, created_at = $12, updated_at = $13, \
+             login_key = $14, email_key = $15 WHERE id = $1",
         )
         .bind(account.id.0)
         .bind(&account.login)
@@ -380,7 +386,6 @@ impl AccountStore for SqlStore {
         .bind(account.active)
         .bind(account.blocked)
         .bind(&account.block_reason)
-        .bind(account.mfa_enabled)
         .bind(&c.scopes)
         .bind(&c.properties)
         .bind(&account.password_hash)

@@ -1,8 +1,10 @@
 //! The API.md routes.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod dto;
+pub mod mfa;
 
 use crate::Warden;
 use crate::error::{ApiError, problem};
@@ -49,6 +51,9 @@ where
         .route("/login", post(auth::login))
         .route("/password", post(auth::change_password))
         .route("/fresh", post(auth::fresh))
+        // Always routed: accounts that enrolled keep signing in even when
+        // WARDEN_OTP_ENABLED=false stops new enrolments.
+        .route("/login/mfa", post(mfa::login_mfa))
         .route_layer(middleware::from_fn_with_state(warden.clone(), rate_limited));
     let open = Router::new()
         .route("/refresh", post(auth::refresh))
@@ -73,7 +78,21 @@ where
             "/admin/accounts/{id}/sessions",
             delete(admin::revoke_sessions),
         )
-        .route("/admin/audit", get(admin::audit));
+        .route("/admin/audit", get(admin::audit))
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api-keys/{id}", delete(api_keys::revoke))
+        .route("/api-keys/{id}/renew", post(api_keys::renew))
+        .route("/api-keys/{id}/usage", get(api_keys::usage))
+        .route("/admin/api-keys", get(api_keys::admin_list))
+        .route("/admin/api-keys/{id}", delete(api_keys::admin_revoke))
+        .route("/admin/api-keys/{id}/usage", get(api_keys::admin_usage));
+    let open = if warden.auth().settings().otp_enabled {
+        open.route("/mfa/totp/setup", post(mfa::totp_setup))
+            .route("/mfa/totp/confirm", post(mfa::totp_confirm))
+            .route("/mfa/totp", delete(mfa::totp_disable))
+    } else {
+        open
+    };
     limited
         .merge(open)
         .fallback(not_found)

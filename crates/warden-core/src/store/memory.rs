@@ -30,6 +30,17 @@ struct Inner {
     keys: Vec<StoredKey>,
     settings: HashMap<String, String>,
     counters: HashMap<String, Counter>,
+    api_keys: HashMap<crate::model::ApiKeyId, ApiKey>,
+    api_key_usage: HashMap<crate::model::ApiKeyId, Vec<ApiKeyUsage>>,
+    totp: HashMap<AccountId, TotpRow>,
+    recovery: HashMap<AccountId, Vec<[u8; 32]>>,
+    mfa_challenges: HashMap<[u8; 32], MfaChallenge>,
+}
+
+#[derive(Default)]
+struct TotpRow {
+    pending: Option<Vec<u8>>,
+    active: Option<ActiveTotp>,
 }
 
 impl Inner {
@@ -150,7 +161,11 @@ impl AccountStore for MemoryStore {
             return Err(Error::NotFound);
         }
         g.check_unique(account)?;
-        g.accounts.insert(account.id, account.clone());
+        let mut row = account.clone();
+        if let Some(stored) = g.accounts.get(&account.id) {
+            row.mfa_enabled = stored.mfa_enabled;
+        }
+        g.accounts.insert(account.id, row);
         match revoke {
             Revoke::Nothing => 0,
             Revoke::All => g.revoke_where(account.id, None, now),
@@ -182,6 +197,19 @@ impl AccountStore for MemoryStore {
             g.sessions.remove(sid);
         }
         g.tokens.retain(|_, t| !gone.contains(&t.session));
+        let keys: Vec<_> = g
+            .api_keys
+            .values()
+            .filter(|k| k.account_id == id)
+            .map(|k| k.id)
+            .collect();
+        for k in &keys {
+            g.api_keys.remove(k);
+            g.api_key_usage.remove(k);
+        }
+        g.totp.remove(&id);
+        g.recovery.remove(&id);
+        g.mfa_challenges.retain(|_, c| c.account_id != id);
         g.push_feed(Change::AccountChanged(id), now);
         g.audit.push(audit.clone());
         Ok(true)
@@ -521,6 +549,180 @@ fn counter_failed(c: &mut Counter, now: OffsetDateTime, max: u32, base: u64) -> 
 }
 
 #[async_trait]
+impl MfaStore for MemoryStore {
+    async fn set_pending_totp(
+        &self,
+        account: AccountId,
+        secret: &[u8],
+        _now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let mut g = self.inner.lock();
+        if !g.accounts.contains_key(&account) {
+            return Err(Error::NotFound);
+        }
+        g.totp.entry(account).or_default().pending = Some(secret.to_vec());
+        g.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn pending_totp(&self, account: AccountId) -> Result<Option<Vec<u8>>> {
+        let g = self.inner.lock();
+        Ok(g.totp.get(&account).and_then(|t| t.pending.clone()))
+    }
+
+    async fn active_totp(&self, account: AccountId) -> Result<Option<ActiveTotp>> {
+        let g = self.inner.lock();
+        Ok(g.totp.get(&account).and_then(|t| t.active.clone()))
+    }
+
+    async fn enable_totp(
+        &self,
+        account: AccountId,
+        secret: &[u8],
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let pending_matches = g
+            .totp
+            .get(&account)
+            .and_then(|t| t.pending.as_deref())
+            .is_some_and(|p| crate::random::ct_eq(p, secret));
+        if !pending_matches || !g.accounts.contains_key(&account) {
+            return Ok(false);
+        }
+        g.totp.insert(
+            account,
+            TotpRow {
+                pending: None,
+                active: Some(ActiveTotp {
+                    secret: secret.to_vec(),
+                    last_step: Some(step),
+                }),
+            },
+        );
+        g.recovery.insert(account, recovery_hashes.to_vec());
+        if let Some(a) = g.accounts.get_mut(&account) {
+            a.mfa_enabled = true;
+            a.updated_at = now;
+        }
+        g.push_feed(Change::AccountChanged(account), now);
+        g.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn disable_totp(
+        &self,
+        account: AccountId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut g = self.inner.lock();
+        g.totp.remove(&account);
+        g.recovery.remove(&account);
+        let Some(a) = g.accounts.get_mut(&account) else {
+            return Ok(false);
+        };
+        if !a.mfa_enabled {
+            return Ok(false);
+        }
+        a.mfa_enabled = false;
+        a.updated_at = now;
+        g.push_feed(Change::AccountChanged(account), now);
+        g.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, account: AccountId, step: i64) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let Some(active) = g.totp.get_mut(&account).and_then(|t| t.active.as_mut()) else {
+            return Ok(false);
+        };
+        if active.last_step.is_some_and(|last| last >= step) {
+            return Ok(false);
+        }
+        active.last_step = Some(step);
+        Ok(true)
+    }
+
+    async fn use_recovery_code(&self, account: AccountId, hash: &[u8; 32]) -> Result<Option<u32>> {
+        let mut g = self.inner.lock();
+        let Some(codes) = g.recovery.get_mut(&account) else {
+            return Ok(None);
+        };
+        let Some(i) = codes.iter().position(|c| c == hash) else {
+            return Ok(None);
+        };
+        codes.swap_remove(i);
+        Ok(Some(u32::try_from(codes.len()).unwrap_or(u32::MAX)))
+    }
+
+    async fn recovery_codes_left(&self, account: AccountId) -> Result<u32> {
+        let g = self.inner.lock();
+        let n = g.recovery.get(&account).map_or(0, Vec::len);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn create_mfa_challenge(&self, hash: &[u8; 32], challenge: &MfaChallenge) -> Result<()> {
+        let mut g = self.inner.lock();
+        if !g.accounts.contains_key(&challenge.account_id) {
+            return Err(Error::NotFound);
+        }
+        g.mfa_challenges.insert(*hash, challenge.clone());
+        Ok(())
+    }
+
+    async fn begin_mfa_attempt(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+        max: u32,
+    ) -> Result<Option<MfaChallenge>> {
+        let mut g = self.inner.lock();
+        let Some(c) = g.mfa_challenges.get_mut(hash) else {
+            return Ok(None);
+        };
+        if c.expires_at <= now || c.attempts >= max {
+            g.mfa_challenges.remove(hash);
+            return Ok(None);
+        }
+        c.attempts += 1;
+        Ok(Some(c.clone()))
+    }
+
+    async fn mfa_attempt_failed(&self, hash: &[u8; 32], max: u32) -> Result<u32> {
+        let mut g = self.inner.lock();
+        let Some(c) = g.mfa_challenges.get(hash) else {
+            return Ok(0);
+        };
+        let left = max.saturating_sub(c.attempts);
+        if left == 0 {
+            g.mfa_challenges.remove(hash);
+        }
+        Ok(left)
+    }
+
+    async fn take_mfa_challenge(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<MfaChallenge>> {
+        let mut g = self.inner.lock();
+        Ok(g.mfa_challenges.remove(hash).filter(|c| c.expires_at > now))
+    }
+
+    async fn prune_mfa_challenges(&self, before: OffsetDateTime) -> Result<u64> {
+        let mut g = self.inner.lock();
+        let n = g.mfa_challenges.len();
+        g.mfa_challenges.retain(|_, c| c.expires_at >= before);
+        Ok((n - g.mfa_challenges.len()) as u64)
+    }
+}
+
+#[async_trait]
 impl Store for MemoryStore {
     async fn ping(&self) -> Result<()> {
         Ok(())
@@ -529,3 +731,6 @@ impl Store for MemoryStore {
         "memory"
     }
 }
+
+#[path = "memory_api_keys.rs"]
+mod memory_api_keys;

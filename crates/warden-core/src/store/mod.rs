@@ -16,6 +16,10 @@ use time::OffsetDateTime;
 
 mod memory;
 pub use memory::MemoryStore;
+mod api_keys;
+pub use api_keys::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage};
+mod mfa;
+pub use mfa::{ActiveTotp, MfaChallenge, MfaStore};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -49,6 +53,8 @@ pub enum Change {
     SessionRevoked(SessionId, AccountId),
     /// An account row changed or was deleted.
     AccountChanged(AccountId),
+    /// An API key (of an account) was revoked.
+    ApiKeyRevoked(crate::model::ApiKeyId, AccountId),
 }
 
 /// A change feed entry with its sequence number.
@@ -99,6 +105,8 @@ pub trait AccountStore: Send + Sync {
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>>;
     /// Replace the stored row with `account` (matched by id), revoke sessions as
     /// asked, and record `audit` events, all in one transaction. `NotFound` if gone.
+    /// `mfa_enabled` is left as stored: only the [`MfaStore`] operations change it,
+    /// so a write from a cached copy can never switch a second factor back on or off.
     async fn update_account(
         &self,
         account: &Account,
@@ -241,7 +249,14 @@ pub enum AttemptGate {
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
-    AccountStore + SessionStore + ChangeFeed + AuditStore + KeyStore + CounterStore
+    AccountStore
+    + SessionStore
+    + ChangeFeed
+    + AuditStore
+    + KeyStore
+    + CounterStore
+    + MfaStore
+    + ApiKeyStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

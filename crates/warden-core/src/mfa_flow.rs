@@ -1,0 +1,375 @@
+//! The second-factor operations of the engine: TOTP setup, confirmation and
+//! removal, and the MFA step of a password login.
+
+use crate::auth::{Auth, LoginOutcome, TokenPair};
+use crate::error::{Error, Result};
+use crate::mfa::{self, EncryptionKey};
+use crate::model::{Account, AccountId, ClientInfo};
+use crate::random;
+use crate::settings::Settings;
+use crate::store::{AttemptGate, MfaChallenge, Store};
+use time::Duration;
+
+/// Name of the store setting that keeps a generated encryption key.
+const KEY_SETTING: &str = "encryption_key";
+/// Prefix of an `mfa_token`.
+const MFA_TOKEN_PREFIX: &str = "wmf_";
+/// Lifetime of an `mfa_token`.
+const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
+/// Methods accepted by the MFA step of a login.
+const METHODS: [&str; 2] = ["totp", "recovery_code"];
+
+/// A new, not yet confirmed TOTP secret, as shown to the account once.
+#[derive(Clone)]
+pub struct TotpSetup {
+    /// The secret in base 32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/<issuer>:<login>?secret=...&issuer=...`.
+    pub otpauth_uri: String,
+    /// The URI as a QR code (an SVG document).
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup([redacted])")
+    }
+}
+
+/// The key that encrypts TOTP secrets: from the settings, else the one stored
+/// in the store (generated and stored on first start).
+pub(crate) async fn encryption_key(
+    store: &dyn Store,
+    settings: &Settings,
+) -> Result<EncryptionKey> {
+    if settings.otp_block_tries == 0 {
+        return Err(Error::Internal("otp_block_tries must be at least 1".into()));
+    }
+    if settings.otp_issuer.is_empty() || settings.otp_issuer.contains(':') {
+        return Err(Error::Internal(
+            "otp_issuer must be non-empty and must not contain ':'".into(),
+        ));
+    }
+    if let Some(k) = &settings.encryption_key {
+        return Ok(k.clone());
+    }
+    let stored = store
+        .setting_or_insert(KEY_SETTING, &EncryptionKey::generate().to_base64())
+        .await?;
+    EncryptionKey::from_base64(&stored)
+        .map_err(|e| Error::Internal(format!("stored encryption key {e}")))
+}
+
+/// Associated data binding a sealed secret to its account.
+fn context(account: AccountId) -> Vec<u8> {
+    let mut c = b"warden-totp:".to_vec();
+    c.extend_from_slice(account.0.as_bytes());
+    c
+}
+
+/// What a presented code turned out to be.
+enum Factor {
+    Totp,
+    Recovery { left: u32 },
+    Wrong(&'static str),
+}
+
+impl Auth {
+    /// Start TOTP enrolment: a new secret is stored encrypted as pending
+    /// (replacing an earlier pending one) until [`Auth::totp_confirm`].
+    /// Refused while a second factor is already enabled.
+    pub async fn totp_setup(&self, account: AccountId, client: &ClientInfo) -> Result<TotpSetup> {
+        if !self.settings().otp_enabled {
+            return Err(Error::Forbidden("TOTP is disabled on this server".into()));
+        }
+        let account = self.account(account).await?;
+        if account.mfa_enabled {
+            return Err(Error::BadRequest(
+                "TOTP is already enabled; disable it first".into(),
+            ));
+        }
+        let secret = mfa::new_secret();
+        let otpauth_uri = mfa::otpauth_uri(&secret, &self.settings().otp_issuer, &account.login)?;
+        let qr_svg = mfa::qr_svg(&otpauth_uri)?;
+        let sealed = self.mfa_key().seal(&secret, &context(account.id))?;
+        let ev = self.audit("mfa.setup", Some(account.id), client, serde_json::json!({}));
+        self.store()
+            .set_pending_totp(account.id, &sealed, self.now(), &ev)
+            .await?;
+        Ok(TotpSetup {
+            secret: mfa::secret_base32(&secret),
+            otpauth_uri,
+            qr_svg,
+        })
+    }
+
+    /// Confirm enrolment with a code of the pending secret: the second factor
+    /// is enabled and the recovery codes (shown once; stored hashed) returned.
+    /// A wrong code is `InvalidMfaCode` and changes nothing.
+    pub async fn totp_confirm(
+        &self,
+        account: AccountId,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>> {
+        if !self.settings().otp_enabled {
+            return Err(Error::Forbidden("TOTP is disabled on this server".into()));
+        }
+        let store = self.store();
+        let Some(sealed) = store.pending_totp(account).await? else {
+            return Err(Error::BadRequest(
+                "no pending TOTP setup; call setup first".into(),
+            ));
+        };
+        let secret = self.mfa_key().open(&sealed, &context(account))?;
+        let Some(step) = mfa::verify(&secret, code, self.now().unix_timestamp(), None) else {
+            store
+                .append_audit(&self.audit(
+                    "mfa.failure",
+                    Some(account),
+                    client,
+                    serde_json::json!({"stage": "confirm", "reason": "wrong_code"}),
+                ))
+                .await?;
+            return Err(Error::InvalidMfaCode);
+        };
+        let codes: Vec<String> = (0..mfa::RECOVERY_CODES)
+            .map(|_| mfa::new_recovery_code())
+            .collect();
+        let hashes: Vec<[u8; 32]> = codes
+            .iter()
+            .filter_map(|c| mfa::recovery_code_hash(c))
+            .collect();
+        if hashes.len() != codes.len() {
+            return Err(Error::Internal("recovery code generation".into()));
+        }
+        let ev = self.audit(
+            "mfa.enabled",
+            Some(account),
+            client,
+            serde_json::json!({"method": "totp", "recovery_codes": codes.len()}),
+        );
+        let enabled = store
+            .enable_totp(account, &sealed, step, &hashes, self.now(), &ev)
+            .await?;
+        self.forget_account(account);
+        if !enabled {
+            return Err(Error::BadRequest(
+                "the pending TOTP setup changed; start again".into(),
+            ));
+        }
+        Ok(codes)
+    }
+
+    /// Turn off the caller's own second factor; needs the account's password
+    /// (wrong: `InvalidCredentials`, counted by the login lockout).
+    pub async fn totp_disable(
+        &self,
+        account: AccountId,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<()> {
+        let a = self.account(account).await?;
+        self.verify_own_password(&a, password, client).await?;
+        self.remove_mfa(account, "self", client).await
+    }
+
+    /// Delete the second factor of an account and clear its flag (audit
+    /// `mfa.disabled` with `by`, when it was enabled).
+    pub(crate) async fn remove_mfa(
+        &self,
+        account: AccountId,
+        by: &str,
+        client: &ClientInfo,
+    ) -> Result<()> {
+        let ev = self.audit(
+            "mfa.disabled",
+            Some(account),
+            client,
+            serde_json::json!({ "by": by }),
+        );
+        self.store().disable_totp(account, self.now(), &ev).await?;
+        self.forget_account(account);
+        Ok(())
+    }
+
+    /// Unused recovery codes of an account.
+    pub async fn recovery_codes_left(&self, account: AccountId) -> Result<u32> {
+        self.store().recovery_codes_left(account).await
+    }
+
+    /// Whether a login of this account (just read from the store) needs the
+    /// second factor: its flag is set, or it has an active secret.
+    pub(crate) async fn mfa_required(&self, account: &Account) -> Result<bool> {
+        if account.mfa_enabled {
+            return Ok(true);
+        }
+        Ok(self.store().active_totp(account.id).await?.is_some())
+    }
+
+    /// The password was right and the account has a second factor: issue the
+    /// single-use `mfa_token` (no session yet).
+    pub(crate) async fn begin_mfa(
+        &self,
+        account: &Account,
+        remember: bool,
+    ) -> Result<LoginOutcome> {
+        let token = format!("{MFA_TOKEN_PREFIX}{}", random::token(32));
+        let challenge = MfaChallenge {
+            account_id: account.id,
+            remember,
+            expires_at: self.now() + MFA_TOKEN_TTL,
+            attempts: 0,
+        };
+        self.store()
+            .create_mfa_challenge(&random::sha256(token.as_bytes()), &challenge)
+            .await?;
+        Ok(LoginOutcome::MfaRequired {
+            mfa_token: token,
+            methods: METHODS.to_vec(),
+        })
+    }
+
+    /// Finish a login with its `mfa_token` and a TOTP or recovery code. The
+    /// session's tokens carry `amr: ["pwd","otp"]`. After `otp_block_tries`
+    /// wrong codes, on expiry (5 minutes) and after use the token is dead:
+    /// every further call is `InvalidMfaCode` and the login starts over.
+    ///
+    /// Wrong codes also count against the account across tokens (the login
+    /// lockout rules: `block_tries` failures lock for `block_window`, doubling),
+    /// so that starting over does not give unlimited guesses.
+    pub async fn login_mfa(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let well_formed = mfa_token
+            .strip_prefix(MFA_TOKEN_PREFIX)
+            .is_some_and(|rest| rest.len() == 43);
+        if !well_formed {
+            return Err(Error::InvalidMfaCode);
+        }
+        let hash = random::sha256(mfa_token.as_bytes());
+        let store = self.store();
+        let s = self.settings();
+        let Some(challenge) = store
+            .begin_mfa_attempt(&hash, self.now(), s.otp_block_tries)
+            .await?
+        else {
+            return Err(Error::InvalidMfaCode);
+        };
+        let lock = format!("mfa:{}", challenge.account_id);
+        if let AttemptGate::Locked(secs) = store
+            .attempt_begin(&lock, self.now(), s.block_tries)
+            .await?
+        {
+            return Err(Error::TooManyAttempts { retry_after: secs });
+        }
+        let result = self.finish_mfa(&hash, &challenge, code, client).await;
+        match &result {
+            Ok(_) => store.attempt_clear(&lock).await?,
+            Err(_) => {
+                let locked = store
+                    .attempt_failed(
+                        &lock,
+                        self.now(),
+                        s.block_tries,
+                        s.block_window.whole_seconds().max(1).unsigned_abs(),
+                    )
+                    .await?;
+                if let Some(secs) = locked {
+                    store
+                        .append_audit(&self.audit(
+                            "mfa.lockout",
+                            Some(challenge.account_id),
+                            client,
+                            serde_json::json!({ "seconds": secs }),
+                        ))
+                        .await?;
+                }
+            }
+        }
+        result
+    }
+
+    /// The MFA step once the token's attempt and the account counter are taken.
+    async fn finish_mfa(
+        &self,
+        hash: &[u8; 32],
+        challenge: &MfaChallenge,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let store = self.store();
+        let id = challenge.account_id;
+        let Some(account) = store.account_by_id(id).await? else {
+            store.take_mfa_challenge(hash, self.now()).await?;
+            return Err(Error::InvalidMfaCode);
+        };
+        if let Err(e) = Self::check_usable(&account) {
+            store.take_mfa_challenge(hash, self.now()).await?;
+            return Err(e);
+        }
+        let method = match self.check_factor(id, code).await? {
+            Factor::Totp => "totp",
+            Factor::Recovery { left } => {
+                store
+                    .append_audit(&self.audit(
+                        "mfa.recovery_code_used",
+                        Some(id),
+                        client,
+                        serde_json::json!({ "remaining": left }),
+                    ))
+                    .await?;
+                "recovery_code"
+            }
+            Factor::Wrong(reason) => {
+                let left = store
+                    .mfa_attempt_failed(hash, self.settings().otp_block_tries)
+                    .await?;
+                store
+                    .append_audit(&self.audit(
+                        "mfa.failure",
+                        Some(id),
+                        client,
+                        serde_json::json!({"stage": "login", "reason": reason, "attempts_left": left}),
+                    ))
+                    .await?;
+                return Err(Error::InvalidMfaCode);
+            }
+        };
+        // Single use: of two concurrent completions only one takes the token.
+        let Some(challenge) = store.take_mfa_challenge(hash, self.now()).await? else {
+            return Err(Error::InvalidMfaCode);
+        };
+        tracing::debug!(account = %id, method, "second factor passed");
+        self.start_session(&account, challenge.remember, &["pwd", "otp"], client)
+            .await
+    }
+
+    /// Check a TOTP or recovery code of an account, consuming it when right.
+    async fn check_factor(&self, account: AccountId, code: &str) -> Result<Factor> {
+        let store = self.store();
+        if mfa::looks_like_totp(code) {
+            let Some(active) = store.active_totp(account).await? else {
+                return Ok(Factor::Wrong("no_totp"));
+            };
+            let secret = self.mfa_key().open(&active.secret, &context(account))?;
+            let now = self.now().unix_timestamp();
+            return Ok(match mfa::verify(&secret, code, now, active.last_step) {
+                Some(step) if store.use_totp_step(account, step).await? => Factor::Totp,
+                Some(_) => Factor::Wrong("replay"),
+                None if mfa::verify(&secret, code, now, None).is_some() => Factor::Wrong("replay"),
+                None => Factor::Wrong("wrong_code"),
+            });
+        }
+        let Some(hash) = mfa::recovery_code_hash(code) else {
+            return Ok(Factor::Wrong("malformed_code"));
+        };
+        Ok(match store.use_recovery_code(account, &hash).await? {
+            Some(left) => Factor::Recovery { left },
+            None => Factor::Wrong("wrong_recovery_code"),
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! [`ApiKeyStore`] of the SQLite backend (tables of `0003_api_keys.sql`).
+
+use super::{SqlStore, commit, get, insert_audit, insert_feed};
+use crate::codec::{db_err, from_json_list, from_ts, from_ts_opt, json_list, ts, ts_opt};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use std::collections::HashSet;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::error::{Error, Result};
+use warden_core::model::{AccountId, ApiKeyId, AuditEvent};
+use warden_core::store::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage, Change};
+
+macro_rules! key_cols {
+    () => {
+        "id, account_id, name, secret_hash, scopes, created_at, expires_at, revoked_at"
+    };
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKey> {
+    let hash: Vec<u8> = get(row, "secret_hash")?;
+    Ok(ApiKey {
+        id: ApiKeyId(get(row, "id")?),
+        account_id: AccountId(get(row, "account_id")?),
+        name: get(row, "name")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| Error::Internal("stored API key hash is not 32 bytes".into()))?,
+        scopes: from_json_list(&get::<String>(row, "scopes")?)?,
+        created_at: from_ts(get(row, "created_at")?)?,
+        expires_at: from_ts_opt(get(row, "expires_at")?)?,
+        revoked_at: from_ts_opt(get(row, "revoked_at")?)?,
+    })
+}
+
+fn usage_from_row(row: &SqliteRow) -> Result<ApiKeyUsage> {
+    Ok(ApiKeyUsage {
+        key_id: ApiKeyId(get(row, "key_id")?),
+        at: from_ts(get(row, "at")?)?,
+        ip: get(row, "ip")?,
+        method: get(row, "method")?,
+        path: get(row, "path")?,
+    })
+}
+
+#[async_trait]
+impl ApiKeyStore for SqlStore {
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<()> {
+        let scopes = json_list(&key.scopes)?;
+        let mut tx = self.write().await?;
+        if !super::account_exists(&mut tx, key.account_id).await? {
+            return Err(Error::NotFound);
+        }
+        sqlx::query(concat!(
+            "INSERT INTO api_keys (",
+            key_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(key.id.0)
+        .bind(key.account_id.0)
+        .bind(&key.name)
+        .bind(&key.secret_hash[..])
+        .bind(&scopes)
+        .bind(ts(key.created_at)?)
+        .bind(ts_opt(key.expires_at)?)
+        .bind(ts_opt(key.revoked_at)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await
+    }
+
+    async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM api_keys WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            key_cols!(),
+            " FROM api_keys WHERE ($1 IS NULL OR account_id = $1) \
+             AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(query.account_id.map(|a| a.0))
+        .bind(query.include_revoked)
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let at = ts(now)?;
+        let mut tx = self.write().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
+             RETURNING account_id",
+        )
+        .bind(at)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(false);
+        };
+        let account = AccountId(get(&row, "account_id")?);
+        insert_feed(&mut tx, &Change::ApiKeyRevoked(id, account), at).await?;
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn renew_api_key(
+        &self,
+        id: ApiKeyId,
+        expires_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(ts_opt(expires_at)?)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        let mut stored = 0;
+        let mut keys: HashSet<Uuid> = HashSet::new();
+        for u in batch {
+            // A key deleted meanwhile (its account was deleted) is skipped.
+            let done = sqlx::query(
+                "INSERT INTO api_key_usage (key_id, at, ip, method, path) \
+                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM api_keys WHERE id = $1)",
+            )
+            .bind(u.key_id.0)
+            .bind(ts(u.at)?)
+            .bind(&u.ip)
+            .bind(&u.method)
+            .bind(&u.path)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() > 0 {
+                stored += 1;
+                keys.insert(u.key_id.0);
+            }
+        }
+        for key in keys {
+            sqlx::query(
+                "DELETE FROM api_key_usage WHERE key_id = $1 AND id NOT IN \
+                 (SELECT id FROM api_key_usage WHERE key_id = $1 \
+                  ORDER BY at DESC, id DESC LIMIT $2)",
+            )
+            .bind(key)
+            .bind(i64::from(keep))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn api_key_usage(&self, id: ApiKeyId, limit: u32) -> Result<Vec<ApiKeyUsage>> {
+        let rows = sqlx::query(
+            "SELECT key_id, at, ip, method, path FROM api_key_usage WHERE key_id = $1 \
+             ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(id.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(usage_from_row).collect()
+    }
+}
