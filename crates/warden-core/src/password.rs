@@ -17,7 +17,6 @@ use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
 
 /// Shortest accepted password, in characters.
 pub const PASSWORD_MIN: usize = 8;
@@ -163,17 +162,31 @@ impl Default for HashParams {
     }
 }
 
-/// Hashes and verifies passwords on the blocking pool, at most `concurrency` at a time,
+/// A unit of work for the hash pool.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Jobs that may wait for a hash thread before new ones are refused with 503.
+const QUEUE: usize = 4096;
+
+/// Hashes and verifies passwords on a dedicated pool of `concurrency` threads,
 /// so that a login storm never starves the async workers.
+///
+/// The pool is fixed on purpose: each Argon2id hash allocates its whole memory
+/// cost (19 MiB by default), and the allocator keeps such blocks per thread.
+/// A fixed set of threads reuses them, so memory stays at about
+/// `concurrency × memory_kib`, where tokio's elastic blocking pool would let it
+/// grow with every new thread. The threads run at nice 10: while hashes saturate
+/// the cores, token checks still get the CPU first. The threads end when the
+/// last clone of the `Hasher` is dropped.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Arc<Argon2<'static>>,
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
     dummy: Arc<String>,
 }
 
 impl Hasher {
-    /// Build a hasher; computes the dummy hash used for unknown logins.
+    /// Build a hasher; starts the pool and computes the dummy hash used for unknown logins.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self> {
         let p = Params::new(
             params.memory_kib,
@@ -184,9 +197,34 @@ impl Hasher {
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         let dummy = hash_with(&argon, "warden-dummy-password-for-timing")?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..concurrency.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("warden-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // Take the next job; the lock is held only while waiting for it.
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            // A panicking job must not shrink the pool.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return, // every Hasher is gone
+                        }
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start a hash thread: {e}")))?;
+        }
         Ok(Self {
             argon: Arc::new(argon),
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs: tx,
             dummy: Arc::new(dummy),
         })
     }
@@ -221,30 +259,30 @@ impl Hasher {
         &self,
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
-        tokio::task::spawn_blocking(move || {
-            lower_priority();
-            f()
-        })
-        .await
-        .map_err(Error::internal)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs.try_send(job).map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => {
+                Error::Unavailable("too many password checks queued".into())
+            }
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                Error::Internal("the hash pool stopped".into())
+            }
+        })?;
+        rx.await
+            .map_err(|_| Error::Internal("a hash job was dropped".into()))?
     }
 }
 
-/// Run hashes at nice 10, so that while they saturate the cores the request
-/// handlers (token checks) still get the CPU first; with nothing else to do,
-/// hashes use every core. Best effort: where the OS refuses, nothing changes.
+/// Lower the calling thread to nice 10 (best effort: where the OS refuses,
+/// nothing changes).
 fn lower_priority() {
     use thread_priority::{
         NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
         set_thread_priority_and_policy, thread_native_id,
     };
-    thread_local! {
-        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if DONE.with(|d| d.replace(true)) {
-        return;
-    }
     // Crossplatform 22 maps to nice 10 on Linux.
     if let Ok(p) = thread_priority::ThreadPriorityValue::try_from(22u8) {
         let _ = set_thread_priority_and_policy(
