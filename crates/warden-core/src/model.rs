@@ -122,49 +122,6 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// The public view of an account (API.md `Account`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccountView {
-    /// Account id.
-    pub id: AccountId,
-    /// Login.
-    pub login: String,
-    /// Email, if any.
-    pub email: Option<String>,
-    /// Whether the email has been verified.
-    pub email_verified: bool,
-    /// Whether the account may sign in.
-    pub active: bool,
-    /// Whether an admin blocked it.
-    pub blocked: bool,
-    /// Whether MFA is on.
-    pub mfa_enabled: bool,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Application properties.
-    pub properties: serde_json::Value,
-    /// Creation time (RFC 3339).
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-impl From<&Account> for AccountView {
-    fn from(a: &Account) -> Self {
-        Self {
-            id: a.id,
-            login: a.login.clone(),
-            email: a.email.clone(),
-            email_verified: a.email_verified,
-            active: a.active,
-            blocked: a.blocked,
-            mfa_enabled: a.mfa_enabled,
-            scopes: a.scopes.clone(),
-            properties: a.properties.clone(),
-            created_at: a.created_at,
-        }
-    }
-}
-
 /// A stored session: one refresh-token family of one device.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
