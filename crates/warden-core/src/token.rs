@@ -270,8 +270,36 @@ pub struct TokenConfig {
     pub leeway: Duration,
 }
 
-/// A cached verification: the claims and their expiry.
-type CacheEntry = Arc<Claims>;
+/// A cached verification: the whole token (compared exactly on every hit) and its claims.
+type CacheEntry = (Box<str>, Arc<Claims>);
+
+/// The verified-token cache is keyed by 8 bytes of the token's signature: they
+/// are uniformly random, so no hashing of the ~400-byte token is needed. A hit
+/// still compares the whole token, so a collision is only a miss.
+#[derive(Default, Clone, Copy)]
+struct SigKeyHasher(u64);
+
+impl std::hash::Hasher for SigKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type SigMap = HashMap<u64, CacheEntry, std::hash::BuildHasherDefault<SigKeyHasher>>;
+
+fn sig_key(token: &str) -> u64 {
+    let b = token.as_bytes();
+    let tail = &b[b.len().saturating_sub(8)..];
+    tail.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x))
+}
 
 const CACHE_MAX: usize = 65_536;
 
@@ -284,7 +312,7 @@ pub struct Tokens {
     cfg: TokenConfig,
     ring: RwLock<Arc<Ring>>,
     clock: Arc<dyn Clock>,
-    cache: RwLock<HashMap<Box<str>, CacheEntry>>,
+    cache: RwLock<SigMap>,
 }
 
 impl Tokens {
@@ -302,7 +330,7 @@ impl Tokens {
             cfg,
             ring: RwLock::new(Arc::new(ring)),
             clock,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(SigMap::default()),
         })
     }
 
@@ -374,7 +402,10 @@ impl Tokens {
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>> {
         let now = self.clock.now().unix_timestamp();
         let leeway = self.cfg.leeway.whole_seconds();
-        if let Some(c) = self.cache.read().get(token) {
+        let key = sig_key(token);
+        if let Some((cached, c)) = self.cache.read().get(&key)
+            && **cached == *token
+        {
             return check_times(c.clone(), now, leeway);
         }
         let claims = Arc::new(self.verify_uncached(token)?);
@@ -383,7 +414,7 @@ impl Tokens {
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
-        cache.insert(token.into(), claims);
+        cache.insert(key, (token.into(), claims));
         Ok(checked)
     }
 
