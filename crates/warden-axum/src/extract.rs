@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::{Warden, cookies};
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use std::net::{IpAddr, SocketAddr};
@@ -206,30 +206,85 @@ where
     }
 }
 
+/// A request authenticated by a server-side cookie session
+/// (see [`crate::SessionConfig`]).
+#[derive(Debug, Clone)]
+pub struct SessionAuth {
+    /// The live session record.
+    pub session: Arc<warden_core::model::Session>,
+}
+
 /// Whoever is calling: an access token (`Authorization: Bearer` or the access
-/// cookie) or an API key. A request with an `Authorization` header is judged
-/// by it alone; otherwise an API key, then the cookie.
+/// cookie), an API key, a cookie session or a custom method.
+///
+/// Without path rules, a request with an `Authorization` header is judged by
+/// it alone; otherwise an API key, then the access cookie, then the session
+/// cookie (when cookie sessions are on), then the custom methods in
+/// registration order. Under [`crate::Warden::rules_layer`], the principal the
+/// matching rule established is used.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    /// A verified access token.
+    /// A verified access token (method `jwt`).
     Token(Authenticated),
-    /// A verified API key.
+    /// A verified API key (method `api_key`).
     ApiKey(ApiKeyAuth),
+    /// A live cookie session (method `session`).
+    Session(SessionAuth),
+    /// A custom method registered with [`crate::WardenBuilder::method`].
+    Custom {
+        /// The name the method was registered under.
+        method: String,
+        /// Who is calling, in the method's terms.
+        subject: String,
+        /// The Warden account, if the method maps to one.
+        account_id: Option<AccountId>,
+        /// Scopes the method granted.
+        scopes: Vec<String>,
+    },
 }
 
 impl Principal {
-    /// The calling account.
-    pub fn account_id(&self) -> AccountId {
+    /// The calling account (`None` for a custom method without an account).
+    pub fn account_id(&self) -> Option<AccountId> {
         match self {
-            Principal::Token(t) => t.claims.sub,
-            Principal::ApiKey(k) => k.0.account.id,
+            Principal::Token(t) => Some(t.claims.sub),
+            Principal::ApiKey(k) => Some(k.0.account.id),
+            Principal::Session(s) => Some(s.session.account_id),
+            Principal::Custom { account_id, .. } => *account_id,
         }
     }
-    /// Whether the token or key carries a scope (for a key: one its owner still has).
+    /// The method name: `jwt`, `api_key`, `session` or the custom method's name.
+    pub fn method(&self) -> &str {
+        match self {
+            Principal::Token(_) => "jwt",
+            Principal::ApiKey(_) => "api_key",
+            Principal::Session(_) => "session",
+            Principal::Custom { method, .. } => method,
+        }
+    }
+    /// Whether the token, key or method carries a scope (for a key: one its
+    /// owner still has). A cookie session carries no scopes of its own (this
+    /// answers false; [`crate::RequireScopes`] and path rules use its
+    /// account's scopes).
     pub fn has_scope(&self, scope: &str) -> bool {
         match self {
             Principal::Token(t) => t.claims.has_scope(scope),
             Principal::ApiKey(k) => k.0.has_scope(scope),
+            Principal::Session(_) => false,
+            Principal::Custom { scopes, .. } => scopes.iter().any(|s| s == scope),
+        }
+    }
+}
+
+impl Principal {
+    /// Like [`Principal::has_scope`], but a cookie session has the scopes of
+    /// its (loaded) account.
+    pub(crate) async fn has_scope_with(&self, warden: &Warden, scope: &str) -> Result<bool, Error> {
+        match self {
+            Principal::Session(s) => Ok(current_account_by_id(warden, s.session.account_id)
+                .await?
+                .has_scope(scope)),
+            other => Ok(other.has_scope(scope)),
         }
     }
 }
@@ -248,13 +303,80 @@ async fn api_key_auth(parts: &mut Parts, warden: &Warden) -> Result<Option<ApiKe
     Ok(Some(auth))
 }
 
+/// Access token from the `Authorization` header or the access cookie, if any.
+pub(crate) fn jwt_method(parts: &Parts, warden: &Warden) -> Result<Option<Principal>, Error> {
+    match authenticate(parts, warden) {
+        Ok(a) => Ok(Some(Principal::Token(a))),
+        Err(Error::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Run one method by name: `Ok(None)` when the request has no credential for it.
+pub(crate) async fn run_method(
+    name: &str,
+    parts: &mut Parts,
+    warden: &Warden,
+) -> Result<Option<Principal>, Error> {
+    match name {
+        "jwt" => jwt_method(parts, warden),
+        "api_key" => Ok(api_key_auth(parts, warden).await?.map(Principal::ApiKey)),
+        "session" => match warden.cookie_sessions() {
+            Some(s) => s.authenticate(parts, warden).await,
+            None => Ok(None),
+        },
+        custom => {
+            let Some(method) = warden.method(custom) else {
+                return Err(Error::Internal(format!(
+                    "unknown authentication method {custom:?}: register it with WardenBuilder::method"
+                )));
+            };
+            Ok(method
+                .authenticate(parts, warden)
+                .await?
+                .map(|id| Principal::Custom {
+                    method: custom.to_owned(),
+                    subject: id.subject,
+                    account_id: id.account_id,
+                    scopes: id.scopes,
+                }))
+        }
+    }
+}
+
 pub(crate) async fn principal(parts: &mut Parts, warden: &Warden) -> Result<Principal, Error> {
+    if let Some(p) = parts.extensions.get::<Principal>() {
+        return Ok(p.clone());
+    }
     if !parts.headers.contains_key(header::AUTHORIZATION)
         && let Some(key) = api_key_auth(parts, warden).await?
     {
         return Ok(Principal::ApiKey(key));
     }
-    authenticate(parts, warden).map(Principal::Token)
+    if let Some(p) = jwt_method(parts, warden)? {
+        return Ok(p);
+    }
+    if let Some(s) = warden.cookie_sessions()
+        && let Some(p) = s.authenticate(parts, warden).await?
+    {
+        return Ok(p);
+    }
+    let names: Vec<String> = warden.methods().map(|(n, _)| n.to_owned()).collect();
+    for name in names {
+        if let Some(p) = run_method(&name, parts, warden).await? {
+            return Ok(p);
+        }
+    }
+    Err(Error::Unauthenticated)
+}
+
+/// Map "no credentials" to `None` for the `Option<...>` extractors.
+pub(crate) fn optional<T>(r: Result<T, Error>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Unauthenticated) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -269,10 +391,85 @@ where
     }
 }
 
-/// The signed-in account: token valid, session live, account active and not
-/// blocked; or an API key whose owner is active and not blocked.
+impl<S> OptionalFromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Warden: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let warden = Warden::from_ref(state);
+        optional(principal(parts, &warden).await)
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for ApiKeyAuth
+where
+    S: Send + Sync,
+    Warden: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let warden = Warden::from_ref(state);
+        Ok(api_key_auth(parts, &warden).await?)
+    }
+}
+
+/// The signed-in account: token valid (its session not revoked, so its second
+/// factor passed), account active and not blocked; or an API key, cookie
+/// session or custom method whose account is active and not blocked.
+/// `Option<CurrentAccount>` is `None` without credentials but still rejects
+/// bad ones.
+///
+/// ```
+/// use warden_axum::CurrentAccount;
+/// async fn me(CurrentAccount(account): CurrentAccount) -> String {
+///     account.login.clone()
+/// }
+/// async fn greet(account: Option<CurrentAccount>) -> String {
+///     match account {
+///         Some(CurrentAccount(a)) => format!("hello {}", a.login),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct CurrentAccount(pub Arc<Account>);
+
+async fn current_account_by_id(warden: &Warden, id: AccountId) -> Result<Arc<Account>, Error> {
+    let account = match warden.auth().account(id).await {
+        Ok(a) => a,
+        Err(Error::NotFound) => return Err(Error::InvalidToken),
+        Err(e) => return Err(e),
+    };
+    if account.blocked {
+        return Err(Error::AccountBlocked);
+    }
+    if !account.active {
+        return Err(Error::AccountInactive);
+    }
+    Ok(account)
+}
+
+pub(crate) async fn account_of(warden: &Warden, p: &Principal) -> Result<Arc<Account>, Error> {
+    match p {
+        Principal::Token(auth) => current_account(warden, &auth.claims).await,
+        Principal::ApiKey(key) => Ok(key.0.account.clone()),
+        Principal::Session(s) => current_account_by_id(warden, s.session.account_id).await,
+        Principal::Custom { account_id, .. } => match account_id {
+            Some(id) => current_account_by_id(warden, *id).await,
+            None => Err(Error::Forbidden(
+                "this method does not act as an account".into(),
+            )),
+        },
+    }
+}
 
 pub(crate) async fn current_account(
     warden: &Warden,
@@ -300,11 +497,25 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
-        match principal(parts, &warden).await? {
-            Principal::Token(auth) => Ok(CurrentAccount(
-                current_account(&warden, &auth.claims).await?,
-            )),
-            Principal::ApiKey(key) => Ok(CurrentAccount(key.0.account)),
+        let p = principal(parts, &warden).await?;
+        Ok(CurrentAccount(account_of(&warden, &p).await?))
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for CurrentAccount
+where
+    S: Send + Sync,
+    Warden: FromRef<S>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let warden = Warden::from_ref(state);
+        match optional(principal(parts, &warden).await)? {
+            Some(p) => Ok(Some(CurrentAccount(account_of(&warden, &p).await?))),
+            None => Ok(None),
         }
     }
 }
@@ -344,6 +555,13 @@ where
             }
             // The key's scopes are already intersected with the owner's current ones.
             Principal::ApiKey(key) => key.0.has_scope("admin").then_some(key.0.account),
+            // A cookie session acts with its account's scopes.
+            p @ Principal::Session(_) => {
+                let account = account_of(&warden, &p).await?;
+                account.has_scope("admin").then_some(account)
+            }
+            // Custom methods never reach the admin API.
+            Principal::Custom { .. } => None,
         };
         match account {
             Some(account) => Ok(AdminCaller::Account(account)),

@@ -20,18 +20,39 @@
 //!     .with_state(warden.clone());
 //! # Ok(()) }
 //! ```
+//!
+//! Beyond [`CurrentAccount`]: [`Claims`], [`CurrentSession`], [`Principal`],
+//! [`ApiKeyAuth`], [`Fresh`], [`RequireScopes`] (and `Option<...>` of each for
+//! optional authentication); path rules ([`PathRules`], [`Warden::rules_layer`]);
+//! server-side cookie sessions ([`SessionConfig`]); custom methods
+//! ([`AuthMethod`]); hooks ([`Hooks`]). The guide is `crates/warden-axum/README.md`
+//! ("Use Warden in your axum app"), the runnable examples are in `examples/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cookies;
+mod env;
 pub mod error;
 mod extract;
+mod guard;
+pub mod method;
 pub mod openapi;
 mod routes;
+pub mod rules;
+pub mod session;
 
+/// Re-exported for implementing [`AuthMethod`].
+pub use async_trait::async_trait;
 pub use error::{ApiError, ApiJson, Problem};
-pub use extract::{AdminCaller, ApiKeyAuth, Authenticated, Client, CurrentAccount, Principal};
+pub use extract::{
+    AdminCaller, ApiKeyAuth, Authenticated, Client, CurrentAccount, Principal, SessionAuth, Via,
+};
+pub use guard::{Claims, CurrentSession, Fresh, RequireScopes, RulePrincipal, ScopeList};
+pub use method::{AuthMethod, Identity};
+pub use rules::{PathRules, Principals, Rule, RulesLayer, Strategy};
+pub use session::SessionConfig;
 pub use warden_core;
+pub use warden_core::hooks::Hooks;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -173,6 +194,8 @@ struct Shared {
     auth: Auth,
     http: HttpConfig,
     limiter: RateLimiter,
+    methods: Vec<(String, Arc<dyn AuthMethod>)>,
+    sessions: Option<session::CookieSessions>,
 }
 
 /// The handle an application keeps: the engine, the HTTP settings, the router.
@@ -189,14 +212,59 @@ impl Warden {
 
     /// Wrap an engine with HTTP settings.
     pub fn new(auth: Auth, http: HttpConfig) -> Self {
+        Self::assemble(auth, http, Vec::new(), None)
+    }
+
+    fn assemble(
+        auth: Auth,
+        http: HttpConfig,
+        methods: Vec<(String, Arc<dyn AuthMethod>)>,
+        sessions: Option<session::CookieSessions>,
+    ) -> Self {
         let limiter = RateLimiter::new(http.rate_limit_per_minute);
         Self {
             shared: Arc::new(Shared {
                 auth,
                 http,
                 limiter,
+                methods,
+                sessions,
             }),
         }
+    }
+
+    /// The custom authentication methods, in registration order.
+    pub fn methods(&self) -> impl Iterator<Item = (&str, &Arc<dyn AuthMethod>)> {
+        self.shared.methods.iter().map(|(n, m)| (n.as_str(), m))
+    }
+
+    /// A custom method by name.
+    pub fn method(&self, name: &str) -> Option<&Arc<dyn AuthMethod>> {
+        self.shared
+            .methods
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
+    }
+
+    /// The cookie-session settings, when cookie sessions are on.
+    pub fn session_config(&self) -> Option<&SessionConfig> {
+        self.shared.sessions.as_ref().map(|s| &s.config)
+    }
+
+    pub(crate) fn cookie_sessions(&self) -> Option<&session::CookieSessions> {
+        self.shared.sessions.as_ref()
+    }
+
+    /// A layer that authenticates requests by path rules (see [`PathRules`]).
+    pub fn rules_layer(&self, rules: PathRules) -> RulesLayer {
+        RulesLayer::new(self.clone(), rules)
+    }
+
+    /// Run the engine's change-feed sync and housekeeping (which deletes
+    /// expired sessions, cookie sessions included) until the handle is aborted.
+    pub fn spawn_background(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        self.shared.auth.spawn_background(every)
     }
 
     /// The engine.
@@ -234,11 +302,33 @@ impl Warden {
 }
 
 /// Builds a [`Warden`].
+///
+/// ```
+/// # async fn run() -> Result<(), warden_core::Error> {
+/// use warden_axum::{Warden, SessionConfig};
+/// let warden = Warden::builder()
+///     .memory()
+///     .prefix("/auth")
+///     .sessions(SessionConfig::default())
+///     .hook_after_login(|account, _session, _client| async move {
+///         let _ = account.id;
+///         Ok(())
+///     })
+///     .build()
+///     .await?;
+/// assert_eq!(warden.http().prefix, "/auth");
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct WardenBuilder {
     store: Option<Arc<dyn Store>>,
     settings: Option<Settings>,
     http: Option<HttpConfig>,
+    prefix: Option<String>,
+    clock: Option<Arc<dyn warden_core::clock::Clock>>,
+    hooks: Hooks,
+    methods: Vec<(String, Arc<dyn AuthMethod>)>,
+    sessions: Option<SessionConfig>,
 }
 
 impl WardenBuilder {
@@ -262,10 +352,109 @@ impl WardenBuilder {
         self.http = Some(http);
         self
     }
+    /// Where the router will be mounted (`/auth` by default); sets the
+    /// refresh-cookie path to match.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Some(prefix.to_owned());
+        self
+    }
+    /// The clock (tests use [`warden_core::clock::ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn warden_core::clock::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Replace the application hooks.
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+    /// Called before a self-service registration: change the input or refuse
+    /// with an error (see [`Hooks::before_register`]).
+    pub fn hook_before_register<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(warden_core::NewAccount, warden_core::model::ClientInfo) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: std::future::Future<Output = warden_core::Result<warden_core::NewAccount>>
+            + Send
+            + 'static,
+    {
+        self.hooks = self.hooks.before_register(f);
+        self
+    }
+    /// Extra claims for every access token (see [`Hooks::extra_claims`]).
+    pub fn hook_extra_claims<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(warden_core::model::Account, warden_core::model::Session) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: std::future::Future<
+                Output = warden_core::Result<serde_json::Map<String, serde_json::Value>>,
+            > + Send
+            + 'static,
+    {
+        self.hooks = self.hooks.extra_claims(f);
+        self
+    }
+    /// Called after every login (see [`Hooks::after_login`]).
+    pub fn hook_after_login<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(
+                warden_core::model::Account,
+                warden_core::model::Session,
+                warden_core::model::ClientInfo,
+            ) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: std::future::Future<Output = warden_core::Result<()>> + Send + 'static,
+    {
+        self.hooks = self.hooks.after_login(f);
+        self
+    }
+    /// Register a custom authentication method under a name usable in
+    /// [`Rule::methods`]; it is also tried by [`Principal`] and
+    /// [`CurrentAccount`] after the built-in methods. Registering a name twice
+    /// replaces the earlier method; the built-in names `jwt`, `session` and
+    /// `api_key` cannot be taken (the registration is ignored with a warning).
+    pub fn method(mut self, name: &str, method: impl AuthMethod) -> Self {
+        if rules::BUILTIN_METHODS.contains(&name) {
+            tracing::warn!(name, "a custom method cannot take a built-in name; ignored");
+            return self;
+        }
+        self.methods.retain(|(n, _)| n != name);
+        self.methods.push((name.to_owned(), Arc::new(method)));
+        self
+    }
+    /// Turn on server-side cookie sessions (the `session` method and the
+    /// `POST {prefix}/session/login` and `/session/logout` routes).
+    pub fn sessions(mut self, config: SessionConfig) -> Self {
+        self.sessions = Some(config);
+        self
+    }
     /// Build the engine (creates a signing key on first use) and the handle.
     pub async fn build(self) -> Result<Warden, warden_core::Error> {
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let auth = Auth::new(store, self.settings.unwrap_or_default()).await?;
-        Ok(Warden::new(auth, self.http.unwrap_or_default()))
+        let settings = self.settings.unwrap_or_default();
+        let auth = match self.clock {
+            Some(clock) => Auth::with_clock(store, settings, clock).await?,
+            None => Auth::new(store, settings).await?,
+        };
+        if !self.hooks.is_empty() {
+            auth.set_hooks(self.hooks);
+        }
+        let mut http = self.http.unwrap_or_default();
+        if let Some(prefix) = self.prefix {
+            let prefix = prefix.trim_end_matches('/').to_owned();
+            http.cookies.refresh_path = format!("{prefix}/refresh");
+            http.prefix = prefix;
+        }
+        let sessions = match self.sessions {
+            Some(config) => Some(session::CookieSessions::new(&auth, config).await?),
+            None => None,
+        };
+        Ok(Warden::assemble(auth, http, self.methods, sessions))
     }
 }

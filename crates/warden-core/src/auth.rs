@@ -154,6 +154,7 @@ struct Inner {
     sync_lock: tokio::sync::Mutex<()>,
     mfa_key: crate::mfa::EncryptionKey,
     api_keys: crate::api_key::ApiKeyState,
+    hooks: RwLock<crate::hooks::Hooks>,
 }
 
 /// The Warden engine. Cheap to clone; share one per process.
@@ -249,10 +250,21 @@ impl Auth {
                 sync_lock: tokio::sync::Mutex::new(()),
                 mfa_key,
                 api_keys: crate::api_key::ApiKeyState::new(),
+                hooks: RwLock::new(crate::hooks::Hooks::default()),
             }),
         };
         auth.sync().await?;
         Ok(auth)
+    }
+
+    /// Install application hooks (replacing any set before).
+    pub fn set_hooks(&self, hooks: crate::hooks::Hooks) {
+        *self.inner.hooks.write() = hooks;
+    }
+
+    /// The installed application hooks.
+    pub fn hooks(&self) -> crate::hooks::Hooks {
+        self.inner.hooks.read().clone()
     }
 
     /// The store.
@@ -438,6 +450,7 @@ impl Auth {
         if self.inner.settings.registration == crate::Registration::Closed {
             return Err(Error::Forbidden("registration is closed".into()));
         }
+        let input = self.hooks().run_before_register(input, client).await?;
         let input = NewAccount {
             scopes: Vec::new(),
             active: None,
@@ -638,6 +651,21 @@ impl Auth {
         remember: bool,
         client: &ClientInfo,
     ) -> Result<LoginOutcome> {
+        self.login_with_amr(login, password, remember, &["pwd"], client)
+            .await
+    }
+
+    /// Password login whose session records `amr` (e.g. `["pwd", "cookie"]`
+    /// for a server-side cookie session) instead of `["pwd"]`. Accounts with a
+    /// second factor get the MFA step, whose session records `["pwd", "otp"]`.
+    pub async fn login_with_amr(
+        &self,
+        login: &str,
+        password: &str,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome> {
         let account = self.check_password(login, password, client).await?;
         if let Err(e) = Self::check_usable(&account) {
             self.inner
@@ -654,9 +682,7 @@ impl Auth {
         if self.mfa_required(&account).await? {
             return self.begin_mfa(&account, remember).await;
         }
-        let pair = self
-            .start_session(&account, remember, &["pwd"], client)
-            .await?;
+        let pair = self.start_session(&account, remember, amr, client).await?;
         Ok(LoginOutcome::Tokens(pair))
     }
 
@@ -698,17 +724,40 @@ impl Auth {
             .store
             .create_session(&session, &hash, &ev)
             .await?;
-        self.pair(account, &session, refresh, true)
+        let result = match self
+            .hooks()
+            .run_after_login(account, &session, client)
+            .await
+        {
+            Ok(()) => self.pair(account, &session, refresh, true).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // A hook refused the login: the new session must not outlive it.
+            let ev = self.audit(
+                "login.hook_refused",
+                Some(account.id),
+                client,
+                serde_json::json!({"session_id": session.id}),
+            );
+            self.inner
+                .store
+                .revoke_session(session.id, self.now(), &ev)
+                .await?;
+            self.mark_revoked(session.id);
+        }
+        result
     }
 
-    fn pair(
+    async fn pair(
         &self,
         account: &Account,
         session: &Session,
         refresh: String,
         fresh: bool,
     ) -> Result<TokenPair> {
-        let claims = self.inner.tokens.claims(
+        let extra = self.hooks().run_extra_claims(account, session).await?;
+        let mut claims = self.inner.tokens.claims(
             account.id,
             session.id,
             &account.scopes,
@@ -716,6 +765,7 @@ impl Auth {
             &session.amr,
             session.expires_at,
         );
+        claims.extra = extra;
         let access = self.inner.tokens.sign(&claims)?;
         Ok(TokenPair {
             access_token: access,
@@ -756,7 +806,7 @@ impl Auth {
                     Err(e) => return Err(e),
                 };
                 Self::check_usable(&account)?;
-                self.pair(&account, &session, refresh, false)
+                self.pair(&account, &session, refresh, false).await
             }
             Rotation::Reused(session) => {
                 self.mark_revoked(session.id);
@@ -931,7 +981,7 @@ impl Auth {
                 serde_json::json!({"session_id": session.id}),
             ))
             .await?;
-        self.pair(&account, &session, refresh, true)
+        self.pair(&account, &session, refresh, true).await
     }
 
     /// Change the login (still unique, case-insensitively).

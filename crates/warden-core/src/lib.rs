@@ -29,6 +29,7 @@ pub mod api_key;
 mod auth;
 pub mod clock;
 pub mod error;
+pub mod hooks;
 pub mod limits;
 pub mod mfa;
 mod mfa_flow;

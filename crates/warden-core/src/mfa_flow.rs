@@ -244,6 +244,18 @@ impl Auth {
         code: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair> {
+        self.login_mfa_with_amr(mfa_token, code, &[], client).await
+    }
+
+    /// [`Auth::login_mfa`] whose session records `extra_amr` after
+    /// `["pwd","otp"]` (e.g. `cookie` for a server-side cookie session).
+    pub async fn login_mfa_with_amr(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        extra_amr: &[&str],
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
         let well_formed = mfa_token
             .strip_prefix(MFA_TOKEN_PREFIX)
             .is_some_and(|rest| rest.len() == 43);
@@ -266,7 +278,9 @@ impl Auth {
         {
             return Err(Error::TooManyAttempts { retry_after: secs });
         }
-        let result = self.finish_mfa(&hash, &challenge, code, client).await;
+        let result = self
+            .finish_mfa(&hash, &challenge, code, extra_amr, client)
+            .await;
         match &result {
             Ok(_) => store.attempt_clear(&lock).await?,
             Err(_) => {
@@ -299,6 +313,7 @@ impl Auth {
         hash: &[u8; 32],
         challenge: &MfaChallenge,
         code: &str,
+        extra_amr: &[&str],
         client: &ClientInfo,
     ) -> Result<TokenPair> {
         let store = self.store();
@@ -344,7 +359,9 @@ impl Auth {
             return Err(Error::InvalidMfaCode);
         };
         tracing::debug!(account = %id, method, "second factor passed");
-        self.start_session(&account, challenge.remember, &["pwd", "otp"], client)
+        let mut amr = vec!["pwd", "otp"];
+        amr.extend_from_slice(extra_amr);
+        self.start_session(&account, challenge.remember, &amr, client)
             .await
     }
 

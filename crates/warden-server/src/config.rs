@@ -104,8 +104,17 @@ impl<'de> Deserialize<'de> for List {
 pub struct Config {
     /// Listen address.
     pub bind: String,
-    /// `sqlite://path?mode=rwc` (default `./warden.db`) or `sqlite::memory:`.
+    /// `sqlite://path?mode=rwc` (default `./warden.db`), `sqlite::memory:`, or
+    /// `postgres://user:pass@host:5432/db` (TLS through the URL's `sslmode=`:
+    /// `disable`, `prefer`, `require`, `verify-ca`, `verify-full`, with
+    /// `sslrootcert=` for a private CA).
     pub database_url: String,
+    /// PostgreSQL: connections in each node's pool.
+    pub database_pool_size: u32,
+    /// PostgreSQL: `statement_timeout` of every connection (0: none); waiting
+    /// for a pooled connection is bounded by the same time (at least 1 s;
+    /// 10 s when 0).
+    pub database_statement_timeout: Dur,
     /// Mount point of the auth routes.
     pub prefix: String,
     /// Shared secret for admin routes (`X-Admin-Secret`).
@@ -194,6 +203,8 @@ impl Default for Config {
         Self {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://warden.db?mode=rwc".into(),
+            database_pool_size: 10,
+            database_statement_timeout: Dur(Duration::seconds(5)),
             prefix: "/auth".into(),
             admin_secret: None,
             secret: None,
@@ -306,10 +317,33 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err("WARDEN_LOG_FORMAT must be text or json".into());
         }
+        self.pg_options()?;
         if self.sync_interval.0 < Duration::milliseconds(100) {
             return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());
         }
         Ok(())
+    }
+
+    /// Pool settings of a PostgreSQL store.
+    pub fn pg_options(&self) -> Result<warden_store_sql::PgOptions, String> {
+        if !(1..=1000).contains(&self.database_pool_size) {
+            return Err("WARDEN_DATABASE_POOL_SIZE must be between 1 and 1000".into());
+        }
+        let timeout = self.database_statement_timeout.0;
+        if timeout.is_negative() {
+            return Err("WARDEN_DATABASE_STATEMENT_TIMEOUT must not be negative".into());
+        }
+        let statement_timeout = std::time::Duration::try_from(timeout)
+            .map_err(|e| format!("WARDEN_DATABASE_STATEMENT_TIMEOUT: {e}"))?;
+        Ok(warden_store_sql::PgOptions {
+            pool_size: self.database_pool_size,
+            statement_timeout,
+            acquire_timeout: if statement_timeout.is_zero() {
+                warden_store_sql::PgOptions::default().acquire_timeout
+            } else {
+                statement_timeout.max(std::time::Duration::from_secs(1))
+            },
+        })
     }
 
     /// The domain settings.
@@ -464,6 +498,35 @@ mod tests {
         assert_eq!(parse_duration("42"), Ok(Duration::seconds(42)));
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn postgres_pool_settings() {
+        let c = Config::default();
+        let pg = c.pg_options().unwrap();
+        assert_eq!(pg.pool_size, 10);
+        assert_eq!(pg.statement_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(pg.acquire_timeout, std::time::Duration::from_secs(5));
+        let none = Config {
+            database_statement_timeout: Dur(Duration::ZERO),
+            ..Config::default()
+        };
+        let pg = none.pg_options().unwrap();
+        assert!(pg.statement_timeout.is_zero());
+        assert_eq!(pg.acquire_timeout, std::time::Duration::from_secs(10));
+        for bad in [
+            Config {
+                database_pool_size: 0,
+                ..Config::default()
+            },
+            Config {
+                database_statement_timeout: Dur(Duration::seconds(-1)),
+                ..Config::default()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
     }
 
     #[test]

@@ -4,9 +4,8 @@
 pub mod config;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -17,14 +16,35 @@ use warden_axum::{AdminSecret, Warden};
 use warden_core::store::Store;
 use warden_core::{Auth, Error};
 
-/// Open the store named by the database URL (running migrations).
+/// Open the store named by the database URL (running migrations), with the
+/// default PostgreSQL pool settings.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
+    open_store_with(url, warden_store_sql::PgOptions::default()).await
+}
+
+/// Open the store of a configuration: `database_url` with the
+/// `database_pool_size` and `database_statement_timeout` settings.
+pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
+    let pg = cfg.pg_options().map_err(Error::BadRequest)?;
+    open_store_with(&cfg.database_url, pg).await
+}
+
+/// Open the store named by the URL scheme: `sqlite:` (or a plain path) or
+/// `postgres://` / `postgresql://` (using `pg`).
+pub async fn open_store_with(
+    url: &str,
+    pg: warden_store_sql::PgOptions,
+) -> Result<Arc<dyn Store>, Error> {
     if url.starts_with("sqlite:") || !url.contains("://") {
         let store = warden_store_sql::SqlStore::connect(url).await?;
         return Ok(Arc::new(store));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = warden_store_sql::PgStore::connect(url, pg).await?;
+        return Ok(Arc::new(store));
+    }
     Err(Error::BadRequest(format!(
-        "unsupported WARDEN_DATABASE_URL scheme in {:?} (use sqlite://...)",
+        "unsupported WARDEN_DATABASE_URL scheme in {:?} (use sqlite://... or postgres://...)",
         url.split("://").next().unwrap_or_default()
     )))
 }
@@ -113,21 +133,17 @@ async fn metrics_route() -> Response {
     res
 }
 
-async fn track(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    metrics::counter!("warden_http_responses_total", "class" => status_class(res.status()))
-        .increment(1);
+/// Count every response by status class and make framework errors problem+json.
+/// The counter handles are registered once: no registry lookup per request.
+fn track(res: Response) -> Response {
+    static COUNTERS: OnceLock<[metrics::Counter; 5]> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .map(|class| metrics::counter!("warden_http_responses_total", "class" => class))
+    });
+    let i = usize::from(res.status().as_u16() / 100).clamp(1, 5) - 1;
+    counters[i].increment(1);
     warden_axum::error::ensure_problem(res)
-}
-
-fn status_class(s: StatusCode) -> &'static str {
-    match s.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -156,7 +172,7 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })
         .with_state(warden.clone())
-        .layer(middleware::from_fn(track))
+        .layer(tower::util::MapResponseLayer::new(track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))

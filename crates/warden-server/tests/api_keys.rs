@@ -1286,6 +1286,7 @@ async fn application_routes_take_keys_and_count_one_use_per_request() {
         let via = match p {
             Principal::ApiKey(_) => "key",
             Principal::Token(_) => "token",
+            _ => "other",
         };
         format!("{} {via}", a.login)
     }

@@ -1,10 +1,12 @@
-//! Backend-neutral conversions between domain values and column values, and
-//! the mapping of `sqlx` errors to domain errors. A PostgreSQL backend reuses
-//! all of it: columns hold plain integers, byte strings, text and UUIDs.
+//! Backend-neutral conversions between domain values and column values, the
+//! lockout-counter rules, and the mapping of `sqlx` errors to domain errors.
+//! The SQLite and PostgreSQL backends share all of it: columns hold plain
+//! integers, byte strings, text and UUIDs.
 
 use time::OffsetDateTime;
-use warden_core::error::Error;
-use warden_core::store::Change;
+use warden_core::error::{Error, Result};
+use warden_core::model::{Account, normalize_email};
+use warden_core::store::{AttemptGate, Change};
 
 /// Column value of a timestamp: unix nanoseconds (UTC).
 pub(crate) fn ts(t: OffsetDateTime) -> Result<i64, Error> {
@@ -116,7 +118,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
                 return Error::Internal(e.to_string());
             }
             if let Some(code) = d.code()
-                && is_contention(&code)
+                && (is_contention(&code) || is_pg_unavailable(&code))
             {
                 return Error::Unavailable(e.to_string());
             }
@@ -138,6 +140,82 @@ fn is_contention(code: &str) -> bool {
         return true;
     }
     code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+/// Column values of an account that are computed from it.
+pub(crate) struct AccountCols {
+    pub(crate) email_key: Option<String>,
+    pub(crate) scopes: String,
+    pub(crate) properties: String,
+    pub(crate) password_changed_at: i64,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+impl AccountCols {
+    pub(crate) fn of(a: &Account) -> Result<Self> {
+        Ok(Self {
+            email_key: a.email.as_deref().map(normalize_email),
+            scopes: json_list(&a.scopes)?,
+            properties: json_value(&a.properties)?,
+            password_changed_at: ts(a.password_changed_at)?,
+            created_at: ts(a.created_at)?,
+            updated_at: ts(a.updated_at)?,
+        })
+    }
+}
+
+/// One lockout counter row.
+#[derive(Default)]
+pub(crate) struct Counter {
+    pub(crate) failures: u32,
+    pub(crate) in_flight: u32,
+    pub(crate) locks: u32,
+    pub(crate) locked_until: Option<OffsetDateTime>,
+}
+
+/// Same rules as the reference `MemoryStore`.
+pub(crate) fn counter_begin(c: &mut Counter, now: OffsetDateTime, max: u32) -> AttemptGate {
+    if let Some(until) = c.locked_until {
+        if until > now {
+            return AttemptGate::Locked(warden_core::limits::secs_until(now, until));
+        }
+        c.locked_until = None;
+    }
+    if c.failures.saturating_add(c.in_flight) >= max {
+        // The budget is taken by attempts still being checked.
+        return AttemptGate::Locked(1);
+    }
+    c.in_flight += 1;
+    AttemptGate::Allowed
+}
+
+/// Same rules as the reference `MemoryStore`.
+pub(crate) fn counter_failed(
+    c: &mut Counter,
+    now: OffsetDateTime,
+    max: u32,
+    base: u64,
+) -> Option<u64> {
+    c.in_flight = c.in_flight.saturating_sub(1);
+    c.failures = c.failures.saturating_add(1);
+    if c.failures >= max {
+        let secs = warden_core::limits::lock_window(base, c.locks);
+        c.locks = c.locks.saturating_add(1);
+        c.failures = 0;
+        let secs_i64 = i64::try_from(secs).unwrap_or(i64::MAX);
+        c.locked_until = Some(now.saturating_add(time::Duration::seconds(secs_i64)));
+        return Some(secs);
+    }
+    None
+}
+
+/// PostgreSQL conditions of a server that cannot answer now: connection
+/// exceptions (class 08), statement timeout or cancel (57014), shutdown
+/// (57P01-57P03), too many connections or out of resources (53xxx).
+/// (SQLite codes are decimal numbers below 10000, never five characters.)
+fn is_pg_unavailable(code: &str) -> bool {
+    code.len() == 5 && (code.starts_with("08") || code.starts_with("53") || code.starts_with("57"))
 }
 
 #[cfg(test)]
@@ -167,5 +245,9 @@ mod tests {
         assert!(!is_contention("19"));
         assert!(!is_contention("2067"));
         assert!(is_contention("40001"));
+        assert!(is_pg_unavailable("57014"));
+        assert!(is_pg_unavailable("08006"));
+        assert!(!is_pg_unavailable("23505"));
+        assert!(!is_pg_unavailable("5386"));
     }
 }

@@ -1,7 +1,8 @@
-//! SQL stores for Warden. SQLite (embedded, the default) is built in; the
-//! schema, SQL text (`$n` placeholders, `ON CONFLICT`, `RETURNING`) and value
-//! conversions in [`codec`] are kept portable so that a PostgreSQL backend can
-//! be added beside [`sqlite`] in this crate.
+//! SQL stores for Warden: SQLite ([`sqlite`], embedded, the default) and
+//! PostgreSQL ([`postgres`], for several nodes on one database). Both use the
+//! same schema (`migrations/sqlite`, `migrations/postgres`), SQL text (`$n`
+//! placeholders, `ON CONFLICT`, `RETURNING`) and value conversions in `codec`;
+//! they differ in how concurrent writers are kept apart.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), warden_core::error::Error> {
@@ -14,6 +15,9 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqlStore;

@@ -8,23 +8,22 @@
 //! and, in WAL mode, never block on writers.
 
 use crate::codec::{
-    count, db_err, feed_change, feed_columns, from_json_list, from_json_value, from_ts,
-    from_ts_opt, json_list, json_value, like_escape, ts, ts_opt,
+    AccountCols, Counter, count, counter_begin, counter_failed, db_err, feed_change, feed_columns,
+    from_ts, from_ts_opt, json_list, json_value, like_escape, ts, ts_opt,
 };
+use crate::rows::{account_cols, row_mapping, session_cols};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::error::{Error, Result};
-use warden_core::model::{
-    Account, AccountId, AuditEvent, Session, SessionId, StoredKey, normalize_email,
-};
+use warden_core::model::{Account, AccountId, AuditEvent, Session, SessionId, StoredKey};
 use warden_core::store::{
     AccountQuery, AccountStore, AttemptGate, AuditQuery, AuditStore, Change, ChangeFeed,
     CounterStore, FeedEntry, KeyStore, Revoke, Rotation, SessionStore, Store,
@@ -43,20 +42,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections of a file database pool.
 const MAX_CONNECTIONS: u32 = 8;
-
-macro_rules! account_cols {
-    () => {
-        "id, login, email, email_verified, active, blocked, block_reason, mfa_enabled, \
-         scopes, properties, password_hash, password_changed_at, created_at, updated_at"
-    };
-}
-
-macro_rules! session_cols {
-    () => {
-        "id, account_id, created_at, last_seen_at, expires_at, ip, user_agent, long_lived, \
-         amr, revoked_at"
-    };
-}
 
 /// A [`Store`] on SQLite through a `sqlx` pool.
 pub struct SqlStore {
@@ -132,67 +117,7 @@ async fn commit(tx: Transaction<'static, Sqlite>) -> Result<()> {
 
 // ------------------------------------------------------------ row mapping
 
-fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
-    row.try_get(col).map_err(db_err)
-}
-
-fn account_from_row(row: &SqliteRow) -> Result<Account> {
-    Ok(Account {
-        id: AccountId(get(row, "id")?),
-        login: get(row, "login")?,
-        email: get(row, "email")?,
-        email_verified: get(row, "email_verified")?,
-        active: get(row, "active")?,
-        blocked: get(row, "blocked")?,
-        block_reason: get(row, "block_reason")?,
-        mfa_enabled: get(row, "mfa_enabled")?,
-        scopes: from_json_list(&get::<String>(row, "scopes")?)?,
-        properties: from_json_value(&get::<String>(row, "properties")?)?,
-        password_hash: get(row, "password_hash")?,
-        password_changed_at: from_ts(get(row, "password_changed_at")?)?,
-        created_at: from_ts(get(row, "created_at")?)?,
-        updated_at: from_ts(get(row, "updated_at")?)?,
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> Result<Session> {
-    Ok(Session {
-        id: SessionId(get(row, "id")?),
-        account_id: AccountId(get(row, "account_id")?),
-        created_at: from_ts(get(row, "created_at")?)?,
-        last_seen_at: from_ts(get(row, "last_seen_at")?)?,
-        expires_at: from_ts(get(row, "expires_at")?)?,
-        ip: get(row, "ip")?,
-        user_agent: get(row, "user_agent")?,
-        long: get(row, "long_lived")?,
-        amr: from_json_list(&get::<String>(row, "amr")?)?,
-        revoked_at: from_ts_opt(get(row, "revoked_at")?)?,
-    })
-}
-
-fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent> {
-    Ok(AuditEvent {
-        at: from_ts(get(row, "at")?)?,
-        account_id: get::<Option<Uuid>>(row, "account_id")?.map(AccountId),
-        event: get(row, "event")?,
-        ip: get(row, "ip")?,
-        user_agent: get(row, "user_agent")?,
-        detail: from_json_value(&get::<String>(row, "detail")?)?,
-    })
-}
-
-fn key_from_row(row: &SqliteRow) -> Result<StoredKey> {
-    Ok(StoredKey {
-        kid: get(row, "kid")?,
-        alg: get(row, "alg")?,
-        private_der: get(row, "private_der")?,
-        created_at: from_ts(get(row, "created_at")?)?,
-        retired_at: from_ts_opt(get(row, "retired_at")?)?,
-    })
-}
+row_mapping!(SqliteRow, Sqlite);
 
 // ------------------------------------------------------------ shared writes
 
@@ -263,29 +188,6 @@ async fn account_exists(conn: &mut SqliteConnection, id: AccountId) -> Result<bo
         .await
         .map_err(db_err)?;
     Ok(row.is_some())
-}
-
-/// Column values of an account that are computed from it.
-struct AccountCols {
-    email_key: Option<String>,
-    scopes: String,
-    properties: String,
-    password_changed_at: i64,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl AccountCols {
-    fn of(a: &Account) -> Result<Self> {
-        Ok(Self {
-            email_key: a.email.as_deref().map(normalize_email),
-            scopes: json_list(&a.scopes)?,
-            properties: json_value(&a.properties)?,
-            password_changed_at: ts(a.password_changed_at)?,
-            created_at: ts(a.created_at)?,
-            updated_at: ts(a.updated_at)?,
-        })
-    }
 }
 
 // ------------------------------------------------------------ accounts
@@ -830,7 +732,7 @@ impl KeyStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(key_from_row).collect()
+        rows.iter().map(signing_key_from_row).collect()
     }
 
     async fn add_signing_key(
@@ -893,15 +795,6 @@ impl KeyStore for SqlStore {
 
 // ------------------------------------------------------------ counters
 
-/// One lockout counter row.
-#[derive(Default)]
-struct Counter {
-    failures: u32,
-    in_flight: u32,
-    locks: u32,
-    locked_until: Option<OffsetDateTime>,
-}
-
 async fn load_counter(conn: &mut SqliteConnection, key: &str) -> Result<Counter> {
     let row =
         sqlx::query("SELECT failures, in_flight, locks, locked_until FROM counters WHERE key = $1")
@@ -936,37 +829,6 @@ async fn store_counter(conn: &mut SqliteConnection, key: &str, c: &Counter) -> R
     .await
     .map_err(db_err)?;
     Ok(())
-}
-
-/// Same rules as the reference `MemoryStore`.
-fn counter_begin(c: &mut Counter, now: OffsetDateTime, max: u32) -> AttemptGate {
-    if let Some(until) = c.locked_until {
-        if until > now {
-            return AttemptGate::Locked(warden_core::limits::secs_until(now, until));
-        }
-        c.locked_until = None;
-    }
-    if c.failures.saturating_add(c.in_flight) >= max {
-        // The budget is taken by attempts still being checked.
-        return AttemptGate::Locked(1);
-    }
-    c.in_flight += 1;
-    AttemptGate::Allowed
-}
-
-/// Same rules as the reference `MemoryStore`.
-fn counter_failed(c: &mut Counter, now: OffsetDateTime, max: u32, base: u64) -> Option<u64> {
-    c.in_flight = c.in_flight.saturating_sub(1);
-    c.failures = c.failures.saturating_add(1);
-    if c.failures >= max {
-        let secs = warden_core::limits::lock_window(base, c.locks);
-        c.locks = c.locks.saturating_add(1);
-        c.failures = 0;
-        let secs_i64 = i64::try_from(secs).unwrap_or(i64::MAX);
-        c.locked_until = Some(now.saturating_add(time::Duration::seconds(secs_i64)));
-        return Some(secs);
-    }
-    None
 }
 
 #[async_trait]

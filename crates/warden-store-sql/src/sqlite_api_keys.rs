@@ -1,47 +1,15 @@
 //! [`ApiKeyStore`] of the SQLite backend (tables of `0003_api_keys.sql`).
 
-use super::{SqlStore, commit, get, insert_audit, insert_feed};
-use crate::codec::{db_err, from_json_list, from_ts, from_ts_opt, json_list, ts, ts_opt};
+use super::{SqlStore, api_key_from_row, commit, get, insert_audit, insert_feed, usage_from_row};
+use crate::codec::{db_err, json_list, ts, ts_opt};
+use crate::rows::api_key_cols;
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::error::{Error, Result};
 use warden_core::model::{AccountId, ApiKeyId, AuditEvent};
 use warden_core::store::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage, Change};
-
-macro_rules! key_cols {
-    () => {
-        "id, account_id, name, secret_hash, scopes, created_at, expires_at, revoked_at"
-    };
-}
-
-fn key_from_row(row: &SqliteRow) -> Result<ApiKey> {
-    let hash: Vec<u8> = get(row, "secret_hash")?;
-    Ok(ApiKey {
-        id: ApiKeyId(get(row, "id")?),
-        account_id: AccountId(get(row, "account_id")?),
-        name: get(row, "name")?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| Error::Internal("stored API key hash is not 32 bytes".into()))?,
-        scopes: from_json_list(&get::<String>(row, "scopes")?)?,
-        created_at: from_ts(get(row, "created_at")?)?,
-        expires_at: from_ts_opt(get(row, "expires_at")?)?,
-        revoked_at: from_ts_opt(get(row, "revoked_at")?)?,
-    })
-}
-
-fn usage_from_row(row: &SqliteRow) -> Result<ApiKeyUsage> {
-    Ok(ApiKeyUsage {
-        key_id: ApiKeyId(get(row, "key_id")?),
-        at: from_ts(get(row, "at")?)?,
-        ip: get(row, "ip")?,
-        method: get(row, "method")?,
-        path: get(row, "path")?,
-    })
-}
 
 #[async_trait]
 impl ApiKeyStore for SqlStore {
@@ -53,7 +21,7 @@ impl ApiKeyStore for SqlStore {
         }
         sqlx::query(concat!(
             "INSERT INTO api_keys (",
-            key_cols!(),
+            api_key_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(key.id.0)
@@ -74,20 +42,20 @@ impl ApiKeyStore for SqlStore {
     async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>> {
         let row = sqlx::query(concat!(
             "SELECT ",
-            key_cols!(),
+            api_key_cols!(),
             " FROM api_keys WHERE id = $1"
         ))
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(key_from_row).transpose()
+        row.as_ref().map(api_key_from_row).transpose()
     }
 
     async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
-            key_cols!(),
+            api_key_cols!(),
             " FROM api_keys WHERE ($1 IS NULL OR account_id = $1) \
              AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
@@ -97,7 +65,7 @@ impl ApiKeyStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(key_from_row).collect()
+        rows.iter().map(api_key_from_row).collect()
     }
 
     async fn revoke_api_key(

@@ -2,24 +2,13 @@
 //! Multi-statement writes run in `BEGIN IMMEDIATE` transactions; the step
 //! compare-and-set and the token take are single atomic statements.
 
-use super::{SqlStore, account_exists, commit, get, insert_audit, insert_feed};
-use crate::codec::{count, db_err, from_ts, ts};
+use super::{SqlStore, account_exists, challenge_from_row, commit, get, insert_audit, insert_feed};
+use crate::codec::{count, db_err, ts};
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
-use uuid::Uuid;
 use warden_core::error::{Error, Result};
 use warden_core::model::{AccountId, AuditEvent};
 use warden_core::store::{ActiveTotp, Change, MfaChallenge, MfaStore};
-
-fn challenge_from_row(row: &SqliteRow) -> Result<MfaChallenge> {
-    Ok(MfaChallenge {
-        account_id: AccountId(get::<Uuid>(row, "account_id")?),
-        remember: get(row, "remember")?,
-        expires_at: from_ts(get(row, "expires_at")?)?,
-        attempts: count(get(row, "attempts")?),
-    })
-}
 
 #[async_trait]
 impl MfaStore for SqlStore {

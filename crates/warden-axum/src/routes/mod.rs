@@ -29,8 +29,11 @@ async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) ->
     next.run(Request::from_parts(parts, body)).await
 }
 
-async fn no_store(req: Request, next: Next) -> Response {
-    let mut res = crate::error::ensure_problem(next.run(req).await);
+/// Every response of the auth routes: problem+json for framework errors, and
+/// `Cache-Control: no-store` unless the handler chose otherwise. A plain
+/// function layer: no boxed future on the request path.
+fn finish(res: Response) -> Response {
+    let mut res = crate::error::ensure_problem(res);
     res.headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -53,8 +56,15 @@ where
         .route("/fresh", post(auth::fresh))
         // Always routed: accounts that enrolled keep signing in even when
         // WARDEN_OTP_ENABLED=false stops new enrolments.
-        .route("/login/mfa", post(mfa::login_mfa))
-        .route_layer(middleware::from_fn_with_state(warden.clone(), rate_limited));
+        .route("/login/mfa", post(mfa::login_mfa));
+    let limited = if warden.cookie_sessions().is_some() {
+        limited
+            .route("/session/login", post(crate::session::login))
+            .route("/session/login/mfa", post(crate::session::login_mfa))
+    } else {
+        limited
+    };
+    let limited = limited.route_layer(middleware::from_fn_with_state(warden.clone(), rate_limited));
     let open = Router::new()
         .route("/refresh", post(auth::refresh))
         .route("/logout", post(auth::logout))
@@ -93,10 +103,15 @@ where
     } else {
         open
     };
+    let open = if warden.cookie_sessions().is_some() {
+        open.route("/session/logout", post(crate::session::logout))
+    } else {
+        open
+    };
     limited
         .merge(open)
         .fallback(not_found)
-        .layer(middleware::from_fn(no_store))
+        .layer(tower::util::MapResponseLayer::new(finish))
         .layer(DefaultBodyLimit::max(warden.http().body_limit))
 }
 

@@ -1,0 +1,160 @@
+//! Application hooks through a real router.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use axum::Router;
+use axum::http::StatusCode;
+use common::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use warden_core::Error;
+
+#[tokio::test]
+async fn before_register_vetoes_and_enriches() {
+    let (b, _clock) = builder();
+    let w = b
+        .hook_before_register(|mut input, _client| async move {
+            if input.login.starts_with("admin") {
+                return Err(Error::Forbidden("this login is reserved".into()));
+            }
+            if input.email.is_none() {
+                return Err(Error::field("email", "is required here"));
+            }
+            input.properties = Some(json!({"plan": "free"}));
+            Ok(input)
+        })
+        .build()
+        .await
+        .unwrap();
+    let app: Router = Router::new()
+        .nest("/auth", w.router())
+        .with_state(w.clone());
+    let res = post_json(
+        &app,
+        "/auth/register",
+        &[],
+        json!({"login": "admin2", "password": PASSWORD, "email": "a@example.com"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.code(), "forbidden");
+    assert_eq!(res.body["detail"], "this login is reserved");
+    let res = post_json(
+        &app,
+        "/auth/register",
+        &[],
+        json!({"login": "bob", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.code(), "validation_failed");
+    assert_eq!(res.body["errors"][0]["field"], "email");
+    let res = post_json(
+        &app,
+        "/auth/register",
+        &[],
+        json!({"login": "bob", "password": PASSWORD, "email": "b@example.com"}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
+    assert_eq!(res.body["account"]["properties"]["plan"], "free");
+}
+
+#[tokio::test]
+async fn extra_claims_go_into_access_tokens() {
+    let (b, _clock) = builder();
+    let w = b
+        .hook_extra_claims(|account, session| async move {
+            let mut m = serde_json::Map::new();
+            m.insert("tenant".into(), json!(format!("t-{}", account.login)));
+            m.insert("sid".into(), json!("overridden?")); // reserved: ignored
+            m.insert("long".into(), json!(session.long));
+            Ok(m)
+        })
+        .build()
+        .await
+        .unwrap();
+    let id = account(&w, "carol", &[]).await;
+    let app: Router = Router::new()
+        .nest("/auth", w.router())
+        .with_state(w.clone());
+    let res = post_json(
+        &app,
+        "/auth/login",
+        &[],
+        json!({"login": "carol", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let token = res.body["access_token"].as_str().unwrap();
+    let payload = jwt_payload(token);
+    assert_eq!(payload["tenant"], "t-carol");
+    assert_eq!(payload["long"], false);
+    assert_eq!(payload["sid"], res.body["session_id"]);
+    assert_eq!(payload["sub"], id.to_string());
+    // The token still verifies, and refresh keeps the claim.
+    let claims = w.auth().authenticate(token).unwrap();
+    assert_eq!(claims.extra["tenant"], "t-carol");
+    let refresh = res.body["refresh_token"].as_str().unwrap();
+    let res = post_json(
+        &app,
+        "/auth/refresh",
+        &[],
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        jwt_payload(res.body["access_token"].as_str().unwrap())["tenant"],
+        "t-carol"
+    );
+}
+
+#[tokio::test]
+async fn after_login_is_called_and_can_refuse() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let (b, _clock) = builder();
+    let w = b
+        .hook_after_login(move |account, _session, _client| {
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                if account.login == "mallory" {
+                    return Err(Error::Forbidden("not today".into()));
+                }
+                Ok(())
+            }
+        })
+        .build()
+        .await
+        .unwrap();
+    account(&w, "dave", &[]).await;
+    let mallory = account(&w, "mallory", &[]).await;
+    let app: Router = Router::new()
+        .nest("/auth", w.router())
+        .with_state(w.clone());
+    let res = post_json(
+        &app,
+        "/auth/login",
+        &[],
+        json!({"login": "dave", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let res = post_json(
+        &app,
+        "/auth/login",
+        &[],
+        json!({"login": "mallory", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(res.code(), "forbidden");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // The refused login left no live session.
+    assert!(w.auth().sessions(mallory).await.unwrap().is_empty());
+}

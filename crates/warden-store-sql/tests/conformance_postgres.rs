@@ -1,0 +1,272 @@
+//! The conformance suite against PostgreSQL, in a fresh schema of the
+//! database named by `WARDEN_TEST_POSTGRES_URL` (skipped when it is unset).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use warden_core::store::{ChangeFeed, KeyStore, Store, conformance};
+use warden_store_sql::{PgOptions, PgStore};
+
+/// A schema `w_<uuid>` created on start; `drop()` removes it.
+struct TempSchema {
+    base: String,
+    name: String,
+}
+
+impl TempSchema {
+    async fn new(base: &str) -> Self {
+        let name = format!("w_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = PgConnection::connect(base).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create schema");
+        Self {
+            base: base.to_owned(),
+            name,
+        }
+    }
+
+    /// The base URL with `search_path` set to the schema.
+    fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+    }
+
+    async fn drop(self) {
+        let mut conn = PgConnection::connect(&self.base).await.expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("drop schema");
+    }
+}
+
+fn test_url() -> Option<String> {
+    let url = std::env::var("WARDEN_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        println!("skipped: WARDEN_TEST_POSTGRES_URL not set");
+    }
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_conforms() {
+    let Some(base) = test_url() else { return };
+    let schema = TempSchema::new(&base).await;
+    let url = schema.url();
+    let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        tables >= 12,
+        "migrations ran in the test schema ({tables} tables)"
+    );
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(timeout, "5s");
+    let store: Arc<dyn Store> = Arc::new(store);
+    assert_eq!(store.backend(), "postgres");
+    conformance::run_all(Arc::clone(&store)).await;
+    // Twice on the same schema: the suite leaves nothing that breaks a rerun.
+    conformance::run_all(store).await;
+    // Reconnecting runs the migrations again (a no-op) and keeps the data.
+    let reopened = PgStore::connect(&url, PgOptions::default()).await.unwrap();
+    assert!(reopened.setting("nonexistent").await.unwrap().is_none());
+    assert!(!reopened.signing_keys().await.unwrap().is_empty());
+    reopened.pool().close().await;
+    schema.drop().await;
+}
+
+/// Feed writers racing on several connections: a reader that polls while
+/// they run sees every entry exactly once, in `seq` order, never skipping one
+/// that commits later with a smaller `seq`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_feed_never_skips() {
+    use time::OffsetDateTime;
+    use warden_core::model::{Account, AccountId, AuditEvent};
+    use warden_core::store::{AccountStore, Revoke};
+
+    let Some(base) = test_url() else { return };
+    let schema = TempSchema::new(&base).await;
+    let opts = PgOptions {
+        pool_size: 8,
+        ..PgOptions::default()
+    };
+    let store = Arc::new(PgStore::connect(&schema.url(), opts).await.unwrap());
+    let now = OffsetDateTime::now_utc();
+    let mut accounts = Vec::new();
+    for i in 0..8 {
+        let a = Account {
+            id: AccountId::new(),
+            login: format!("feed-{i}"),
+            email: None,
+            email_verified: false,
+            active: true,
+            blocked: false,
+            block_reason: None,
+            mfa_enabled: false,
+            scopes: Vec::new(),
+            properties: serde_json::json!({}),
+            password_hash: None,
+            password_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        let ev = AuditEvent {
+            at: now,
+            account_id: Some(a.id),
+            event: "test".to_owned(),
+            ip: None,
+            user_agent: None,
+            detail: serde_json::json!({}),
+        };
+        store.insert_account(&a, &ev).await.unwrap();
+        accounts.push(a);
+    }
+    let head = store
+        .changes_since(0, u32::MAX)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.seq);
+    const PER_WRITER: usize = 40;
+    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for a in accounts.clone() {
+        let store = Arc::clone(&store);
+        let finished = Arc::clone(&finished);
+        writers.spawn(async move {
+            for _ in 0..PER_WRITER {
+                store
+                    .update_account(&a, Revoke::Nothing, OffsetDateTime::now_utc(), &[])
+                    .await
+                    .unwrap();
+            }
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+    let total = accounts.len() * PER_WRITER;
+    let mut seen = Vec::new();
+    let mut after = head;
+    // Poll (as a node's sync task does) until the writers are done and a
+    // read after that finds nothing new.
+    loop {
+        let done = finished.load(std::sync::atomic::Ordering::SeqCst) == accounts.len();
+        let batch = store.changes_since(after, 7).await.unwrap();
+        if let Some(last) = batch.last() {
+            after = last.seq;
+        }
+        let empty = batch.is_empty();
+        seen.extend(batch.into_iter().map(|e| e.seq));
+        if done && empty {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    while writers.join_next().await.is_some() {}
+    assert_eq!(
+        seen.len(),
+        total,
+        "the reader skipped {} entries",
+        total.saturating_sub(seen.len())
+    );
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "increasing seq");
+    let rest = store.changes_since(after, 100).await.unwrap();
+    assert!(rest.is_empty(), "nothing left behind the reader");
+    store.pool().close().await;
+    schema.drop().await;
+}
+
+/// `sslmode=require` in the URL gives a TLS connection (when the server
+/// offers TLS; the connection is not verified in this mode).
+#[tokio::test]
+async fn postgres_tls_by_sslmode() {
+    let Some(base) = test_url() else { return };
+    let mut conn = PgConnection::connect(&base).await.expect("connect");
+    let ssl: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    if ssl != "on" {
+        println!("skipped: the server has ssl = {ssl}");
+        return;
+    }
+    let schema = TempSchema::new(&base).await;
+    // `schema.url()` already has a query string.
+    let url = format!("{}&sslmode=require", schema.url());
+    let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
+    let tls: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(tls, "connection uses TLS");
+    store.ping().await.unwrap();
+    store.pool().close().await;
+    schema.drop().await;
+}
+
+/// A call stuck behind a lock for longer than `statement_timeout` fails with
+/// `Unavailable` (a 503), and the store works again once the lock is gone.
+#[tokio::test]
+async fn postgres_statement_timeout_is_unavailable() {
+    use warden_core::store::{AttemptGate, CounterStore};
+    let Some(base) = test_url() else { return };
+    let schema = TempSchema::new(&base).await;
+    let opts = PgOptions {
+        statement_timeout: Duration::from_millis(300),
+        ..PgOptions::default()
+    };
+    let store = PgStore::connect(&schema.url(), opts).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        store.attempt_begin("k", now, 5).await.unwrap(),
+        AttemptGate::Allowed
+    );
+    let mut other = PgConnection::connect(&schema.url()).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM counters WHERE key = 'k' FOR UPDATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let r = store.attempt_begin("k", now, 5).await;
+    assert!(
+        matches!(r, Err(warden_core::Error::Unavailable(_))),
+        "{r:?}"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        store.attempt_begin("k", now, 5).await.unwrap(),
+        AttemptGate::Allowed
+    );
+    store.pool().close().await;
+    schema.drop().await;
+}
+
+#[tokio::test]
+async fn postgres_bad_url_is_an_error_not_a_panic() {
+    let Some(_) = test_url() else { return };
+    let opts = PgOptions {
+        acquire_timeout: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let r = PgStore::connect("postgres://nobody@127.0.0.1:1/none", opts).await;
+    assert!(
+        matches!(r, Err(warden_core::Error::Unavailable(_))),
+        "{r:?}"
+    );
+}
