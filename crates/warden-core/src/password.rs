@@ -13,7 +13,6 @@
 
 use crate::error::{Error, FieldError, Result};
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
@@ -196,7 +195,17 @@ impl Hasher {
         )
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        let dummy = hash_with(&argon, "warden-dummy-password-for-timing")?;
+        // The dummy hash runs here, on the caller's thread: use a temporary
+        // allocation so that thread does not keep Argon2 memory for good.
+        let dummy = {
+            use argon2::password_hash::PasswordHasher as _;
+            let mut salt = [0u8; 16];
+            crate::random::fill(&mut salt);
+            argon
+                .hash_password_with_salt(b"warden-dummy-password-for-timing", &salt)
+                .map_err(argon_err)?
+                .to_string()
+        };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         for i in 0..concurrency.max(1) {
@@ -239,19 +248,12 @@ impl Hasher {
     /// Verify `password` against `hash`; with `None`, verifies against a dummy hash
     /// (same cost) and returns false, so unknown logins take as long as known ones.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
-        let argon = self.argon.clone();
         let pw = password.to_owned();
         let (phc, real) = match hash {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy.as_str().to_owned(), false),
         };
-        let ok = self
-            .run(move || {
-                let parsed = PasswordHash::new(&phc)
-                    .map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
-                Ok(argon.verify_password(pw.as_bytes(), &parsed).is_ok())
-            })
-            .await?;
+        let ok = self.run(move || verify_with(&pw, &phc)).await?;
         Ok(ok && real)
     }
 
@@ -293,13 +295,71 @@ fn lower_priority() {
     }
 }
 
+thread_local! {
+    /// This thread's Argon2 memory, reused by every hash it computes: no 19 MiB
+    /// allocation (and no page faults, no unmapping) per login.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with this thread's Argon2 memory, grown to `count` blocks.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, argon2::Block::default());
+        }
+        f(&mut blocks[..count])
+    })
+}
+
+fn argon_err(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("argon2: {e}"))
+}
+
+/// Hash into a PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`).
 fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
+    use argon2::password_hash::phc::{Output, ParamsString, Salt};
     let mut salt = [0u8; 16];
     crate::random::fill(&mut salt);
-    argon
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+    let params = argon.params().clone();
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    with_blocks(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
+    })
+    .map_err(argon_err)?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(argon_err)?,
+        salt: Some(Salt::new(&salt).map_err(argon_err)?),
+        hash: Some(Output::new(&out).map_err(argon_err)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Verify against a stored PHC string with the parameters it records (so hashes
+/// made under older settings keep working), comparing in constant time.
+fn verify_with(password: &str, phc: &str) -> Result<bool> {
+    let parsed =
+        PasswordHash::new(phc).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+    if parsed.algorithm != argon2::ARGON2ID_IDENT {
+        return Err(Error::Internal("stored hash is not argon2id".into()));
+    }
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(argon_err)?,
+        None => Version::V0x13,
+    };
+    let params = Params::try_from(&parsed).map_err(argon_err)?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Err(Error::Internal("stored hash lacks salt or output".into()));
+    };
+    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    with_blocks(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, blocks)
+    })
+    .map_err(argon_err)?;
+    Ok(crate::random::ct_eq(&out, expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -317,6 +377,26 @@ mod tests {
         assert!(Password::parse("PASSWORD1").is_err());
         assert!(check_email("a@b.co").is_ok());
         assert!(check_email("nope").is_err());
+    }
+
+    #[test]
+    fn stored_hashes_from_other_settings_and_the_standard_api_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let old = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(32, 3, 2, Some(24)).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let phc = old
+            .hash_password_with_salt(b"correct horse", b"0123456789abcdef")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_string();
+        assert!(verify_with("correct horse", &phc).unwrap_or(false));
+        assert!(!verify_with("correct horsf", &phc).unwrap_or(true));
+        let ours = hash_with(&old, "battery staple").unwrap_or_default();
+        assert!(ours.starts_with("$argon2id$v=19$m=32,t=3,p=2$"));
+        assert!(verify_with("battery staple", &ours).unwrap_or(false));
+        assert!(verify_with("x", "$argon2i$v=19$m=32,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g").is_err());
     }
 
     #[tokio::test]
