@@ -110,6 +110,12 @@ def table(path: str) -> str:
             err = "did not start"
         out.append(f"| {labels.get(row, row)} | {f(rps)} | {f(pct)} | {f(num(d, row, 'me_p50_ms'), '{:.2f}')} "
                    f"| {f(num(d, row, 'me_p99_ms'), '{:.2f}')} | {err} |")
+        if row == "warden" and num(d, "warden", "me_key_rps") is not None:
+            krps = num(d, "warden", "me_key_rps")
+            kpct = krps / floor * 100 if floor else None
+            out.append(f"| warden GET /auth/me with X-API-Key | {f(krps)} | {f(kpct)} | "
+                       f"{f(num(d, 'warden', 'me_key_p50_ms'), '{:.2f}')} | {f(num(d, 'warden', 'me_key_p99_ms'), '{:.2f}')} "
+                       f"| {d['warden'].get('me_key_errors', '–')} |")
 
     nproc = num(d, "meta", "nproc")
     hash_ms = num(d, "warden", "hash_ms")
@@ -160,6 +166,9 @@ def table(path: str) -> str:
          None if me is None or not pyjwt else me >= 10 * pyjwt),
         (f"logins/s ≥ 85% of hash bound ({f(login_pct)} %)", None if login_pct is None else login_pct >= 85),
         (f"/me p99 under load ≤ 3× idle p99 (×{f(x, '{:.2f}')})", None if x is None else x <= 3),
+        (f"/me with an API key ≥ 80% of /me with a bearer JWT "
+         f"({f(num(d, 'warden', 'me_key_rps') / me * 100 if me and num(d, 'warden', 'me_key_rps') is not None else None)} %)",
+         None if not me or num(d, "warden", "me_key_rps") is None else num(d, "warden", "me_key_rps") >= 0.8 * me),
         ("no errors in the Warden runs (" + "/".join(f(e, "{:.0f}") for e in errs) + ")",
          None if None in errs else sum(errs) == 0),
     ]

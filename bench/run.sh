@@ -196,6 +196,14 @@ if [[ " $PARTS " == *" warden "* && $WARDEN_OK == 1 ]] && start_warden "$P_WARDE
 
     log "warden: GET /auth/me"
     wrk_run me -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${AUTH[@]}" "$URL/auth/me"
+    log "warden: GET /auth/me with an API key"
+    APIKEY=$(curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d '{"name":"bench"}' "$URL/auth/api-keys" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])' 2>/dev/null)
+    if [[ -n $APIKEY ]] && [[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $APIKEY" "$URL/auth/me") == 200 ]]; then
+      wrk_run me_key -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -H "X-API-Key: $APIKEY" "$URL/auth/me"
+    else
+      note "API key creation or use failed"
+    fi
     log "warden: logins"
     wrk_run login -d"${DURATION}s" "${LOGIN_WRK[@]}"
     # right after the login run, so both see the same machine state (the server is idle now)
