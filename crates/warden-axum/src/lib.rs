@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod captcha;
 pub mod cookies;
 mod env;
 pub mod error;
@@ -158,6 +159,8 @@ pub struct HttpConfig {
     /// Also accept an API key in the `api_key` query parameter (false: only the
     /// `X-API-Key` header). Query strings end up in logs; keep it off if you can.
     pub api_key_query: bool,
+    /// Human check on register, login after a failure and forgot-password (none).
+    pub captcha: Option<captcha::Captcha>,
 }
 
 impl Default for HttpConfig {
@@ -186,6 +189,7 @@ impl HttpConfig {
             rate_limit_per_minute: 30,
             body_limit: 64 * 1024,
             api_key_query: false,
+            captcha: None,
         }
     }
 }
@@ -194,6 +198,7 @@ struct Shared {
     auth: Auth,
     http: HttpConfig,
     limiter: RateLimiter,
+    shared_limiter: std::sync::OnceLock<Arc<dyn warden_core::limits::SharedRateLimit>>,
     methods: Vec<(String, Arc<dyn AuthMethod>)>,
     sessions: Option<session::CookieSessions>,
 }
@@ -227,6 +232,7 @@ impl Warden {
                 auth,
                 http,
                 limiter,
+                shared_limiter: std::sync::OnceLock::new(),
                 methods,
                 sessions,
             }),
@@ -279,6 +285,17 @@ impl Warden {
 
     pub(crate) fn limiter(&self) -> &RateLimiter {
         &self.shared.limiter
+    }
+
+    /// Keep the per-IP rate limit in a store shared by every node (e.g. Redis)
+    /// instead of this process. When that store cannot answer, the limit of
+    /// this process applies. Only the first call has an effect.
+    pub fn set_shared_rate_limit(&self, limit: Arc<dyn warden_core::limits::SharedRateLimit>) {
+        let _ = self.shared.shared_limiter.set(limit);
+    }
+
+    pub(crate) fn shared_limiter(&self) -> Option<&Arc<dyn warden_core::limits::SharedRateLimit>> {
+        self.shared.shared_limiter.get()
     }
 
     /// The API.md routes, to be nested under the prefix (`/auth`).

@@ -233,6 +233,7 @@ pub(crate) async fn login(
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let s = w.cookie_sessions().ok_or_else(not_enabled)?;
+    crate::captcha::before_login(&w, &b.login, b.captcha.as_deref(), client.ip.as_deref()).await?;
     let outcome = w
         .auth()
         .login_with_amr(
@@ -242,7 +243,9 @@ pub(crate) async fn login(
             &["pwd", COOKIE_AMR],
             &client,
         )
-        .await?;
+        .await;
+    crate::captcha::after_login(&w, &b.login, &outcome);
+    let outcome = outcome?;
     match outcome {
         LoginOutcome::Tokens(pair) => open(&w, s, pair.session_id, &headers, &client).await,
         LoginOutcome::MfaRequired { mfa_token, methods } => {

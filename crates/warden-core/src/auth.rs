@@ -155,6 +155,14 @@ struct Inner {
     mfa_key: crate::mfa::EncryptionKey,
     api_keys: crate::api_key::ApiKeyState,
     hooks: RwLock<crate::hooks::Hooks>,
+    mail: RwLock<Option<MailSetup>>,
+}
+
+/// The installed mailer and its renderer.
+#[derive(Clone)]
+pub(crate) struct MailSetup {
+    pub(crate) mailer: Arc<dyn crate::mail::Mailer>,
+    pub(crate) renderer: Arc<dyn crate::mail::MailRenderer>,
 }
 
 /// The Warden engine. Cheap to clone; share one per process.
@@ -251,6 +259,7 @@ impl Auth {
                 mfa_key,
                 api_keys: crate::api_key::ApiKeyState::new(),
                 hooks: RwLock::new(crate::hooks::Hooks::default()),
+                mail: RwLock::new(None),
             }),
         };
         auth.sync().await?;
@@ -260,6 +269,21 @@ impl Auth {
     /// Install application hooks (replacing any set before).
     pub fn set_hooks(&self, hooks: crate::hooks::Hooks) {
         *self.inner.hooks.write() = hooks;
+    }
+
+    /// Install the mailer (and the renderer of its mails) used for
+    /// verification, password-reset and email-change mails. Without one those
+    /// flows answer 503.
+    pub fn set_mailer(
+        &self,
+        mailer: Arc<dyn crate::mail::Mailer>,
+        renderer: Arc<dyn crate::mail::MailRenderer>,
+    ) {
+        *self.inner.mail.write() = Some(MailSetup { mailer, renderer });
+    }
+
+    pub(crate) fn mail_setup(&self) -> Option<MailSetup> {
+        self.inner.mail.read().clone()
     }
 
     /// The installed application hooks.
@@ -359,6 +383,7 @@ impl Auth {
             self.inner.settings.access_ttl + self.inner.settings.leeway + Duration::minutes(5);
         self.inner.store.prune(now - keep, now - keep).await?;
         self.inner.store.prune_mfa_challenges(now).await?;
+        self.inner.store.prune_one_time(now).await?;
         let retention = self.inner.settings.audit_retention;
         if retention.is_positive() {
             self.inner.store.prune_audit(now - retention).await?;
@@ -451,12 +476,23 @@ impl Auth {
             return Err(Error::Forbidden("registration is closed".into()));
         }
         let input = self.hooks().run_before_register(input, client).await?;
+        let require = self.inner.settings.require_verified_email;
+        if require && input.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
+            return Err(Error::field(
+                "email",
+                "is required: accounts are active once their email is verified",
+            ));
+        }
         let input = NewAccount {
             scopes: Vec::new(),
-            active: None,
+            active: require.then_some(false),
             ..input
         };
-        self.create(input, "account.registered", client).await
+        let account = self.create(input, "account.registered", client).await?;
+        if require {
+            self.issue_verification(&account, client).await?;
+        }
+        Ok(account)
     }
 
     /// Create an account with any scopes (admin, CLI and application code).
@@ -532,7 +568,7 @@ impl Auth {
     }
 
     /// Write an account change (with revocations and audit) and refresh caches.
-    async fn write_account(
+    pub(crate) async fn write_account(
         &self,
         account: &Account,
         revoke: Revoke,
@@ -929,6 +965,8 @@ impl Auth {
             serde_json::json!({"session_id": claims.sid}),
         );
         self.write_account(&account, Revoke::AllExcept(claims.sid), &[ev])
+            .await?;
+        self.revoke_mail_tokens_on_password_change(account.id)
             .await
     }
 

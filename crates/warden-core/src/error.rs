@@ -58,6 +58,9 @@ pub enum Error {
     /// Unknown, revoked or expired API key (401).
     #[error("invalid API key")]
     InvalidApiKey,
+    /// Unknown, expired or used mail token (verification, reset, email change) (400).
+    #[error("invalid or expired token")]
+    InvalidMailToken,
     /// Authenticated but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
@@ -91,6 +94,9 @@ pub enum Error {
     /// A dependency (store, counter backend) cannot be reached (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The human-check (captcha) provider cannot be reached (503).
+    #[error("the human check is unavailable; try again")]
+    CaptchaUnavailable,
     /// Anything else (500). The message is logged, never sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +117,7 @@ impl Error {
             Error::InvalidMfaCode => "invalid_mfa_code",
             Error::MfaRequired => "mfa_required",
             Error::InvalidApiKey => "invalid_api_key",
+            Error::InvalidMailToken => "invalid_token",
             Error::Forbidden(_) => "forbidden",
             Error::AccountBlocked => "account_blocked",
             Error::AccountInactive => "account_inactive",
@@ -121,6 +128,7 @@ impl Error {
             Error::Validation(_) => "validation_failed",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::Unavailable(_) => "service_unavailable",
+            Error::CaptchaUnavailable => "captcha_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -128,7 +136,7 @@ impl Error {
     /// The HTTP status this error maps to.
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) => 400,
+            Error::BadRequest(_) | Error::InvalidMailToken => 400,
             Error::Unauthenticated
             | Error::InvalidToken
             | Error::TokenExpired
@@ -145,7 +153,7 @@ impl Error {
             Error::PayloadTooLarge => 413,
             Error::Validation(_) => 422,
             Error::TooManyAttempts { .. } => 429,
-            Error::Unavailable(_) => 503,
+            Error::Unavailable(_) | Error::CaptchaUnavailable => 503,
             Error::Internal(_) => 500,
         }
     }

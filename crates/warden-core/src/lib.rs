@@ -31,6 +31,8 @@ pub mod clock;
 pub mod error;
 pub mod hooks;
 pub mod limits;
+pub mod mail;
+mod email_flow;
 pub mod mfa;
 mod mfa_flow;
 pub mod model;

@@ -75,3 +75,17 @@ impl RateLimiter {
         }
     }
 }
+
+/// A rate limit shared by several nodes (e.g. in Redis). `Ok(Err(seconds))`
+/// when the key has no token left; `Err` when the backend cannot answer (the
+/// caller then falls back to its own [`RateLimiter`]).
+#[async_trait::async_trait]
+pub trait SharedRateLimit: Send + Sync {
+    /// Take one token for `key`, allowing `per_minute` a minute (0: no limit).
+    async fn check(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        per_minute: u32,
+    ) -> crate::error::Result<Result<(), u64>>;
+}

@@ -60,6 +60,22 @@ pub struct Settings {
     /// Key that encrypts TOTP secrets at rest; `None`: generated once and kept
     /// in the store's settings.
     pub encryption_key: Option<crate::mfa::EncryptionKey>,
+    /// Base of the links in mails: the public URL plus the route prefix
+    /// (`http://127.0.0.1:8080/auth`). A link is `{base}/email/verify?token=...`
+    /// or `{base}/password/reset?token=...`, meant for a page or app that POSTs
+    /// the token.
+    pub link_base: String,
+    /// Least time between two verification mails of an account (60 s).
+    pub email_cooldown: Duration,
+    /// New accounts are inactive until their email is verified (false);
+    /// registration then needs an email.
+    pub require_verified_email: bool,
+    /// Lifetime of an email-verification token (24 h).
+    pub verify_email_ttl: Duration,
+    /// Lifetime of a password-reset token (30 min).
+    pub reset_password_ttl: Duration,
+    /// Lifetime of an email-change token (24 h).
+    pub change_email_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -88,6 +104,12 @@ impl Default for Settings {
             otp_issuer: "Warden".to_owned(),
             otp_block_tries: 3,
             encryption_key: None,
+            link_base: "http://127.0.0.1:8080/auth".to_owned(),
+            email_cooldown: Duration::seconds(60),
+            require_verified_email: false,
+            verify_email_ttl: Duration::hours(24),
+            reset_password_ttl: Duration::minutes(30),
+            change_email_ttl: Duration::hours(24),
         }
     }
 }

@@ -10,3 +10,23 @@ async fn memory_store_conforms() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     conformance::run_all(store).await;
 }
+
+/// A [`warden_core::store::Layered`] store forwards every operation: it passes
+/// the same suite, and its feed hook runs on feed writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn layered_store_conforms() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = Arc::clone(&hits);
+    let store: Arc<dyn Store> = Arc::new(
+        warden_core::store::Layered::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryStore::new()),
+        )
+        .with_feed_hook(Arc::new(move || {
+            h.fetch_add(1, Ordering::Relaxed);
+        })),
+    );
+    conformance::run_all(store).await;
+    assert!(hits.load(Ordering::Relaxed) > 0, "feed hook ran");
+}

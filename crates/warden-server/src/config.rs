@@ -177,6 +177,14 @@ pub struct Config {
     pub log_level: String,
     /// How often each node pulls the revocation feed.
     pub sync_interval: Dur,
+    /// `redis://host:port/db`: lockout counters, the per-IP rate limit and
+    /// revocation wake-ups shared by every node. Unset: kept in each process;
+    /// several nodes then still agree on revocations through the database
+    /// change feed (within `sync_interval`), but each has its own lockout
+    /// budget and rate limit.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and of the wake-up channel.
+    pub redis_prefix: String,
     /// Default lifetime of a new or renewed API key, in days (1–3650; 0 only
     /// with `api_key_allow_no_expiry`: keys never expire by default).
     pub api_key_ttl_days: u32,
@@ -195,6 +203,40 @@ pub struct Config {
     /// Key that encrypts TOTP secrets at rest: 32 bytes, base64. Unset: generated
     /// on first start and kept in the database.
     pub encryption_key: Option<String>,
+    /// Public base URL of the server; links in mails are
+    /// `{public_url}{prefix}/email/verify?token=...` and
+    /// `{public_url}{prefix}/password/reset?token=...`.
+    pub public_url: String,
+    /// `smtp://user:pass@host:port` (plain, or STARTTLS with `?tls=starttls`),
+    /// `smtps://...` (implicit TLS) or `smtp://host:port?tls=starttls`. Unset:
+    /// mails go to the outbox folder.
+    pub smtp_url: Option<String>,
+    /// `From` of every mail.
+    pub smtp_from: String,
+    /// Folder of `.eml` files when no SMTP server is configured.
+    pub outbox_dir: String,
+    /// Folder with `verify.txt`, `verify.html`, `reset.*`, `email-change.*`
+    /// templates that replace the built-in ones.
+    pub template_dir: Option<String>,
+    /// Least time between two verification (or reset) mails of an account.
+    pub email_cooldown: Dur,
+    /// New accounts are inactive until their email is verified.
+    pub require_verified_email: bool,
+    /// Lifetime of an email-verification link.
+    pub email_verify_ttl: Dur,
+    /// Lifetime of a password-reset link.
+    pub password_reset_ttl: Dur,
+    /// Lifetime of an email-change link.
+    pub email_change_ttl: Dur,
+    /// Human check on register, login after a failure and forgot-password:
+    /// `none` (or empty), `recaptcha` (v2 or v3), `hcaptcha` or `turnstile`.
+    pub captcha_provider: String,
+    /// The provider's secret key.
+    pub captcha_secret: Option<String>,
+    /// The `siteverify` URL (default: the provider's).
+    pub captcha_verify_url: Option<String>,
+    /// reCAPTCHA v3: answers with a lower score are refused.
+    pub captcha_min_score: f64,
 }
 
 impl Default for Config {
@@ -236,6 +278,8 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             sync_interval: Dur(Duration::seconds(1)),
+            redis_url: None,
+            redis_prefix: "warden:".into(),
             api_key_ttl_days: s.api_key_ttl_days,
             api_key_allow_no_expiry: s.api_key_allow_no_expiry,
             api_key_query: false,
@@ -244,12 +288,33 @@ impl Default for Config {
             otp_issuer: s.otp_issuer,
             otp_block_tries: s.otp_block_tries,
             encryption_key: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            smtp_from: "Warden <no-reply@localhost>".into(),
+            outbox_dir: "./outbox".into(),
+            template_dir: None,
+            email_cooldown: Dur(s.email_cooldown),
+            require_verified_email: s.require_verified_email,
+            email_verify_ttl: Dur(s.verify_email_ttl),
+            password_reset_ttl: Dur(s.reset_password_ttl),
+            email_change_ttl: Dur(s.change_email_ttl),
+            captcha_provider: String::new(),
+            captcha_secret: None,
+            captcha_verify_url: None,
+            captcha_min_score: 0.5,
         }
     }
 }
 
 /// Settings that may be given as `WARDEN_<NAME>_FILE`.
-const SECRET_FILES: &[&str] = &["admin_secret", "secret", "database_url", "encryption_key"];
+const SECRET_FILES: &[&str] = &[
+    "admin_secret",
+    "secret",
+    "database_url",
+    "encryption_key",
+    "smtp_url",
+    "redis_url",
+];
 
 fn known_keys() -> Vec<String> {
     match serde_json::to_value(Config::default()) {
@@ -318,6 +383,19 @@ impl Config {
             return Err("WARDEN_LOG_FORMAT must be text or json".into());
         }
         self.pg_options()?;
+        if let Some(url) = self.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            crate::mail::SmtpSettings::parse(url)?;
+        }
+        self.smtp_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("WARDEN_SMTP_FROM {:?}: {e}", self.smtp_from))?;
+        crate::captcha::from_config(self)?;
+        if self.outbox_dir.is_empty() {
+            return Err("WARDEN_OUTBOX_DIR must not be empty".into());
+        }
+        if let Some(dir) = self.template_dir.as_deref().filter(|d| !d.is_empty()) {
+            crate::mail::Templates::load(Some(std::path::Path::new(dir)))?;
+        }
         if self.sync_interval.0 < Duration::milliseconds(100) {
             return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());
         }
@@ -415,6 +493,23 @@ impl Config {
         if self.api_key_usage_keep > 1_000_000 {
             return Err("WARDEN_API_KEY_USAGE_KEEP must be at most 1000000".into());
         }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+            || self.public_url.contains(['?', '#', ' '])
+        {
+            return Err("WARDEN_PUBLIC_URL must be an http:// or https:// URL without query".into());
+        }
+        if self.email_cooldown.0.is_negative() {
+            return Err("WARDEN_EMAIL_COOLDOWN must not be negative".into());
+        }
+        for (name, d) in [
+            ("EMAIL_VERIFY_TTL", self.email_verify_ttl),
+            ("PASSWORD_RESET_TTL", self.password_reset_ttl),
+            ("EMAIL_CHANGE_TTL", self.email_change_ttl),
+        ] {
+            if !d.0.is_positive() {
+                return Err(format!("WARDEN_{name} must be positive"));
+            }
+        }
         let defaults = Settings::default();
         Ok(Settings {
             issuer: self.issuer.clone(),
@@ -442,6 +537,16 @@ impl Config {
             otp_issuer: self.otp_issuer.clone(),
             otp_block_tries: self.otp_block_tries,
             encryption_key,
+            link_base: format!(
+                "{}{}",
+                self.public_url.trim_end_matches('/'),
+                self.prefix.trim_end_matches('/')
+            ),
+            email_cooldown: self.email_cooldown.0,
+            require_verified_email: self.require_verified_email,
+            verify_email_ttl: self.email_verify_ttl.0,
+            reset_password_ttl: self.password_reset_ttl.0,
+            change_email_ttl: self.email_change_ttl.0,
         })
     }
 

@@ -1,7 +1,9 @@
 //! The `warden` server: configuration, store selection and the HTTP app.
 #![forbid(unsafe_code)]
 
+pub mod captcha;
 pub mod config;
+pub mod mail;
 
 use axum::Router;
 use axum::extract::State;
@@ -24,9 +26,53 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
 
 /// Open the store of a configuration: `database_url` with the
 /// `database_pool_size` and `database_statement_timeout` settings.
+///
+/// With `redis_url`, the lockout counters live in Redis and every write that
+/// appends to the change feed publishes a wake-up for the other nodes.
 pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
     let pg = cfg.pg_options().map_err(Error::BadRequest)?;
-    open_store_with(&cfg.database_url, pg).await
+    let store = open_store_with(&cfg.database_url, pg).await?;
+    Ok(match open_redis(cfg)? {
+        Some(redis) => Arc::new(
+            warden_core::store::Layered::new(store, Arc::new(redis.counters()))
+                .with_feed_hook(redis.feed_hook()),
+        ),
+        None => store,
+    })
+}
+
+/// The Redis connection of `redis_url`, if set. Does not connect yet: a node
+/// starts while Redis is down and reconnects by itself.
+pub fn open_redis(cfg: &Config) -> Result<Option<warden_store_redis::Redis>, Error> {
+    match cfg.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => warden_store_redis::Redis::connect(url, &cfg.redis_prefix).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// With `redis_url`: keep the per-IP rate limit in Redis and run
+/// [`Auth::sync`] as soon as another node publishes a feed wake-up. Returns
+/// the listener task (abort it on shutdown).
+pub async fn start_redis(
+    cfg: &Config,
+    warden: &Warden,
+) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
+    let Some(redis) = open_redis(cfg)? else {
+        return Ok(None);
+    };
+    if let Err(e) = redis.ping().await {
+        tracing::warn!(error = %e, "redis unreachable: logins answer 503 until it is back");
+    }
+    warden.set_shared_rate_limit(Arc::new(redis.rate_limit()));
+    let auth = warden.auth().clone();
+    Ok(Some(redis.spawn_feed_listener(move || {
+        let auth = auth.clone();
+        async move {
+            if let Err(e) = auth.sync().await {
+                tracing::warn!(error = %e, "change feed sync failed");
+            }
+        }
+    })))
 }
 
 /// Open the store named by the URL scheme: `sqlite:` (or a plain path) or
@@ -93,7 +139,12 @@ pub async fn build_warden(
     let mut http = cfg.http().map_err(Error::BadRequest)?;
     let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
     http.admin_secret = Some(secret);
+    http.captcha = captcha::from_config(cfg).map_err(Error::BadRequest)?;
     let auth = Auth::new(store, settings).await?;
+    // The recorder first, so that the mail counters are registered with it.
+    prometheus();
+    let (mailer, templates) = mail::from_config(cfg).map_err(Error::BadRequest)?;
+    auth.set_mailer(mailer, templates);
     Ok((Warden::new(auth, http), generated))
 }
 

@@ -571,6 +571,7 @@ async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
         std::time::Duration::try_from(cfg.sync_interval.0)
             .unwrap_or(std::time::Duration::from_secs(1)),
     );
+    let redis_listener = warden_server::start_redis(&cfg, &warden).await?;
     let app = warden_server::app(&cfg, &warden);
     let addr: SocketAddr = cfg
         .bind
@@ -588,6 +589,9 @@ async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
     .await
     .map_err(Error::internal)?;
     background.abort();
+    if let Some(l) = redis_listener {
+        l.abort();
+    }
     Ok(())
 }
 

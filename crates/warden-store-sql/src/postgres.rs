@@ -44,6 +44,9 @@ mod mfa;
 #[path = "postgres_api_keys.rs"]
 mod api_keys;
 
+#[path = "postgres_one_time.rs"]
+mod one_time;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Key of the transaction-level advisory lock that serializes feed writers

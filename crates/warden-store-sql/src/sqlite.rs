@@ -35,6 +35,9 @@ mod mfa;
 #[path = "sqlite_api_keys.rs"]
 mod api_keys;
 
+#[path = "sqlite_one_time.rs"]
+mod one_time;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a connection waits for SQLite's write lock.

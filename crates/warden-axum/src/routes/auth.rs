@@ -57,12 +57,16 @@ fn clear_cookies(warden: &Warden, res: &mut Response) {
 /// Register a new account.
 #[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterBody,
     responses((status = 201, body = AccountEnvelope), (status = 409, body = Problem, description = "login_taken / email_taken"),
-        (status = 422, body = Problem), (status = 429, body = Problem), (status = 403, body = Problem, description = "registration closed")))]
+        (status = 422, body = Problem, description = "field rules; field `captcha` when the human check is on and fails"), (status = 429, body = Problem), (status = 403, body = Problem, description = "registration closed"),
+        (status = 503, body = Problem, description = "captcha_unavailable")))]
 pub async fn register(
     State(w): State<Warden>,
     Client(client): Client,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> ApiResult {
+    if let Some(c) = &w.http().captcha {
+        c.check(b.captcha.as_deref(), client.ip.as_deref()).await?;
+    }
     let input = NewAccount {
         login: b.login,
         password: b.password,
@@ -84,16 +88,20 @@ pub async fn register(
 #[utoipa::path(post, path = "/auth/login", tag = "sessions", request_body = LoginBody,
     responses((status = 200, body = TokenPairBody, description = "TokenPair, or {mfa_required, mfa_token, methods} for an MFA account"),
         (status = 401, body = Problem, description = "invalid_credentials"), (status = 403, body = Problem, description = "account_blocked / account_inactive"),
-        (status = 429, body = Problem, description = "lockout or rate limit; Retry-After")))]
+        (status = 429, body = Problem, description = "lockout or rate limit; Retry-After"),
+        (status = 422, body = Problem, description = "field `captcha`: after a failed attempt for the login, when the human check is on"),
+        (status = 503, body = Problem, description = "captcha_unavailable")))]
 pub async fn login(
     State(w): State<Warden>,
     Client(client): Client,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult {
+    crate::captcha::before_login(&w, &b.login, b.captcha.as_deref(), client.ip.as_deref()).await?;
     let outcome = w
         .auth()
         .login(&b.login, &b.password, b.remember, &client)
         .await;
+    crate::captcha::after_login(&w, &b.login, &outcome);
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {
         LoginOutcome::Tokens(pair) => Ok(token_response(&w, &pair)),

@@ -106,6 +106,9 @@ pub struct RegisterBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub properties: Option<serde_json::Value>,
+    /// The captcha response token, when the human check is on.
+    #[serde(default)]
+    pub captcha: Option<String>,
 }
 
 /// `POST /login`.
@@ -118,6 +121,10 @@ pub struct LoginBody {
     /// Long session (720 h) instead of short (24 h).
     #[serde(default)]
     pub remember: bool,
+    /// The captcha response token, needed when the human check is on and a
+    /// login attempt for this login failed recently.
+    #[serde(default)]
+    pub captcha: Option<String>,
 }
 
 /// `POST /refresh` (or send the refresh cookie with an empty body).

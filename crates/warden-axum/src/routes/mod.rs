@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod dto;
+pub mod email;
 pub mod mfa;
 
 use crate::Warden;
@@ -22,7 +23,25 @@ async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) ->
     let ip = client_info(&parts, &warden)
         .ip
         .unwrap_or_else(|| "unknown".into());
-    if let Err(secs) = warden.limiter().check(&ip, warden.auth().now()) {
+    let now = warden.auth().now();
+    let shared = match warden.shared_limiter() {
+        Some(limit) => match limit
+            .check(&ip, now, warden.http().rate_limit_per_minute)
+            .await
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared rate limit unavailable; limiting per node");
+                None
+            }
+        },
+        None => None,
+    };
+    let checked = match shared {
+        Some(r) => r,
+        None => warden.limiter().check(&ip, now),
+    };
+    if let Err(secs) = checked {
         metrics::counter!("warden_rate_limited_total").increment(1);
         return problem(&Error::TooManyAttempts { retry_after: secs });
     }
@@ -56,7 +75,11 @@ where
         .route("/fresh", post(auth::fresh))
         // Always routed: accounts that enrolled keep signing in even when
         // WARDEN_OTP_ENABLED=false stops new enrolments.
-        .route("/login/mfa", post(mfa::login_mfa));
+        .route("/login/mfa", post(mfa::login_mfa))
+        .route("/email/verify", post(email::verify).get(email::verify_page))
+        .route("/email/change", post(email::change))
+        .route("/password/forgot", post(email::forgot))
+        .route("/password/reset", post(email::reset));
     let limited = if warden.cookie_sessions().is_some() {
         limited
             .route("/session/login", post(crate::session::login))
@@ -70,6 +93,8 @@ where
         .route("/logout", post(auth::logout))
         .route("/logout/all", post(auth::logout_all))
         .route("/me", get(auth::me))
+        .route("/email", get(email::status))
+        .route("/email/verification", post(email::send_verification))
         .route("/sessions", get(auth::sessions))
         .route("/sessions/{id}", delete(auth::revoke_session))
         .route("/login/change", post(auth::change_login))

@@ -71,11 +71,18 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_renew_api_key(s).await;
     check_api_key_usage(s).await;
     check_delete_account_deletes_api_keys(s).await;
+    check_one_time_tokens(s).await;
+    check_one_time_replaced(s).await;
+    check_one_time_concurrent(&store).await;
 }
 
 #[path = "conformance_api_keys.rs"]
 mod api_key_checks;
 pub use api_key_checks::*;
+
+#[path = "conformance_one_time.rs"]
+mod one_time_checks;
+pub use one_time_checks::*;
 
 // ---------------------------------------------------------------- helpers
 

@@ -35,6 +35,15 @@ struct Inner {
     totp: HashMap<AccountId, TotpRow>,
     recovery: HashMap<AccountId, Vec<[u8; 32]>>,
     mfa_challenges: HashMap<[u8; 32], MfaChallenge>,
+    one_time: HashMap<[u8; 32], OneTimeRow>,
+}
+
+struct OneTimeRow {
+    kind: TokenKind,
+    account_id: AccountId,
+    payload: Option<String>,
+    issued_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
 }
 
 #[derive(Default)]
@@ -210,6 +219,7 @@ impl AccountStore for MemoryStore {
         g.totp.remove(&id);
         g.recovery.remove(&id);
         g.mfa_challenges.retain(|_, c| c.account_id != id);
+        g.one_time.retain(|_, t| t.account_id != id);
         g.push_feed(Change::AccountChanged(id), now);
         g.audit.push(audit.clone());
         Ok(true)
@@ -734,3 +744,6 @@ impl Store for MemoryStore {
 
 #[path = "memory_api_keys.rs"]
 mod memory_api_keys;
+
+#[path = "memory_one_time.rs"]
+mod memory_one_time;

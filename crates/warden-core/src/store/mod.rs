@@ -20,6 +20,10 @@ mod api_keys;
 pub use api_keys::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage};
 mod mfa;
 pub use mfa::{ActiveTotp, MfaChallenge, MfaStore};
+mod layered;
+pub use layered::{FeedHook, Layered};
+mod one_time;
+pub use one_time::{ConsumedToken, OneTimeTokenStore, TokenKind};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -257,6 +261,7 @@ pub trait Store:
     + CounterStore
     + MfaStore
     + ApiKeyStore
+    + OneTimeTokenStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
