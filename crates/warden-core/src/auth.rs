@@ -966,8 +966,7 @@ impl Auth {
         );
         self.write_account(&account, Revoke::AllExcept(claims.sid), &[ev])
             .await?;
-        self.revoke_mail_tokens_on_password_change(account.id)
-            .await
+        self.revoke_mail_tokens_on_password_change(account.id).await
     }
 
     pub(crate) async fn verify_own_password(

@@ -28,11 +28,11 @@
 pub mod api_key;
 mod auth;
 pub mod clock;
+mod email_flow;
 pub mod error;
 pub mod hooks;
 pub mod limits;
 pub mod mail;
-mod email_flow;
 pub mod mfa;
 mod mfa_flow;
 pub mod model;

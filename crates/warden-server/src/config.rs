@@ -496,7 +496,9 @@ impl Config {
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
             || self.public_url.contains(['?', '#', ' '])
         {
-            return Err("WARDEN_PUBLIC_URL must be an http:// or https:// URL without query".into());
+            return Err(
+                "WARDEN_PUBLIC_URL must be an http:// or https:// URL without query".into(),
+            );
         }
         if self.email_cooldown.0.is_negative() {
             return Err("WARDEN_EMAIL_COOLDOWN must not be negative".into());
