@@ -195,17 +195,6 @@ impl Hasher {
         )
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        // The dummy hash runs here, on the caller's thread: use a temporary
-        // allocation so that thread does not keep Argon2 memory for good.
-        let dummy = {
-            use argon2::password_hash::PasswordHasher as _;
-            let mut salt = [0u8; 16];
-            crate::random::fill(&mut salt);
-            argon
-                .hash_password_with_salt(b"warden-dummy-password-for-timing", &salt)
-                .map_err(argon_err)?
-                .to_string()
-        };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         for i in 0..concurrency.max(1) {
@@ -231,8 +220,21 @@ impl Hasher {
                 })
                 .map_err(|e| Error::Internal(format!("cannot start a hash thread: {e}")))?;
         }
+        // The dummy hash runs on a pool thread, in the Argon2 memory that thread
+        // keeps anyway (start-up only: the caller waits one hash).
+        let argon = Arc::new(argon);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let job_argon = argon.clone();
+        let job: Job = Box::new(move || {
+            let _ = done_tx.send(hash_with(&job_argon, "warden-dummy-password-for-timing"));
+        });
+        tx.send(job)
+            .map_err(|_| Error::Internal("the hash pool stopped".into()))?;
+        let dummy = done_rx
+            .recv()
+            .map_err(|_| Error::Internal("the dummy hash was dropped".into()))??;
         Ok(Self {
-            argon: Arc::new(argon),
+            argon,
             jobs: tx,
             dummy: Arc::new(dummy),
         })
