@@ -37,6 +37,7 @@ pub mod error;
 mod extract;
 mod guard;
 pub mod method;
+pub mod oauth;
 pub mod openapi;
 mod routes;
 pub mod rules;
@@ -161,6 +162,8 @@ pub struct HttpConfig {
     pub api_key_query: bool,
     /// Human check on register, login after a failure and forgot-password (none).
     pub captcha: Option<captcha::Captcha>,
+    /// OAuth 2.0 / OpenID Connect sign-in providers (none by default).
+    pub oauth: Option<oauth::OAuthConfig>,
 }
 
 impl Default for HttpConfig {
@@ -190,6 +193,7 @@ impl HttpConfig {
             body_limit: 64 * 1024,
             api_key_query: false,
             captcha: None,
+            oauth: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, api_keys, auth, dto, email, mfa};
+use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -42,10 +42,11 @@ impl Modify for Security {
         api_keys::create, api_keys::list, api_keys::revoke, api_keys::renew, api_keys::usage,
         api_keys::admin_list, api_keys::admin_revoke, api_keys::admin_usage,
         email::status, email::send_verification, email::verify, email::forgot, email::reset, email::change,
+        oauth::providers, oauth::authorize, oauth::callback, oauth::identities, oauth::unlink,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"))
 )]
 struct ApiDoc;
 

@@ -374,8 +374,9 @@ impl Auth {
         Ok(applied)
     }
 
-    /// Housekeeping: prune the revocation set, expired sessions, old feed entries
-    /// and audit events past retention; reload signing keys.
+    /// Housekeeping: prune the revocation set, expired sessions, old feed entries,
+    /// expired one-time tokens and OAuth states, and audit events past
+    /// retention; reload signing keys.
     pub async fn housekeeping(&self) -> Result<()> {
         let now = self.now();
         self.inner.revoked.prune(now);
@@ -384,6 +385,7 @@ impl Auth {
         self.inner.store.prune(now - keep, now - keep).await?;
         self.inner.store.prune_mfa_challenges(now).await?;
         self.inner.store.prune_one_time(now).await?;
+        self.inner.store.prune_oauth_states(now).await?;
         let retention = self.inner.settings.audit_retention;
         if retention.is_positive() {
             self.inner.store.prune_audit(now - retention).await?;

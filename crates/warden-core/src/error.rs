@@ -97,6 +97,21 @@ pub enum Error {
     /// The human-check (captcha) provider cannot be reached (503).
     #[error("the human check is unavailable; try again")]
     CaptchaUnavailable,
+    /// The external identity is already linked to an account (409).
+    #[error("this external identity is already linked to an account")]
+    IdentityTaken,
+    /// Removing this would leave the account with no way to sign in (409).
+    #[error("this is the last way to sign in; set a password or link another identity first")]
+    LastSignInMethod,
+    /// An OAuth / OpenID Connect sign-in failed: denied consent, bad or used
+    /// `state` or `code`, an ID token that does not verify (400). The text is
+    /// safe to show.
+    #[error("external sign-in failed: {0}")]
+    OAuthFailed(String),
+    /// The OAuth / OpenID Connect provider cannot be reached or answered
+    /// nonsense (502).
+    #[error("the sign-in provider is unavailable; try again")]
+    OAuthProviderUnavailable,
     /// Anything else (500). The message is logged, never sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -129,6 +144,10 @@ impl Error {
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::Unavailable(_) => "service_unavailable",
             Error::CaptchaUnavailable => "captcha_unavailable",
+            Error::IdentityTaken => "identity_taken",
+            Error::LastSignInMethod => "last_sign_in_method",
+            Error::OAuthFailed(_) => "oauth_failed",
+            Error::OAuthProviderUnavailable => "oauth_provider_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -136,7 +155,7 @@ impl Error {
     /// The HTTP status this error maps to.
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) | Error::InvalidMailToken => 400,
+            Error::BadRequest(_) | Error::InvalidMailToken | Error::OAuthFailed(_) => 400,
             Error::Unauthenticated
             | Error::InvalidToken
             | Error::TokenExpired
@@ -149,7 +168,11 @@ impl Error {
             | Error::InvalidApiKey => 401,
             Error::Forbidden(_) | Error::AccountBlocked | Error::AccountInactive => 403,
             Error::NotFound => 404,
-            Error::LoginTaken | Error::EmailTaken => 409,
+            Error::LoginTaken
+            | Error::EmailTaken
+            | Error::IdentityTaken
+            | Error::LastSignInMethod => 409,
+            Error::OAuthProviderUnavailable => 502,
             Error::PayloadTooLarge => 413,
             Error::Validation(_) => 422,
             Error::TooManyAttempts { .. } => 429,

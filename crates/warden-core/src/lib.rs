@@ -36,6 +36,7 @@ pub mod mail;
 pub mod mfa;
 mod mfa_flow;
 pub mod model;
+pub mod oauth;
 pub mod password;
 pub mod random;
 mod settings;

@@ -464,10 +464,11 @@ impl Tokens {
 }
 
 fn check_times(c: Arc<Claims>, now: i64, leeway: i64) -> Result<Arc<Claims>> {
-    if c.exp + leeway <= now {
+    // Saturating: a signed token with an extreme `exp`/`nbf` must not overflow.
+    if c.exp.saturating_add(leeway) <= now {
         return Err(Error::TokenExpired);
     }
-    if c.nbf - leeway > now {
+    if c.nbf.saturating_sub(leeway) > now {
         return Err(Error::InvalidToken);
     }
     Ok(c)

@@ -107,11 +107,13 @@ pub struct Config {
     /// `sqlite://path?mode=rwc` (default `./warden.db`), `sqlite::memory:`, or
     /// `postgres://user:pass@host:5432/db` (TLS through the URL's `sslmode=`:
     /// `disable`, `prefer`, `require`, `verify-ca`, `verify-full`, with
-    /// `sslrootcert=` for a private CA).
+    /// `sslrootcert=` for a private CA), or `mysql://user:pass@host:3306/db`
+    /// (also `mariadb://`; the database must exist).
     pub database_url: String,
-    /// PostgreSQL: connections in each node's pool.
+    /// PostgreSQL and MySQL: connections in each node's pool.
     pub database_pool_size: u32,
-    /// PostgreSQL: `statement_timeout` of every connection (0: none); waiting
+    /// PostgreSQL: `statement_timeout` of every connection (0: none); MySQL:
+    /// `innodb_lock_wait_timeout` (whole seconds, 0: 50 s). Waiting
     /// for a pooled connection is bounded by the same time (at least 1 s;
     /// 10 s when 0).
     pub database_statement_timeout: Dur,
@@ -237,6 +239,29 @@ pub struct Config {
     pub captcha_verify_url: Option<String>,
     /// reCAPTCHA v3: answers with a lower score are refused.
     pub captcha_min_score: f64,
+    /// Allowed absolute `redirect_to` of the OAuth routes: comma-separated
+    /// origins or URL prefixes (relative paths are always allowed).
+    pub redirect_allowlist: String,
+    /// Google sign-in: OAuth client id (with the secret, enables `google`).
+    pub google_client_id: Option<String>,
+    /// Google sign-in: OAuth client secret.
+    pub google_client_secret: Option<String>,
+    /// Google's OpenID Connect issuer (discovery base).
+    pub google_issuer: String,
+    /// GitHub sign-in: OAuth app client id (with the secret, enables `github`).
+    pub github_client_id: Option<String>,
+    /// GitHub sign-in: OAuth app client secret.
+    pub github_client_secret: Option<String>,
+    /// GitHub authorization endpoint.
+    pub github_authorize_url: String,
+    /// GitHub token endpoint.
+    pub github_token_url: String,
+    /// GitHub REST API base.
+    pub github_api_url: String,
+    /// OpenID Connect issuers (`[[oidc_providers]]` in TOML, or
+    /// `WARDEN_OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`, `_SCOPES`,
+    /// `_DISPLAY_NAME` variables).
+    pub oidc_providers: Vec<crate::oauth::OidcSettings>,
 }
 
 impl Default for Config {
@@ -302,6 +327,16 @@ impl Default for Config {
             captcha_secret: None,
             captcha_verify_url: None,
             captcha_min_score: 0.5,
+            redirect_allowlist: String::new(),
+            google_client_id: None,
+            google_client_secret: None,
+            google_issuer: "https://accounts.google.com".into(),
+            github_client_id: None,
+            github_client_secret: None,
+            github_authorize_url: "https://github.com/login/oauth/authorize".into(),
+            github_token_url: "https://github.com/login/oauth/access_token".into(),
+            github_api_url: "https://api.github.com".into(),
+            oidc_providers: Vec::new(),
         }
     }
 }
@@ -314,6 +349,8 @@ const SECRET_FILES: &[&str] = &[
     "encryption_key",
     "smtp_url",
     "redis_url",
+    "google_client_secret",
+    "github_client_secret",
 ];
 
 fn known_keys() -> Vec<String> {
@@ -328,7 +365,7 @@ pub fn unknown_env_vars(vars: impl Iterator<Item = (String, String)>) -> Vec<Str
     let known = known_keys();
     vars.filter_map(|(k, _)| {
         let rest = k.strip_prefix("WARDEN_")?.to_ascii_lowercase();
-        if rest.starts_with("test_") || rest == "config" {
+        if rest.starts_with("test_") || rest == "config" || crate::oauth::oidc_var(&k).is_some() {
             return None;
         }
         let base = rest
@@ -352,7 +389,10 @@ impl Config {
         }
         fig = fig.merge(Env::prefixed("WARDEN_").filter(|k| {
             let k = k.as_str().to_ascii_lowercase();
-            !k.starts_with("test_") && k != "config" && !k.ends_with("_file")
+            !k.starts_with("test_")
+                && k != "config"
+                && !k.ends_with("_file")
+                && !k.starts_with("oidc_")
         }));
         for name in SECRET_FILES {
             let var = format!("WARDEN_{}_FILE", name.to_ascii_uppercase());
@@ -362,7 +402,9 @@ impl Config {
                 fig = fig.merge(Serialized::default(name, v.trim().to_owned()));
             }
         }
-        let cfg: Config = fig.extract().map_err(|e| one_line(&e.to_string()))?;
+        let mut cfg: Config = fig.extract().map_err(|e| one_line(&e.to_string()))?;
+        cfg.oidc_providers
+            .extend(crate::oauth::oidc_from_env(std::env::vars())?);
         cfg.validate()?;
         Ok(cfg)
     }
@@ -390,6 +432,7 @@ impl Config {
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| format!("WARDEN_SMTP_FROM {:?}: {e}", self.smtp_from))?;
         crate::captcha::from_config(self)?;
+        crate::oauth::from_config(self)?;
         if self.outbox_dir.is_empty() {
             return Err("WARDEN_OUTBOX_DIR must not be empty".into());
         }

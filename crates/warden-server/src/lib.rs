@@ -4,6 +4,7 @@
 pub mod captcha;
 pub mod config;
 pub mod mail;
+pub mod oauth;
 
 use axum::Router;
 use axum::extract::State;
@@ -75,8 +76,10 @@ pub async fn start_redis(
     })))
 }
 
-/// Open the store named by the URL scheme: `sqlite:` (or a plain path) or
-/// `postgres://` / `postgresql://` (using `pg`).
+/// Open the store named by the URL scheme: `sqlite:` (or a plain path),
+/// `postgres://` / `postgresql://` (using `pg`) or `mysql://` / `mariadb://`
+/// (using `pg`'s pool size and acquire timeout, its statement timeout as the
+/// lock wait timeout).
 pub async fn open_store_with(
     url: &str,
     pg: warden_store_sql::PgOptions,
@@ -89,8 +92,13 @@ pub async fn open_store_with(
         let store = warden_store_sql::PgStore::connect(url, pg).await?;
         return Ok(Arc::new(store));
     }
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        let store = warden_store_sql::MySqlStore::connect(url, pg.into()).await?;
+        return Ok(Arc::new(store));
+    }
     Err(Error::BadRequest(format!(
-        "unsupported WARDEN_DATABASE_URL scheme in {:?} (use sqlite://... or postgres://...)",
+        "unsupported WARDEN_DATABASE_URL scheme in {:?} \
+         (use sqlite://..., postgres://... or mysql://...)",
         url.split("://").next().unwrap_or_default()
     )))
 }
@@ -140,6 +148,7 @@ pub async fn build_warden(
     let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
     http.admin_secret = Some(secret);
     http.captcha = captcha::from_config(cfg).map_err(Error::BadRequest)?;
+    http.oauth = oauth::from_config(cfg).map_err(Error::BadRequest)?;
     let auth = Auth::new(store, settings).await?;
     // The recorder first, so that the mail counters are registered with it.
     prometheus();

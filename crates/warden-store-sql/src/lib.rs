@@ -1,5 +1,7 @@
-//! SQL stores for Warden: SQLite ([`sqlite`], embedded, the default) and
-//! PostgreSQL ([`postgres`], for several nodes on one database). Both use the
+//! SQL stores for Warden: SQLite ([`sqlite`], embedded, the default),
+//! PostgreSQL ([`postgres`], for several nodes on one database) and MySQL /
+//! MariaDB ([`mysql`], likewise; `?` placeholders, no `RETURNING`, its own
+//! schema in `migrations/mysql`). SQLite and PostgreSQL use the
 //! same schema (`migrations/sqlite`, `migrations/postgres`), SQL text (`$n`
 //! placeholders, `ON CONFLICT`, `RETURNING`) and value conversions in `codec`;
 //! they differ in how concurrent writers are kept apart.
@@ -15,9 +17,11 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod mysql;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use mysql::{MySqlOptions, MySqlStore};
 pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqlStore;

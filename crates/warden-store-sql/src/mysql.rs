@@ -30,8 +30,7 @@ use crate::codec::{
 use crate::rows::{account_cols, row_mapping, session_cols};
 use async_trait::async_trait;
 use sqlx::mysql::{
-    MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions,
-    MySqlRow,
+    MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow,
 };
 use sqlx::{Connection, MySql, Transaction};
 use std::str::FromStr;
@@ -53,6 +52,9 @@ mod api_keys;
 
 #[path = "mysql_one_time.rs"]
 mod one_time;
+
+#[path = "mysql_identities.rs"]
+mod identities;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 
@@ -204,10 +206,16 @@ impl MySqlStore {
     /// `feed_lock` from its first statement until it ends.
     async fn feed_write(&self) -> Result<Transaction<'static, MySql>> {
         let mut tx = self.pool.begin().await.map_err(my_err)?;
-        sqlx::query("SELECT id FROM feed_lock WHERE id = 1 FOR UPDATE")
+        let locked = sqlx::query("SELECT id FROM feed_lock WHERE id = 1 FOR UPDATE")
             .fetch_optional(&mut *tx)
             .await
             .map_err(my_err)?;
+        if locked.is_none() {
+            // Without the row nothing would serialize feed writers.
+            return Err(Error::Internal(
+                "the row of table feed_lock is missing".into(),
+            ));
+        }
         Ok(tx)
     }
 }

@@ -86,20 +86,22 @@ impl MfaStore for MySqlStore {
         let at = ts(now)?;
         let mut tx = self.feed_write().await?;
         // Account first (the row order of every writer), then its secret.
-        let flagged = sqlx::query("UPDATE accounts SET mfa_enabled = TRUE, updated_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(account.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(my_err)?;
+        let flagged =
+            sqlx::query("UPDATE accounts SET mfa_enabled = TRUE, updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(account.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(my_err)?;
         if flagged.rows_affected() == 0 {
             return Ok(false);
         }
-        let pending = sqlx::query("SELECT pending FROM totp_secrets WHERE account_id = ? FOR UPDATE")
-            .bind(account.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(my_err)?;
+        let pending =
+            sqlx::query("SELECT pending FROM totp_secrets WHERE account_id = ? FOR UPDATE")
+                .bind(account.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(my_err)?;
         let pending: Option<Vec<u8>> = match pending {
             Some(r) => get(&r, "pending")?,
             None => None,
@@ -204,11 +206,12 @@ impl MfaStore for MySqlStore {
         if gone.rows_affected() == 0 {
             return Ok(None);
         }
-        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = ?")
-            .bind(account.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(my_err)?;
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = ?")
+                .bind(account.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(my_err)?;
         commit(tx).await?;
         Ok(Some(count(left)))
     }

@@ -47,6 +47,9 @@ mod api_keys;
 #[path = "postgres_one_time.rs"]
 mod one_time;
 
+#[path = "postgres_identities.rs"]
+mod identities;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Key of the transaction-level advisory lock that serializes feed writers

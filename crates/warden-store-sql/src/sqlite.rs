@@ -38,6 +38,9 @@ mod api_keys;
 #[path = "sqlite_one_time.rs"]
 mod one_time;
 
+#[path = "sqlite_identities.rs"]
+mod identities;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a connection waits for SQLite's write lock.

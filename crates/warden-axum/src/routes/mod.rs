@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dto;
 pub mod email;
 pub mod mfa;
+pub mod oauth;
 
 use crate::Warden;
 use crate::error::{ApiError, problem};
@@ -79,7 +80,10 @@ where
         .route("/email/verify", post(email::verify).get(email::verify_page))
         .route("/email/change", post(email::change))
         .route("/password/forgot", post(email::forgot))
-        .route("/password/reset", post(email::reset));
+        .route("/password/reset", post(email::reset))
+        // Each authorize stores a state row and each callback calls the provider.
+        .route("/oauth/{provider}/authorize", get(oauth::authorize))
+        .route("/oauth/{provider}/callback", get(oauth::callback));
     let limited = if warden.cookie_sessions().is_some() {
         limited
             .route("/session/login", post(crate::session::login))
@@ -96,6 +100,9 @@ where
         .route("/email", get(email::status))
         .route("/email/verification", post(email::send_verification))
         .route("/sessions", get(auth::sessions))
+        .route("/oauth/providers", get(oauth::providers))
+        .route("/identities", get(oauth::identities))
+        .route("/identities/{id}", delete(oauth::unlink))
         .route("/sessions/{id}", delete(auth::revoke_session))
         .route("/login/change", post(auth::change_login))
         .route("/admin/accounts", get(admin::list).post(admin::create))

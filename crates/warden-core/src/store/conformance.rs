@@ -74,6 +74,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_one_time_tokens(s).await;
     check_one_time_replaced(s).await;
     check_one_time_concurrent(&store).await;
+    check_identities(s).await;
+    check_oauth_states(&store).await;
 }
 
 #[path = "conformance_api_keys.rs"]
@@ -83,6 +85,10 @@ pub use api_key_checks::*;
 #[path = "conformance_one_time.rs"]
 mod one_time_checks;
 pub use one_time_checks::*;
+
+#[path = "conformance_identities.rs"]
+mod identity_checks;
+pub use identity_checks::*;
 
 // ---------------------------------------------------------------- helpers
 

@@ -443,3 +443,48 @@ impl OneTimeTokenStore for Layered {
         self.base.prune_one_time(before).await
     }
 }
+
+#[async_trait]
+impl IdentityStore for Layered {
+    async fn link_identity(&self, identity: &Identity, audit: &AuditEvent) -> Result<()> {
+        self.base.link_identity(identity, audit).await
+    }
+
+    async fn identity_by_subject(&self, provider: &str, subject: &str) -> Result<Option<Identity>> {
+        self.base.identity_by_subject(provider, subject).await
+    }
+
+    async fn identities_of(&self, account: AccountId) -> Result<Vec<Identity>> {
+        self.base.identities_of(account).await
+    }
+
+    async fn unlink_identity(
+        &self,
+        account: AccountId,
+        id: uuid::Uuid,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        self.base.unlink_identity(account, id, audit).await
+    }
+
+    async fn put_oauth_state(
+        &self,
+        hash: &[u8; 32],
+        payload: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        self.base.put_oauth_state(hash, payload, expires_at).await
+    }
+
+    async fn take_oauth_state(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<String>> {
+        self.base.take_oauth_state(hash, now).await
+    }
+
+    async fn prune_oauth_states(&self, before: OffsetDateTime) -> Result<u64> {
+        self.base.prune_oauth_states(before).await
+    }
+}

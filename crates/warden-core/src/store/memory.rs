@@ -36,6 +36,8 @@ struct Inner {
     recovery: HashMap<AccountId, Vec<[u8; 32]>>,
     mfa_challenges: HashMap<[u8; 32], MfaChallenge>,
     one_time: HashMap<[u8; 32], OneTimeRow>,
+    identities: Vec<Identity>,
+    oauth_states: HashMap<[u8; 32], (String, OffsetDateTime)>,
 }
 
 struct OneTimeRow {
@@ -220,6 +222,7 @@ impl AccountStore for MemoryStore {
         g.recovery.remove(&id);
         g.mfa_challenges.retain(|_, c| c.account_id != id);
         g.one_time.retain(|_, t| t.account_id != id);
+        g.identities.retain(|i| i.account_id != id);
         g.push_feed(Change::AccountChanged(id), now);
         g.audit.push(audit.clone());
         Ok(true)
@@ -747,3 +750,6 @@ mod memory_api_keys;
 
 #[path = "memory_one_time.rs"]
 mod memory_one_time;
+
+#[path = "memory_identities.rs"]
+mod memory_identities;

@@ -24,6 +24,8 @@ mod layered;
 pub use layered::{FeedHook, Layered};
 mod one_time;
 pub use one_time::{ConsumedToken, OneTimeTokenStore, TokenKind};
+mod identities;
+pub use identities::{Identity, IdentityStore};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -262,6 +264,7 @@ pub trait Store:
     + MfaStore
     + ApiKeyStore
     + OneTimeTokenStore
+    + IdentityStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
