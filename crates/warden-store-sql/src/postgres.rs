@@ -47,8 +47,13 @@ mod api_keys;
 #[path = "postgres_one_time.rs"]
 mod one_time;
 
-#[path = "postgres_identities.rs"]
+#[path = "sql_identities.rs"]
 mod identities;
+/// The names `sql_identities.rs` is written against.
+type Backend = PgStore;
+type BackendRow = PgRow;
+/// Keep the account from being deleted while an identity is linked to it.
+const ACCOUNT_CHECK: &str = "SELECT 1 FROM accounts WHERE id = $1 FOR KEY SHARE";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

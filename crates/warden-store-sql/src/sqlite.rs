@@ -38,8 +38,13 @@ mod api_keys;
 #[path = "sqlite_one_time.rs"]
 mod one_time;
 
-#[path = "sqlite_identities.rs"]
+#[path = "sql_identities.rs"]
 mod identities;
+/// The names `sql_identities.rs` is written against.
+type Backend = SqlStore;
+type BackendRow = SqliteRow;
+/// SQLite serializes writers with `BEGIN IMMEDIATE`: no row lock needed.
+const ACCOUNT_CHECK: &str = "SELECT 1 FROM accounts WHERE id = $1";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

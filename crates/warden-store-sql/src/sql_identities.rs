@@ -1,9 +1,10 @@
-//! [`IdentityStore`] on SQLite (a child module of `sqlite`, sharing its
-//! helpers). `link_identity` runs in one transaction that checks the account
+//! [`IdentityStore`] for SQLite and PostgreSQL: one source, compiled as a child
+//! module of each backend, which names its store (`Backend`), its row type
+//! (`BackendRow`) and how a link checks its account (`ACCOUNT_CHECK`). `link_identity` runs in one transaction that checks the account
 //! and inserts the row (the unique `(provider, subject)` key makes a second
 //! link fail); `take_oauth_state` is a single `DELETE ... RETURNING`, so a state is used at most once.
 
-use super::{SqlStore, commit, get, insert_audit};
+use super::{ACCOUNT_CHECK, Backend, BackendRow, commit, get, insert_audit};
 use crate::codec::{db_err, from_ts, ts};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -12,7 +13,7 @@ use warden_core::error::{Error, Result};
 use warden_core::model::{AccountId, AuditEvent};
 use warden_core::store::{Identity, IdentityStore};
 
-fn identity_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Identity> {
+fn identity_from_row(row: &BackendRow) -> Result<Identity> {
     Ok(Identity {
         id: get(row, "id")?,
         account_id: AccountId(get(row, "account_id")?),
@@ -34,11 +35,11 @@ fn link_err(e: sqlx::Error) -> Error {
 }
 
 #[async_trait]
-impl IdentityStore for SqlStore {
+impl IdentityStore for Backend {
     async fn link_identity(&self, identity: &Identity, audit: &AuditEvent) -> Result<()> {
         let created = ts(identity.created_at)?;
         let mut tx = self.write().await?;
-        let found = sqlx::query("SELECT 1 FROM accounts WHERE id = $1")
+        let found = sqlx::query(ACCOUNT_CHECK)
             .bind(identity.account_id.0)
             .fetch_optional(&mut *tx)
             .await
