@@ -47,6 +47,8 @@ mod api_keys;
 #[path = "postgres_one_time.rs"]
 mod one_time;
 
+// The same source is compiled for each backend on purpose (see the file's doc).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql_identities.rs"]
 mod identities;
 /// The names `sql_identities.rs` is written against.
