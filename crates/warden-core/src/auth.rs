@@ -352,9 +352,8 @@ impl Auth {
             let keep = self.inner.settings.access_ttl + self.inner.settings.leeway;
             for e in &batch {
                 match &e.change {
-                    Change::SessionRevoked(sid, account) => {
+                    Change::SessionRevoked(sid, _) => {
                         self.inner.revoked.insert(*sid, e.at + keep);
-                        let _ = account;
                     }
                     Change::AccountChanged(id) => {
                         self.inner.accounts.write().remove(id);

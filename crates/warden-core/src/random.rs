@@ -26,9 +26,3 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
-
-/// Constant-time comparison of a presented secret with the expected one, through
-/// their SHA-256 so that the length of the expected secret does not leak either.
-pub fn ct_eq_secret(presented: &str, expected: &str) -> bool {
-    ct_eq(&sha256(presented.as_bytes()), &sha256(expected.as_bytes()))
-}
