@@ -102,7 +102,7 @@ impl Captcha {
 }
 
 /// Before a password login: the check, when on and the login failed recently.
-pub(crate) async fn before_login(
+pub async fn before_login(
     w: &crate::Warden,
     login: &str,
     response: Option<&str>,
@@ -115,7 +115,7 @@ pub(crate) async fn before_login(
 }
 
 /// After a password login: remember a wrong password, forget it on success.
-pub(crate) fn after_login<T>(w: &crate::Warden, login: &str, outcome: &Result<T, Error>) {
+pub fn after_login<T>(w: &crate::Warden, login: &str, outcome: &Result<T, Error>) {
     if let Some(c) = &w.http().captcha {
         match outcome {
             Ok(_) => c.login_outcome(login, false),

@@ -40,6 +40,7 @@ pub mod method;
 pub mod oauth;
 pub mod openapi;
 mod routes;
+pub use routes::rate_limited;
 pub mod rules;
 pub mod session;
 

@@ -92,23 +92,6 @@ pub(crate) struct CookieSessions {
     key: [u8; 32],
 }
 
-fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
-    let mut inner = Vec::with_capacity(64 + msg.len());
-    inner.extend(key.iter().map(|b| b ^ 0x36));
-    inner.extend(std::iter::repeat_n(0x36u8, 32));
-    inner.extend_from_slice(msg);
-    let ih = random::sha256(&inner);
-    let mut outer = Vec::with_capacity(96);
-    outer.extend(key.iter().map(|b| b ^ 0x5c));
-    outer.extend(std::iter::repeat_n(0x5cu8, 32));
-    outer.extend_from_slice(&ih);
-    random::sha256(&outer)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl CookieSessions {
     pub(crate) async fn new(auth: &Auth, config: SessionConfig) -> Result<Self, Error> {
         let secret = auth
@@ -122,7 +105,7 @@ impl CookieSessions {
     }
 
     fn mac(&self, sid: SessionId) -> String {
-        hex(&hmac_sha256(&self.key, sid.to_string().as_bytes()))
+        random::hex(&random::hmac_sha256(&self.key, sid.to_string().as_bytes()))
     }
 
     /// The cookie value of a session.

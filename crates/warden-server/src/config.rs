@@ -173,6 +173,14 @@ pub struct Config {
     pub docs: bool,
     /// Leave the admin and API-key routes out of the docs.
     pub hide_docs: bool,
+    /// Serve the hosted pages (sign-in, sign-up, account, admin console).
+    pub ui: bool,
+    /// Where the hosted pages live (`/ui`). With the pages on, mailed links
+    /// open them: `{public_url}{ui_path}/email/verify?token=...`.
+    pub ui_path: String,
+    /// Folder whose files replace built-in page templates of the same name
+    /// (`base.html`, `sign_in.html`, ..., `static/ui.css`).
+    pub ui_template_dir: Option<String>,
     /// `text` or `json` logs.
     pub log_format: String,
     /// Log filter (`info`, `warden=debug`, ...).
@@ -300,6 +308,9 @@ impl Default for Config {
             audit_retention_days: 90,
             docs: true,
             hide_docs: false,
+            ui: true,
+            ui_path: "/ui".into(),
+            ui_template_dir: None,
             log_format: "text".into(),
             log_level: "info".into(),
             sync_interval: Dur(Duration::seconds(1)),
@@ -438,6 +449,23 @@ impl Config {
         }
         if let Some(dir) = self.template_dir.as_deref().filter(|d| !d.is_empty()) {
             crate::mail::Templates::load(Some(std::path::Path::new(dir)))?;
+        }
+        if self.ui {
+            let p = &self.ui_path;
+            if !p.starts_with('/')
+                || p.len() < 2
+                || p.ends_with('/')
+                || p == &self.prefix
+                || !p[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/'))
+            {
+                return Err(format!(
+                    "WARDEN_UI_PATH {p:?} must look like /ui (a path other than WARDEN_PREFIX)"
+                ));
+            }
+            let dir = self.ui_template_dir.as_deref().filter(|d| !d.is_empty());
+            crate::ui::load_templates(dir.map(std::path::Path::new))?;
         }
         if self.sync_interval.0 < Duration::milliseconds(100) {
             return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());
@@ -582,10 +610,16 @@ impl Config {
             otp_issuer: self.otp_issuer.clone(),
             otp_block_tries: self.otp_block_tries,
             encryption_key,
+            // Mailed links open the hosted pages when they are served
+            // (same relative paths: /email/verify, /password/reset).
             link_base: format!(
                 "{}{}",
                 self.public_url.trim_end_matches('/'),
-                self.prefix.trim_end_matches('/')
+                if self.ui {
+                    self.ui_path.trim_end_matches('/')
+                } else {
+                    self.prefix.trim_end_matches('/')
+                }
             ),
             email_cooldown: self.email_cooldown.0,
             require_verified_email: self.require_verified_email,

@@ -5,6 +5,7 @@ pub mod captcha;
 pub mod config;
 pub mod mail;
 pub mod oauth;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::State;
@@ -228,6 +229,10 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
                 .retain(|path, _| !path.contains("/mfa/totp"));
         }
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
+    }
+    if cfg.ui {
+        let ui = ui::Ui::new(warden, ui::UiConfig::from_config(cfg));
+        router = router.nest(&cfg.ui_path, ui.router());
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use warden_core::Error;
 
-async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) -> Response {
+/// Middleware: the per-IP rate limit of the credential routes (shared through
+/// Redis when configured). Use with `axum::middleware::from_fn_with_state`.
+pub async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let ip = client_info(&parts, &warden)
         .ip
