@@ -420,7 +420,8 @@ impl Config {
         Ok(cfg)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Check every setting (start-up runs this; a one-line message names the bad one).
+    pub fn validate(&self) -> Result<(), String> {
         self.settings()?;
         self.http()?;
         self.bind.parse::<std::net::SocketAddr>().map_err(|_| {

@@ -232,7 +232,11 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
     }
     if cfg.ui {
         let ui = ui::Ui::new(warden, ui::UiConfig::from_config(cfg));
-        router = router.nest(&cfg.ui_path, ui.router());
+        let home = cfg.ui_path.clone();
+        router = router.nest(&cfg.ui_path, ui.router()).route(
+            &format!("{}/", cfg.ui_path),
+            get(move || async move { ui::see_other(&home) }),
+        );
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

@@ -231,7 +231,7 @@ fn mfa_form(
 ) -> Response {
     let (errors, alert) = match error {
         Some(Error::InvalidMfaCode) => (
-            minijinja::context! { code => "That code is not right. Try the current one, or a recovery code." },
+            minijinja::context! { code => "That code is not right. Try the current one or a recovery code; if this keeps happening, start again." },
             None,
         ),
         Some(e) => form_errors(e),

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -28,6 +30,7 @@ pub enum Backend {
 }
 
 /// Run an async test body once per backend, as two `#[tokio::test]`s in a module.
+#[allow(unused_macros)]
 macro_rules! both {
     ($(#[$m:meta])* async fn $name:ident($b:ident) $body:block) => {
         mod $name {
@@ -47,6 +50,7 @@ macro_rules! both {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use both;
 
 /// Test configuration: cheap Argon2, no rate limit, non-secure cookies, a known admin secret.
