@@ -996,3 +996,75 @@ async fn openid_provider_full_flow() {
     assert_eq!(q["error"], "email_taken");
     assert!(b.cookie(&base, "access").is_none());
 }
+
+// ------------------------------------------------------------ hosted pages
+
+/// The sign-in page's "Continue with GitHub" button: provider round trip,
+/// back to `/ui/oauth/complete`, which turns the new session into the page
+/// session (and clears the JSON cookies) and goes on to `redirect_to`.
+#[tokio::test]
+async fn hosted_sign_in_page_signs_in_with_github() {
+    let (gh, fake) = fake_github().await;
+    let base = start(github_config(&gh)).await;
+    fake.lock().unwrap().next = Some(gh_user(
+        3003,
+        "pagecat",
+        &[("pagecat@example.com", true, true)],
+    ));
+    let mut b = Browser::new();
+    let page = b
+        .get(&format!(
+            "{base}/ui/sign-in?redirect_to=%2Fui%2Faccount%2Fsessions"
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    let href = page
+        .text
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(|s| s.replace("&#x2f;", "/").replace("&amp;", "&"))
+        .find(|h| h.contains("/oauth/github/authorize"))
+        .expect("a GitHub button");
+    assert!(page.text.contains("Continue with GitHub"));
+    let start = b.get(&resolve(&base, &href)).await;
+    assert_eq!(start.status, 302, "{}", start.text);
+    let to_provider = start.location.clone().unwrap();
+    let callback = b.get(&to_provider).await.location.clone().unwrap();
+    let back = b.get(&callback).await;
+    assert_eq!(back.status, 302, "{}", back.text);
+    let complete = back.location.clone().unwrap();
+    assert!(
+        complete.starts_with(&format!("{base}/ui/oauth/complete")),
+        "{complete}"
+    );
+    let done = b.get(&complete).await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("{base}/ui/account/sessions").as_str())
+    );
+    assert!(b.cookie(&base, "warden_ui").is_some());
+    assert!(b.cookie(&base, "access").is_none(), "JSON cookies cleared");
+
+    // A denied consent comes back to the sign-in page with the reason.
+    fake.lock().unwrap().next = None;
+    let mut b = Browser::new();
+    let start = b
+        .get(&format!(
+            "{base}/auth/oauth/github/authorize?redirect_to=%2Fui%2Foauth%2Fcomplete"
+        ))
+        .await;
+    let state = query_of(start.location.as_deref().unwrap())["state"].clone();
+    let back = b
+        .get(&format!(
+            "{base}/auth/oauth/github/callback?error=access_denied&state={state}"
+        ))
+        .await;
+    let complete = back.location.clone().unwrap();
+    let done = b.get(&complete).await;
+    assert_eq!(done.status, 303);
+    let page = b.get(done.location.as_deref().unwrap()).await;
+    assert!(page.text.contains("role=\"alert\""), "{}", page.text);
+    assert!(b.cookie(&base, "warden_ui").is_none());
+}
