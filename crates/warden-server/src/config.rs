@@ -247,6 +247,10 @@ pub struct Config {
     pub captcha_verify_url: Option<String>,
     /// reCAPTCHA v3: answers with a lower score are refused.
     pub captcha_min_score: f64,
+    /// The provider's site key: the hosted pages show the provider's widget
+    /// (reCAPTCHA v2 checkbox, hCaptcha or Turnstile) on sign-in, sign-up and
+    /// forgot-password.
+    pub captcha_site_key: Option<String>,
     /// Allowed absolute `redirect_to` of the OAuth routes: comma-separated
     /// origins or URL prefixes (relative paths are always allowed).
     pub redirect_allowlist: String,
@@ -338,6 +342,7 @@ impl Default for Config {
             captcha_secret: None,
             captcha_verify_url: None,
             captcha_min_score: 0.5,
+            captcha_site_key: None,
             redirect_allowlist: String::new(),
             google_client_id: None,
             google_client_secret: None,

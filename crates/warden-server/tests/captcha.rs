@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use tower::ServiceExt;
 use warden_server::config::Config;
 
+mod common;
+
 const PASSWORD: &str = "correct horse battery staple";
 const SECRET: &str = "captcha-test-secret";
 
@@ -219,4 +221,54 @@ async fn captcha_settings_are_validated() {
     let mut cfg = config("");
     cfg.captcha_provider = String::new();
     assert!(warden_server::captcha::from_config(&cfg).unwrap().is_none());
+}
+
+/// The hosted pages show the provider's widget (with its origins in the CSP)
+/// and pass its answer on: no answer → field error, nothing created.
+#[tokio::test]
+async fn hosted_pages_show_the_widget_and_check_its_answer() {
+    let url = fake_siteverify().await;
+    let mut cfg = config(&url);
+    cfg.captcha_site_key = Some("site-key-123".into());
+    let store = warden_server::open_store(&cfg.database_url).await.unwrap();
+    let app = common::app_on(cfg, store).await;
+    let mut b = common::browser::Browser::new(&app);
+    let page = b.get("/ui/sign-up").await;
+    assert!(
+        page.html
+            .contains("class=\"g-recaptcha\" data-sitekey=\"site-key-123\"")
+    );
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://www.google.com"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-src https://www.google.com"), "{csp}");
+    let fields = [("login", "widgetuser"), ("password", PASSWORD)];
+    let page = b.post("/ui/sign-up", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text_of("captcha-error").is_some(), "{}", page.html);
+    let page = b
+        .post(
+            "/ui/sign-up",
+            &[fields[0], fields[1], ("g-recaptcha-response", "bad")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = b
+        .post(
+            "/ui/sign-up",
+            &[fields[0], fields[1], ("g-recaptcha-response", "good")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    // Forgot-password needs it too.
+    b.get("/ui/forgot-password").await;
+    let page = b
+        .post("/ui/forgot-password", &[("email", "a@example.com")])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

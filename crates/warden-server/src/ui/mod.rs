@@ -69,6 +69,52 @@ pub struct UiConfig {
     pub api_prefix: String,
     /// TOTP enrolment offered.
     pub otp_enabled: bool,
+    /// The human-check widget shown on the forms that need it.
+    pub captcha: Option<CaptchaWidget>,
+}
+
+/// The provider widget of the human check (needs `WARDEN_CAPTCHA_SITE_KEY`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptchaWidget {
+    /// The CSS class the provider's script turns into a widget.
+    pub class: &'static str,
+    /// The provider's script.
+    pub script: &'static str,
+    /// The public site key.
+    pub site_key: String,
+    /// Origins the widget loads scripts and frames from (for the CSP).
+    #[serde(skip)]
+    pub origins: &'static str,
+}
+
+impl CaptchaWidget {
+    fn of(provider: &str, site_key: Option<&str>) -> Option<Self> {
+        let site_key = site_key.filter(|k| !k.is_empty())?.to_owned();
+        let (class, script, origins) = match provider {
+            "recaptcha" => (
+                "g-recaptcha",
+                "https://www.google.com/recaptcha/api.js",
+                "https://www.google.com https://www.gstatic.com",
+            ),
+            "hcaptcha" => (
+                "h-captcha",
+                "https://js.hcaptcha.com/1/api.js",
+                "https://hcaptcha.com https://*.hcaptcha.com",
+            ),
+            "turnstile" => (
+                "cf-turnstile",
+                "https://challenges.cloudflare.com/turnstile/v0/api.js",
+                "https://challenges.cloudflare.com",
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            class,
+            script,
+            site_key,
+            origins,
+        })
+    }
 }
 
 impl UiConfig {
@@ -87,6 +133,7 @@ impl UiConfig {
             secure_cookies: cfg.cookie_secure,
             api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
             otp_enabled: cfg.otp_enabled,
+            captcha: CaptchaWidget::of(&cfg.captcha_provider, cfg.captcha_site_key.as_deref()),
         }
     }
 }
@@ -161,9 +208,17 @@ impl Ui {
                 form_action.push_str(&origin);
             }
         }
+        // The human-check widget loads its script and frames from the provider.
+        let (extra, frames) = match &cfg.captcha {
+            Some(c) => (
+                format!(" {}", c.origins),
+                format!("frame-src {}; ", c.origins),
+            ),
+            None => (String::new(), String::new()),
+        };
         let csp = format!(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; script-src 'self'{extra}; style-src 'self'{extra}; img-src 'self' data:; \
+             connect-src 'self'{extra}; {frames}form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         );
         let csp = HeaderValue::from_str(&csp)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
@@ -627,6 +682,7 @@ impl Page {
             flash => to_value(&self.flash),
             path => self.path.clone(),
             otp_enabled => self.ui.0.cfg.otp_enabled,
+            captcha => to_value(&self.ui.0.cfg.captcha),
         };
         let ctx = minijinja::context! { ..ctx, ..base };
         let html = self
