@@ -409,14 +409,19 @@ async fn check_post(ui: &Ui, req: Request) -> Result<Request, Response> {
             ));
         }
     };
-    let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|pairs| {
-            pairs
-                .into_iter()
-                .find(|(k, _)| k == "_csrf")
-                .map(|(_, v)| v)
-        });
+    // Forms send `_csrf`; the pages' own scripts (JSON bodies) send the same
+    // token in `X-CSRF-Token`.
+    let sent = match parts.headers.get("x-csrf-token") {
+        Some(h) => h.to_str().ok().map(str::to_owned),
+        None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(k, _)| k == "_csrf")
+                    .map(|(_, v)| v)
+            }),
+    };
     let Ok(key) = ui.key().await else {
         return Err(Page::bare(ui).unavailable());
     };
