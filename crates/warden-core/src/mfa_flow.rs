@@ -103,6 +103,23 @@ impl Auth {
         })
     }
 
+    /// The pending (not yet confirmed) TOTP setup of an account, shown again
+    /// (e.g. after a wrong confirmation code); `None` without one.
+    pub async fn totp_pending(&self, account: AccountId) -> Result<Option<TotpSetup>> {
+        let Some(sealed) = self.store().pending_totp(account).await? else {
+            return Ok(None);
+        };
+        let a = self.account(account).await?;
+        let secret = self.mfa_key().open(&sealed, &context(account))?;
+        let otpauth_uri = mfa::otpauth_uri(&secret, &self.settings().otp_issuer, &a.login)?;
+        let qr_svg = mfa::qr_svg(&otpauth_uri)?;
+        Ok(Some(TotpSetup {
+            secret: mfa::secret_base32(&secret),
+            otpauth_uri,
+            qr_svg,
+        }))
+    }
+
     /// Confirm enrolment with a code of the pending secret: the second factor
     /// is enabled and the recovery codes (shown once; stored hashed) returned.
     /// A wrong code is `InvalidMfaCode` and changes nothing.
