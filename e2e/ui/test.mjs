@@ -457,6 +457,10 @@ async function expectPath(page, path) {
     const alert = await alertText(page);
     throw new Error(`expected ${path}, at ${pathOf(page)}${alert ? ` with alert "${alert}"` : ''}`);
   }
+  const doc = lastDocument.get(page);
+  if (doc && doc.url === page.url() && doc.status >= 400) {
+    throw new Error(`${path} answered HTTP ${doc.status}${doc.status === 404 ? ' (page missing)' : ''}`);
+  }
 }
 
 async function fillSignIn(page, login, password) {
