@@ -573,18 +573,18 @@ try {
     await visit(page, 'check-your-email');
   });
 
-  await step('verification mail links to /ui/verify-email', async () => {
+  await step('verification mail links to /ui/email/verify', async () => {
     const mail = await newestMail(USER.email, state.signUpAt);
     const { text } = plainText(mail.raw);
     const links = [...text.matchAll(/https?:\/\/[^\s<>"')]+/g)].map((m) => m[0]);
     const withToken = links.filter((l) => /[?&]token=/.test(l));
     assert.ok(withToken.length, `no link with token= in ${mail.f}:\n${text.slice(0, 400)}`);
-    const ui = withToken.find((l) => new URL(l).pathname === '/ui/verify-email');
+    const ui = withToken.find((l) => new URL(l).pathname === '/ui/email/verify');
     state.token = new URL(ui || withToken[0]).searchParams.get('token');
     // The scenario goes on with the mail's link (what a user opens) even when its path
     // differs from the contract; that difference fails this (soft) step.
     state.verifyLink = ui || withToken[0];
-    assert.ok(ui, `the mail links to ${withToken[0].replace(/token=[^&]+/, 'token=…')}, not to ${BASE}/ui/verify-email?token=… (contract)`);
+    assert.ok(ui, `the mail links to ${withToken[0].replace(/token=[^&]+/, 'token=…')}, not to ${BASE}/ui/email/verify?token=… (contract)`);
     assert.ok(ui.startsWith(`${BASE}/`), `the link ${ui} does not start with WARDEN_PUBLIC_URL ${BASE}`);
   }, { needs: ['sign up'] });
 

@@ -734,7 +734,7 @@ impl Page {
         self.render_status(
             status,
             "message.html",
-            minijinja::context! { title => title, text => text, alert => status.is_client_error() || status.is_server_error() },
+            minijinja::context! { title => title, text => text, is_error => status.is_client_error() || status.is_server_error() },
         )
     }
 
