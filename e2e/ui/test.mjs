@@ -7,8 +7,7 @@
 //
 // Env: UI_BASE_URL, UI_OUTBOX_DIR, UI_ADMIN_LOGIN, UI_ADMIN_PASSWORD (required);
 // UI_SCREENSHOT_DIR (default target/ui-screenshots), CHROMIUM_PATH (/usr/bin/chromium),
-// UI_STEP_TIMEOUT_MS (60000), UI_HEADED=1 to watch. contract-mock.mjs: a stand-in server
-// to test this harness alone.
+// UI_STEP_TIMEOUT_MS (60000), UI_HEADED=1 to watch.
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
