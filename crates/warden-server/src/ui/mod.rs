@@ -561,8 +561,13 @@ impl FromRequestParts<Ui> for Page {
             Ok(s) => s,
             Err(_) => return Err(Page::bare(ui).unavailable()),
         };
-        let uri = parts
-            .uri
+        // The URI as the browser sent it (nesting strips the pages' base).
+        let original = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|o| o.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let uri = original
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
@@ -575,7 +580,7 @@ impl FromRequestParts<Ui> for Page {
             had_flash: flash_cookie.is_some(),
             client,
             signed,
-            path: parts.uri.path().to_owned(),
+            path: original.path().to_owned(),
             uri,
         })
     }
