@@ -725,3 +725,99 @@ async fn identities_link_starts_at_the_provider() {
     assert_eq!(page.h1(), "Linked identities");
     assert!(page.contains("Linked github."));
 }
+
+/// A browser signed in to `sid` by setting the pages' session cookie the way
+/// the server signs it (the key lives in the store's settings).
+async fn browser_on_session(app: &App, sid: &str) -> Browser {
+    let mut b = Browser::new(app);
+    b.open("/ui/sign-in").await;
+    let secret = app
+        .warden
+        .auth()
+        .store()
+        .setting("ui_cookie_key")
+        .await
+        .unwrap()
+        .expect("the pages' key");
+    let key = warden_core::random::sha256(secret.as_bytes());
+    let mac = warden_core::random::hex(&warden_core::random::hmac_sha256(
+        &key,
+        format!("session:{sid}").as_bytes(),
+    ));
+    b.cookies.insert("warden_ui".into(), format!("{sid}.{mac}"));
+    b
+}
+
+#[tokio::test]
+async fn identities_unlink_and_the_last_sign_in_method() {
+    let app = app(Backend::Sqlite).await;
+    let auth = app.warden.auth().clone();
+    let by = warden_core::model::ClientInfo::default();
+    let profile = |subject: &str| warden_core::oauth::ExternalProfile {
+        provider: "github".into(),
+        subject: subject.into(),
+        email: Some(format!("{subject}@example.com")),
+        email_verified: true,
+        preferred_login: Some(unique("gh")),
+    };
+    // A password account with a linked identity may unlink it.
+    let (mut b, login) = member(&app).await;
+    let account = auth
+        .store()
+        .account_by_login(&login.to_lowercase())
+        .await
+        .unwrap()
+        .unwrap();
+    let sub = unique("sub");
+    auth.oauth_link(account.id, &profile(&sub), &by)
+        .await
+        .unwrap();
+    let page = b.open("/ui/account/identities").await;
+    let linked = rows(&page, "identity-id");
+    assert_eq!(linked.len(), 1, "{}", page.html);
+    assert!(linked[0].1.contains(&format!("{sub}@example.com")));
+    let page = b
+        .submit(
+            &format!("/ui/account/identities/{}/unlink", linked[0].0),
+            &[],
+        )
+        .await;
+    assert!(page.contains("The identity is unlinked."), "{}", page.html);
+    assert!(rows(&page, "identity-id").is_empty());
+    // An account made by an external sign-in has no password: its only
+    // identity cannot be unlinked, and the password pages say why.
+    let signed = auth
+        .oauth_sign_in(&profile(&unique("sub")), &by)
+        .await
+        .unwrap();
+    let warden_core::LoginOutcome::Tokens(pair) = signed.outcome else {
+        panic!("tokens");
+    };
+    let mut ext = browser_on_session(&app, &pair.session_id.to_string()).await;
+    let page = ext.open("/ui/account/identities").await;
+    assert_eq!(page.h1(), "Linked identities", "{}", page.html);
+    let linked = rows(&page, "identity-id");
+    assert_eq!(linked.len(), 1);
+    let page = ext
+        .submit(
+            &format!("/ui/account/identities/{}/unlink", linked[0].0),
+            &[],
+        )
+        .await;
+    assert!(
+        page.alert().unwrap_or_default().contains("Set a password"),
+        "{}",
+        page.html
+    );
+    assert_eq!(rows(&page, "identity-id").len(), 1, "still linked");
+    let page = ext.open("/ui/account/password").await;
+    assert!(
+        page.contains("This account has no password"),
+        "{}",
+        page.html
+    );
+    assert!(page.input("current_password").is_none());
+    let page = ext.open("/ui/account").await;
+    assert!(page.contains("this account has none"), "{}", page.html);
+    assert!(!page.contains("Change email"));
+}

@@ -226,6 +226,17 @@ struct EmailForm {
 
 async fn change_email(Member { page, signed }: Member, UiForm(f): UiForm<EmailForm>) -> Response {
     let new_email = f.new_email.trim().to_owned();
+    if signed.account.password_hash.is_none() {
+        let e =
+            Error::Forbidden("changing the email needs a password; this account has none".into());
+        return profile_page(
+            &page,
+            &signed,
+            status_of(&e),
+            minijinja::context! { new_email => new_email },
+            Some(&e),
+        );
+    }
     match page
         .auth()
         .request_email_change(signed.account.id, &new_email, &f.password, &page.client)
