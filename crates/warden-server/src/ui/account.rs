@@ -454,12 +454,8 @@ async fn totp_confirm(Member { page, signed }: Member, UiForm(f): UiForm<CodeFor
                 recovery_codes: Some(codes),
                 ..TwoFactorView::default()
             };
-            let mut res = two_factor_page(&page, &signed, StatusCode::OK, view).await;
-            res.headers_mut().insert(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            res
+            // Shown once (every page is `Cache-Control: no-store`).
+            two_factor_page(&page, &signed, StatusCode::OK, view).await
         }
         Err(e @ Error::InvalidMfaCode) => {
             // The setup stays pending: show the same secret again.
