@@ -286,7 +286,10 @@ async fn block_and_unblock() {
     assert!(page.alert().is_none(), "{:?}", page.alert());
     assert!(again.cookies.contains_key("warden_ui"));
     // An admin cannot block themselves.
-    a.open(&account_url(admin_id)).await;
+    let own = a.open(&account_url(admin_id)).await;
+    assert!(!html(&own).contains(">Block</button>"));
+    assert!(!html(&own).contains(">Delete account</button>"));
+    assert!(own.contains("cannot be blocked here"));
     let page = a
         .post(
             &format!("{}/block", account_url(admin_id)),
