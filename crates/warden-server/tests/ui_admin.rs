@@ -106,7 +106,10 @@ async fn only_admins_get_in() {
         let page = anon.get(p).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{p}");
         let to = page.location().unwrap_or_default();
-        assert!(to.starts_with("/ui/sign-in?redirect_to="), "{p}: {to}");
+        assert!(
+            to.starts_with("/ui/sign-in?redirect_to=%2Fui%2Fadmin"),
+            "{p}: {to}"
+        );
     }
     // An admin is sent on to the accounts and sees the nav.
     let (mut a, _, _) = admin(&app).await;
