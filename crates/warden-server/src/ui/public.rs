@@ -168,7 +168,7 @@ struct SignInForm {
 }
 
 /// The human-check answer of a form, whichever widget produced it.
-fn captcha_answer<'a>(fields: [&'a Option<String>; 4]) -> Option<&'a str> {
+fn captcha_answer(fields: [&Option<String>; 4]) -> Option<&str> {
     fields
         .into_iter()
         .filter_map(|f| f.as_deref())
