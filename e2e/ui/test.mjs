@@ -634,7 +634,10 @@ try {
     await page.waitForLoadState('load');
     const secret = (await page.locator('#totp-secret').innerText()).trim();
     assert.match(secret.replace(/\s/g, ''), /^[A-Z2-7]+=*$/i, `#totp-secret is not base32: ${secret}`);
-    assert.ok(await page.locator('figure svg').count(), 'no QR code (<figure> with an inline <svg>)');
+    // The QR code: an inline <svg> or an <img> (SVG data URL, allowed by the CSP) in a <figure>, with text.
+    const qr = page.locator('figure svg, figure img[alt]:not([alt=""])');
+    assert.ok(await qr.count(), 'no QR code (<figure> with an <svg> or an <img alt>)');
+    assert.ok(await qr.first().isVisible(), 'the QR code is not visible');
     await visit(page, 'two-factor-setup');
     state.secret = secret;
     state.enrolStep = totpStep();
