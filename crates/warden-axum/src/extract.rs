@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method, header};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use warden_core::api_key::ApiKeyPrincipal;
-use warden_core::model::{Account, AccountId, ClientInfo};
+use warden_core::model::{Account, AccountId, Actor, ClientInfo};
 use warden_core::token::Claims;
 use warden_core::{Error, random};
 
@@ -54,6 +54,8 @@ pub(crate) fn client_info(parts: &Parts, warden: &Warden) -> ClientInfo {
     ClientInfo {
         ip: client_ip(parts, warden).map(|ip| ip.to_string()),
         user_agent,
+        // Set by `AdminCaller`, which admin handlers extract before `Client`.
+        actor: parts.extensions.get::<Actor>().cloned(),
     }
 }
 
@@ -544,7 +546,10 @@ where
                 .to_str()
                 .map_err(|_| Error::Forbidden("invalid admin secret".into()))?;
             return match &warden.http().admin_secret {
-                Some(expected) if expected.matches(given) => Ok(AdminCaller::Secret),
+                Some(expected) if expected.matches(given) => {
+                    parts.extensions.insert(Actor::AdminSecret);
+                    Ok(AdminCaller::Secret)
+                }
                 _ => Err(Error::Forbidden("invalid admin secret".into()).into()),
             };
         }
@@ -564,7 +569,13 @@ where
             Principal::Custom { .. } => None,
         };
         match account {
-            Some(account) => Ok(AdminCaller::Account(account)),
+            Some(account) => {
+                parts.extensions.insert(Actor::Account {
+                    id: account.id,
+                    login: account.login.clone(),
+                });
+                Ok(AdminCaller::Account(account))
+            }
             None => Err(Error::Forbidden("the admin scope is required".into()).into()),
         }
     }

@@ -662,7 +662,7 @@ impl Auth {
         }
         let client = ClientInfo {
             ip: ip.map(str::to_owned),
-            user_agent: None,
+            ..ClientInfo::default()
         };
         let ev = self.audit(
             "api_key.rejected",

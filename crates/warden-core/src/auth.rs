@@ -326,8 +326,22 @@ impl Auth {
         event: &str,
         account: Option<AccountId>,
         client: &ClientInfo,
-        detail: serde_json::Value,
+        mut detail: serde_json::Value,
     ) -> AuditEvent {
+        if let (Some(actor), Some(map)) = (&client.actor, detail.as_object_mut()) {
+            use crate::model::Actor;
+            let (name, id) = match actor {
+                Actor::Account { id, login } => (login.clone(), Some(id.to_string())),
+                Actor::AdminSecret => ("admin_secret".to_owned(), None),
+                Actor::Cli => ("cli".to_owned(), None),
+            };
+            map.entry("actor")
+                .or_insert(serde_json::Value::String(name));
+            if let Some(id) = id {
+                map.entry("actor_id")
+                    .or_insert(serde_json::Value::String(id));
+            }
+        }
         AuditEvent {
             at: self.now(),
             account_id: account,

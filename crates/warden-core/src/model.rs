@@ -179,6 +179,26 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// User agent header, truncated.
     pub user_agent: Option<String>,
+    /// Who acts, when it is not the account the event is about: an admin
+    /// (by token, API key or page session), the admin secret, or the CLI.
+    /// Recorded in audit events as `actor` (and `actor_id`).
+    pub actor: Option<Actor>,
+}
+
+/// Who performed an administrative change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An account with the `admin` scope.
+    Account {
+        /// The admin's id.
+        id: AccountId,
+        /// The admin's login at the time.
+        login: String,
+    },
+    /// A caller holding the shared admin secret.
+    AdminSecret,
+    /// The `warden` command line.
+    Cli,
 }
 
 /// A signing key as stored.

@@ -311,6 +311,7 @@ fn cli_client() -> ClientInfo {
     ClientInfo {
         ip: None,
         user_agent: Some("warden-cli".into()),
+        actor: Some(warden_core::model::Actor::Cli),
     }
 }
 

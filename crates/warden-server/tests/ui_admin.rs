@@ -502,7 +502,7 @@ async fn bad_ids_are_not_found() {
 #[tokio::test]
 async fn audit_log_with_filters() {
     let app = app(Backend::Sqlite).await;
-    let (mut a, _, _) = admin(&app).await;
+    let (mut a, admin_login, admin_id) = admin(&app).await;
     let (_, _, uid) = user(&app).await;
     let (_, _, other) = user(&app).await;
     a.open(&account_url(uid)).await;
@@ -539,6 +539,14 @@ async fn audit_log_with_filters() {
     // The admin's request is what the event records (its client).
     let first = common::browser::unescape(rows[0]);
     assert!(first.contains("title=\"test-browser/1.0\""), "{first}");
+    // And it names the admin as the actor, linked to the admin's page.
+    assert!(
+        first.contains(&format!(
+            "href=\"/ui/admin/accounts/{admin_id}\">{admin_login}</a>"
+        )),
+        "{first}"
+    );
+
     // By type: only blocks, of both accounts.
     let page = a.open("/ui/admin/audit?type=account.blocked").await;
     let rows: Vec<&str> = page.html.split("<tr data-event=\"").skip(1).collect();

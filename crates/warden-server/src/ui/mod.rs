@@ -945,7 +945,7 @@ pub struct AdminPage {
 impl FromRequestParts<Ui> for AdminPage {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, ui: &Ui) -> Result<Self, Self::Rejection> {
-        let Member { page, signed } = Member::from_request_parts(parts, ui).await?;
+        let Member { mut page, signed } = Member::from_request_parts(parts, ui).await?;
         if !signed.is_admin() {
             return Err(page.message(
                 StatusCode::FORBIDDEN,
@@ -953,6 +953,11 @@ impl FromRequestParts<Ui> for AdminPage {
                 "This page needs the admin scope.",
             ));
         }
+        // Audit events of the console's changes name the admin.
+        page.client.actor = Some(warden_core::model::Actor::Account {
+            id: signed.account.id,
+            login: signed.account.login.clone(),
+        });
         Ok(AdminPage { page, signed })
     }
 }

@@ -263,3 +263,27 @@ both!(
         assert_eq!(app.admin("GET", &path, None).await.json()["email"], Value::Null);
     }
 );
+
+both!(
+    async fn admin_changes_record_who_made_them(b) {
+        let app = app(b).await;
+        let u = app.user().await;
+        // By the shared secret.
+        app.admin("POST", &format!("/auth/admin/accounts/{}/block", u.id), Some(json!({"reason": "r"}))).await.assert_status(204);
+        // By an admin's token.
+        let boss = unique("boss");
+        let b_acc = create(&app, &boss, json!({"scopes": ["admin"]})).await;
+        let p = app.login_pair(&boss, PASSWORD).await;
+        app.post_empty(&format!("/auth/admin/accounts/{}/unblock", u.id), Some(&p.access)).await.assert_status(204);
+        let events = app.admin("GET", &format!("/auth/admin/audit?account_id={}", u.id), None).await.json();
+        let find = |name: &str| events.as_array().unwrap().iter().find(|e| e["event"] == json!(name)).cloned().unwrap();
+        let blocked = find("account.blocked");
+        assert_eq!(blocked["detail"]["actor"], json!("admin_secret"), "{blocked}");
+        let unblocked = find("account.unblocked");
+        assert_eq!(unblocked["detail"]["actor"], json!(boss), "{unblocked}");
+        assert_eq!(unblocked["detail"]["actor_id"], b_acc["id"], "{unblocked}");
+        // An account's own actions name no actor.
+        let login = find("login.success");
+        assert!(login["detail"].get("actor").is_none(), "{login}");
+    }
+);
