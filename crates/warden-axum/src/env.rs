@@ -54,7 +54,9 @@ impl WardenBuilder {
     /// `WARDEN_SECRET`, `WARDEN_ACCESS_TTL`, `WARDEN_SESSION_TTL`,
     /// `WARDEN_LONG_SESSION_TTL`, `WARDEN_REGISTRATION` (`open`/`closed`),
     /// `WARDEN_COOKIE_NAME`, `WARDEN_COOKIE_SECURE`, `WARDEN_API_KEY_QUERY`,
-    /// `WARDEN_OTP_ENABLED`. Durations are written `300s`, `5m`, `24h`, `30d`
+    /// `WARDEN_OTP_ENABLED`, `WARDEN_WEBAUTHN_RP_ID`, `WARDEN_WEBAUTHN_RP_NAME`,
+    /// `WARDEN_WEBAUTHN_ORIGIN` (passkeys are on when the origin is set; the
+    /// relying-party id defaults to its host). Durations are written `300s`, `5m`, `24h`, `30d`
     /// or as seconds. Other variables are ignored (the store, admin secret and
     /// the rest are the application's business).
     ///
@@ -69,6 +71,7 @@ impl WardenBuilder {
         let mut s = Settings::default();
         let mut http = HttpConfig::default();
         let mut prefix = None;
+        let (mut rp_id, mut rp_name, mut origin) = (None, None, None);
         for (k, v) in vars {
             let name = k.as_str();
             match name {
@@ -91,8 +94,34 @@ impl WardenBuilder {
                 "WARDEN_COOKIE_SECURE" => http.cookies.secure = boolean(name, &v)?,
                 "WARDEN_API_KEY_QUERY" => http.api_key_query = boolean(name, &v)?,
                 "WARDEN_OTP_ENABLED" => s.otp_enabled = boolean(name, &v)?,
+                "WARDEN_WEBAUTHN_RP_ID" => rp_id = Some(v).filter(|v| !v.is_empty()),
+                "WARDEN_WEBAUTHN_RP_NAME" => rp_name = Some(v).filter(|v| !v.is_empty()),
+                "WARDEN_WEBAUTHN_ORIGIN" => origin = Some(v).filter(|v| !v.is_empty()),
                 _ => {}
             }
+        }
+        if let Some(origin) = origin {
+            let host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            let w = warden_core::WebauthnSettings {
+                rp_id: rp_id.unwrap_or(host),
+                rp_name: rp_name.unwrap_or_else(|| "Warden".into()),
+                origin,
+            };
+            w.validate().map_err(|e| {
+                bad(
+                    "WARDEN_WEBAUTHN_RP_ID / WARDEN_WEBAUTHN_ORIGIN",
+                    &format!("valid: {e}"),
+                )
+            })?;
+            s.webauthn = Some(w);
+        } else if rp_id.is_some() {
+            return Err(bad(
+                "WARDEN_WEBAUTHN_ORIGIN",
+                "set with WARDEN_WEBAUTHN_RP_ID",
+            ));
         }
         let mut b = WardenBuilder::default().settings(s).http(http);
         if let Some(p) = prefix {
@@ -106,6 +135,29 @@ impl WardenBuilder {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn webauthn_vars() {
+        let vars = |v: &[(&str, &str)]| {
+            WardenBuilder::from_vars(v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+        };
+        assert!(vars(&[("WARDEN_WEBAUTHN_ORIGIN", "https://auth.example.com")]).is_ok());
+        assert!(
+            vars(&[
+                ("WARDEN_WEBAUTHN_ORIGIN", "https://auth.example.com"),
+                ("WARDEN_WEBAUTHN_RP_ID", "example.com")
+            ])
+            .is_ok()
+        );
+        assert!(
+            vars(&[
+                ("WARDEN_WEBAUTHN_ORIGIN", "https://auth.example.com"),
+                ("WARDEN_WEBAUTHN_RP_ID", "example.org")
+            ])
+            .is_err()
+        );
+        assert!(vars(&[("WARDEN_WEBAUTHN_RP_ID", "example.com")]).is_err());
+    }
 
     #[test]
     fn durations() {

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth};
+use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth, passkeys};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,10 +43,13 @@ impl Modify for Security {
         api_keys::admin_list, api_keys::admin_revoke, api_keys::admin_usage,
         email::status, email::send_verification, email::verify, email::forgot, email::reset, email::change,
         oauth::providers, oauth::authorize, oauth::callback, oauth::identities, oauth::unlink,
+        passkeys::register_begin, passkeys::register_finish, passkeys::signup_begin, passkeys::signup_finish,
+        passkeys::login_begin, passkeys::login_finish, passkeys::list, passkeys::rename, passkeys::delete,
+        passkeys::admin_list, passkeys::admin_delete,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"))
 )]
 struct ApiDoc;
 

@@ -745,6 +745,20 @@ impl Auth {
         amr: &[&str],
         client: &ClientInfo,
     ) -> Result<TokenPair> {
+        self.start_session_via(account, remember, amr, client, None)
+            .await
+    }
+
+    /// [`Auth::start_session`] whose `login.success` event names the sign-in
+    /// `method` (e.g. `passkey`).
+    pub(crate) async fn start_session_via(
+        &self,
+        account: &Account,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+        method: Option<&str>,
+    ) -> Result<TokenPair> {
         let now = self.now();
         let s = &self.inner.settings;
         let ttl = if remember {
@@ -765,12 +779,11 @@ impl Auth {
             revoked_at: None,
         };
         let (refresh, hash) = new_refresh();
-        let ev = self.audit(
-            "login.success",
-            Some(account.id),
-            client,
-            serde_json::json!({"session_id": session.id, "amr": session.amr}),
-        );
+        let mut detail = serde_json::json!({"session_id": session.id, "amr": session.amr});
+        if let (Some(m), Some(d)) = (method, detail.as_object_mut()) {
+            d.insert("method".into(), m.into());
+        }
+        let ev = self.audit("login.success", Some(account.id), client, detail);
         self.inner
             .store
             .create_session(&session, &hash, &ev)

@@ -495,14 +495,8 @@ impl Auth {
         let Some(identity) = list.iter().find(|i| i.id == id) else {
             return Err(Error::NotFound);
         };
-        let a = self
-            .store()
-            .account_by_id(account)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if a.password_hash.is_none() && list.len() <= 1 {
-            return Err(Error::LastSignInMethod);
-        }
+        // The store refuses to remove the last sign-in method (password,
+        // identities, passkeys) inside its transaction: `LastSignInMethod`.
         let ev = self.audit(
             "identity.unlinked",
             Some(account),

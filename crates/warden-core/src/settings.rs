@@ -76,6 +76,8 @@ pub struct Settings {
     pub reset_password_ttl: Duration,
     /// Lifetime of an email-change token (24 h).
     pub change_email_ttl: Duration,
+    /// The WebAuthn relying party of passkeys; `None`: passkeys are off.
+    pub webauthn: Option<crate::passkey::WebauthnSettings>,
 }
 
 impl Default for Settings {
@@ -110,6 +112,7 @@ impl Default for Settings {
             verify_email_ttl: Duration::hours(24),
             reset_password_ttl: Duration::minutes(30),
             change_email_ttl: Duration::hours(24),
+            webauthn: None,
         }
     }
 }

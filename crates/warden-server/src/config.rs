@@ -10,7 +10,7 @@ use time::Duration;
 use warden_axum::{HttpConfig, IpNet};
 use warden_core::password::HashParams;
 use warden_core::token::SigningAlg;
-use warden_core::{Registration, Settings};
+use warden_core::{Registration, Settings, WebauthnSettings};
 
 /// A duration written `300s`, `5m`, `24h`, `30d`, or a bare number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,6 +228,16 @@ pub struct Config {
     /// Folder with `verify.txt`, `verify.html`, `reset.*`, `email-change.*`
     /// templates that replace the built-in ones.
     pub template_dir: Option<String>,
+    /// Passkeys: the WebAuthn relying-party id, the host of the origin or a
+    /// parent domain of it. Unset: the host of `webauthn_origin`.
+    pub webauthn_rp_id: Option<String>,
+    /// Passkeys: the name authenticators show.
+    pub webauthn_rp_name: String,
+    /// Passkeys: the origin of the pages that call the WebAuthn API. Unset:
+    /// the origin of `public_url` (`http://localhost:PORT` when `public_url`
+    /// is a loopback IP, since WebAuthn needs a domain name; passkeys are off
+    /// for any other IP).
+    pub webauthn_origin: Option<String>,
     /// Least time between two verification (or reset) mails of an account.
     pub email_cooldown: Dur,
     /// New accounts are inactive until their email is verified.
@@ -333,6 +343,9 @@ impl Default for Config {
             smtp_from: "Warden <no-reply@localhost>".into(),
             outbox_dir: "./outbox".into(),
             template_dir: None,
+            webauthn_rp_id: None,
+            webauthn_rp_name: "Warden".into(),
+            webauthn_origin: None,
             email_cooldown: Dur(s.email_cooldown),
             require_verified_email: s.require_verified_email,
             email_verify_ttl: Dur(s.verify_email_ttl),
@@ -589,6 +602,7 @@ impl Config {
                 return Err(format!("WARDEN_{name} must be positive"));
             }
         }
+        let webauthn = self.webauthn()?;
         let defaults = Settings::default();
         Ok(Settings {
             issuer: self.issuer.clone(),
@@ -632,7 +646,73 @@ impl Config {
             verify_email_ttl: self.email_verify_ttl.0,
             reset_password_ttl: self.password_reset_ttl.0,
             change_email_ttl: self.email_change_ttl.0,
+            webauthn,
         })
+    }
+
+    /// The passkey relying party: explicit settings are checked (a one-line
+    /// error), derived ones from `public_url` leave passkeys off when unusable.
+    fn webauthn(&self) -> Result<Option<WebauthnSettings>, String> {
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let (rp_id, origin) = (set(&self.webauthn_rp_id), set(&self.webauthn_origin));
+        let rp_name = self.webauthn_rp_name.trim().to_owned();
+        if rp_name.is_empty() {
+            return Err("WARDEN_WEBAUTHN_RP_NAME must not be empty".into());
+        }
+        let explicit = rp_id.is_some() || origin.is_some();
+        let origin = match origin {
+            Some(o) => o,
+            None => {
+                let url = reqwest::Url::parse(&self.public_url)
+                    .map_err(|e| format!("WARDEN_PUBLIC_URL: {e}"))?;
+                let loopback = url
+                    .host_str()
+                    .and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+                    .map(|ip| ip.is_loopback());
+                match loopback {
+                    None => url.origin().ascii_serialization(),
+                    Some(true) if rp_id.is_none() || rp_id.as_deref() == Some("localhost") => {
+                        match url.port() {
+                            Some(p) => format!("{}://localhost:{p}", url.scheme()),
+                            None => format!("{}://localhost", url.scheme()),
+                        }
+                    }
+                    Some(_) if explicit => {
+                        return Err("WARDEN_WEBAUTHN_ORIGIN is needed: WARDEN_PUBLIC_URL is an IP address and WebAuthn needs a domain name".into());
+                    }
+                    Some(_) => return Ok(None),
+                }
+            }
+        };
+        let rp_id = match rp_id {
+            Some(r) => r,
+            None => reqwest::Url::parse(&origin)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .ok_or_else(|| {
+                    format!("WARDEN_WEBAUTHN_ORIGIN: {origin:?} is not a URL with a host")
+                })?,
+        };
+        let w = WebauthnSettings {
+            rp_id,
+            rp_name,
+            origin,
+        };
+        match w.validate() {
+            Ok(()) => Ok(Some(w)),
+            Err(e) if explicit => Err(format!(
+                "WARDEN_WEBAUTHN_RP_ID / WARDEN_WEBAUTHN_ORIGIN: {e}"
+            )),
+            Err(e) => {
+                tracing::info!(reason = %e, "passkeys are off: set WARDEN_WEBAUTHN_RP_ID and WARDEN_WEBAUTHN_ORIGIN");
+                Ok(None)
+            }
+        }
     }
 
     /// The HTTP settings (the admin secret is added at start-up).

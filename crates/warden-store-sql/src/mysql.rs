@@ -53,6 +53,9 @@ mod api_keys;
 #[path = "mysql_one_time.rs"]
 mod one_time;
 
+#[path = "mysql_passkeys.rs"]
+mod passkeys;
+
 #[path = "mysql_identities.rs"]
 mod identities;
 
@@ -230,6 +233,37 @@ row_mapping!(MySqlRow, MySql);
 
 // ------------------------------------------------------------ shared writes
 
+/// Insert an account row (inside the caller's transaction).
+async fn insert_account_row(conn: &mut MySqlConnection, account: &Account) -> Result<()> {
+    let c = AccountCols::of(account)?;
+    sqlx::query(concat!(
+        "INSERT INTO accounts (",
+        account_cols!(),
+        ", login_key, email_key) VALUES \
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(account.id.0)
+    .bind(&account.login)
+    .bind(&account.email)
+    .bind(account.email_verified)
+    .bind(account.active)
+    .bind(account.blocked)
+    .bind(&account.block_reason)
+    .bind(account.mfa_enabled)
+    .bind(&c.scopes)
+    .bind(&c.properties)
+    .bind(&account.password_hash)
+    .bind(c.password_changed_at)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(account.login_key())
+    .bind(&c.email_key)
+    .execute(&mut *conn)
+    .await
+    .map_err(my_err)?;
+    Ok(())
+}
+
 async fn insert_audit(conn: &mut MySqlConnection, ev: &AuditEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (at, account_id, event, ip, user_agent, detail) \
@@ -316,33 +350,8 @@ async fn account_exists(conn: &mut MySqlConnection, id: AccountId) -> Result<boo
 #[async_trait]
 impl AccountStore for MySqlStore {
     async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()> {
-        let c = AccountCols::of(account)?;
         let mut tx = self.write().await?;
-        sqlx::query(concat!(
-            "INSERT INTO accounts (",
-            account_cols!(),
-            ", login_key, email_key) VALUES \
-             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(account.id.0)
-        .bind(&account.login)
-        .bind(&account.email)
-        .bind(account.email_verified)
-        .bind(account.active)
-        .bind(account.blocked)
-        .bind(&account.block_reason)
-        .bind(account.mfa_enabled)
-        .bind(&c.scopes)
-        .bind(&c.properties)
-        .bind(&account.password_hash)
-        .bind(c.password_changed_at)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .bind(account.login_key())
-        .bind(&c.email_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(my_err)?;
+        insert_account_row(&mut tx, account).await?;
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
     }

@@ -102,6 +102,22 @@ impl IdentityStore for MySqlStore {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        // Lock the account and count what is left (see `mysql_passkeys.rs`).
+        let Some(methods) = super::passkeys::sign_in_methods(&mut tx, account).await? else {
+            return Ok(false);
+        };
+        let mine = sqlx::query("SELECT 1 FROM identities WHERE id = ? AND account_id = ?")
+            .bind(id)
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(my_err)?;
+        if mine.is_none() {
+            return Ok(false);
+        }
+        if methods <= 1 {
+            return Err(Error::LastSignInMethod);
+        }
         let done = sqlx::query("DELETE FROM identities WHERE id = ? AND account_id = ?")
             .bind(id)
             .bind(account.0)

@@ -51,6 +51,13 @@ mod one_time;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql_identities.rs"]
 mod identities;
+// The same source is compiled for each backend on purpose (see the file's doc).
+#[allow(clippy::duplicate_mod)]
+#[path = "sql_passkeys.rs"]
+mod passkeys;
+type BackendConn = PgConnection;
+/// Lock the account row before counting its sign-in methods (`sql_passkeys.rs`).
+const ACCOUNT_LOCK: &str = "SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE";
 /// The names `sql_identities.rs` is written against.
 type Backend = PgStore;
 type BackendRow = PgRow;
@@ -187,6 +194,37 @@ row_mapping!(PgRow, Postgres);
 
 // ------------------------------------------------------------ shared writes
 
+/// Insert an account row (inside the caller's transaction).
+async fn insert_account_row(conn: &mut PgConnection, account: &Account) -> Result<()> {
+    let c = AccountCols::of(account)?;
+    sqlx::query(concat!(
+        "INSERT INTO accounts (",
+        account_cols!(),
+        ", login_key, email_key) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    ))
+    .bind(account.id.0)
+    .bind(&account.login)
+    .bind(&account.email)
+    .bind(account.email_verified)
+    .bind(account.active)
+    .bind(account.blocked)
+    .bind(&account.block_reason)
+    .bind(account.mfa_enabled)
+    .bind(&c.scopes)
+    .bind(&c.properties)
+    .bind(&account.password_hash)
+    .bind(c.password_changed_at)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(account.login_key())
+    .bind(&c.email_key)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 async fn insert_audit(conn: &mut PgConnection, ev: &AuditEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (at, account_id, event, ip, user_agent, detail) \
@@ -267,33 +305,8 @@ async fn account_exists(conn: &mut PgConnection, id: AccountId) -> Result<bool> 
 #[async_trait]
 impl AccountStore for PgStore {
     async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()> {
-        let c = AccountCols::of(account)?;
         let mut tx = self.write().await?;
-        sqlx::query(concat!(
-            "INSERT INTO accounts (",
-            account_cols!(),
-            ", login_key, email_key) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        ))
-        .bind(account.id.0)
-        .bind(&account.login)
-        .bind(&account.email)
-        .bind(account.email_verified)
-        .bind(account.active)
-        .bind(account.blocked)
-        .bind(&account.block_reason)
-        .bind(account.mfa_enabled)
-        .bind(&c.scopes)
-        .bind(&c.properties)
-        .bind(&account.password_hash)
-        .bind(c.password_changed_at)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .bind(account.login_key())
-        .bind(&c.email_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        insert_account_row(&mut tx, account).await?;
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
     }

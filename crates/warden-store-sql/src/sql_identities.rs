@@ -2,7 +2,8 @@
 //! module of each backend, which names its store (`Backend`), its row type
 //! (`BackendRow`) and how a link checks its account (`ACCOUNT_CHECK`). `link_identity` runs in one transaction that checks the account
 //! and inserts the row (the unique `(provider, subject)` key makes a second
-//! link fail); `take_oauth_state` is a single `DELETE ... RETURNING`, so a state is used at most once.
+//! link fail); `unlink_identity` refuses to remove the last sign-in method
+//! (the account row is locked first); `take_oauth_state` is a single `DELETE ... RETURNING`, so a state is used at most once.
 
 use super::{ACCOUNT_CHECK, Backend, BackendRow, commit, get, insert_audit};
 use crate::codec::{db_err, from_ts, ts};
@@ -103,6 +104,22 @@ impl IdentityStore for Backend {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        // Lock the account and count what is left (see `sql_passkeys.rs`).
+        let Some(methods) = super::passkeys::sign_in_methods(&mut tx, account).await? else {
+            return Ok(false);
+        };
+        let mine = sqlx::query("SELECT 1 FROM identities WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if mine.is_none() {
+            return Ok(false);
+        }
+        if methods <= 1 {
+            return Err(Error::LastSignInMethod);
+        }
         let done = sqlx::query("DELETE FROM identities WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account.0)

@@ -7,6 +7,7 @@ pub mod dto;
 pub mod email;
 pub mod mfa;
 pub mod oauth;
+pub mod passkeys;
 
 use crate::Warden;
 use crate::error::{ApiError, problem};
@@ -85,7 +86,13 @@ where
         .route("/password/reset", post(email::reset))
         // Each authorize stores a state row and each callback calls the provider.
         .route("/oauth/{provider}/authorize", get(oauth::authorize))
-        .route("/oauth/{provider}/callback", get(oauth::callback));
+        .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route("/passkeys/register/begin", post(passkeys::register_begin))
+        .route("/passkeys/register/finish", post(passkeys::register_finish))
+        .route("/passkeys/signup/begin", post(passkeys::signup_begin))
+        .route("/passkeys/signup/finish", post(passkeys::signup_finish))
+        .route("/passkeys/login/begin", post(passkeys::login_begin))
+        .route("/passkeys/login/finish", post(passkeys::login_finish));
     let limited = if warden.cookie_sessions().is_some() {
         limited
             .route("/session/login", post(crate::session::login))
@@ -123,6 +130,16 @@ where
             delete(admin::revoke_sessions),
         )
         .route("/admin/audit", get(admin::audit))
+        .route("/passkeys", get(passkeys::list))
+        .route(
+            "/passkeys/{id}",
+            delete(passkeys::delete).patch(passkeys::rename),
+        )
+        .route("/admin/accounts/{id}/passkeys", get(passkeys::admin_list))
+        .route(
+            "/admin/accounts/{id}/passkeys/{pid}",
+            delete(passkeys::admin_delete),
+        )
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", delete(api_keys::revoke))
         .route("/api-keys/{id}/renew", post(api_keys::renew))

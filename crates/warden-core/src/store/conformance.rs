@@ -76,6 +76,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_one_time_concurrent(&store).await;
     check_identities(s).await;
     check_oauth_states(&store).await;
+    check_passkeys(s).await;
+    check_last_sign_in_method(s).await;
+    check_last_sign_in_method_concurrent(&store).await;
 }
 
 #[path = "conformance_api_keys.rs"]
@@ -89,6 +92,10 @@ pub use one_time_checks::*;
 #[path = "conformance_identities.rs"]
 mod identity_checks;
 pub use identity_checks::*;
+
+#[path = "conformance_passkeys.rs"]
+mod passkey_checks;
+pub use passkey_checks::*;
 
 // ---------------------------------------------------------------- helpers
 

@@ -488,3 +488,54 @@ impl IdentityStore for Layered {
         self.base.prune_oauth_states(before).await
     }
 }
+
+#[async_trait]
+impl PasskeyStore for Layered {
+    async fn insert_passkey(&self, passkey: &Passkey, audit: &AuditEvent) -> Result<()> {
+        self.base.insert_passkey(passkey, audit).await
+    }
+
+    async fn insert_account_with_passkey(
+        &self,
+        account: &Account,
+        passkey: &Passkey,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        self.base
+            .insert_account_with_passkey(account, passkey, audit)
+            .await
+    }
+
+    async fn passkeys_of(&self, account: AccountId) -> Result<Vec<Passkey>> {
+        self.base.passkeys_of(account).await
+    }
+
+    async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
+        self.base.passkey_by_credential(credential_id).await
+    }
+
+    async fn passkey_used(
+        &self,
+        id: uuid::Uuid,
+        credential: &str,
+        backup_state: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.base
+            .passkey_used(id, credential, backup_state, now)
+            .await
+    }
+
+    async fn rename_passkey(&self, account: AccountId, id: uuid::Uuid, name: &str) -> Result<bool> {
+        self.base.rename_passkey(account, id, name).await
+    }
+
+    async fn delete_passkey(
+        &self,
+        account: AccountId,
+        id: uuid::Uuid,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        self.base.delete_passkey(account, id, audit).await
+    }
+}

@@ -38,6 +38,7 @@ struct Inner {
     one_time: HashMap<[u8; 32], OneTimeRow>,
     identities: Vec<Identity>,
     oauth_states: HashMap<[u8; 32], (String, OffsetDateTime)>,
+    passkeys: Vec<Passkey>,
 }
 
 struct OneTimeRow {
@@ -81,6 +82,25 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// How many ways to sign in the account has (password, identities, passkeys).
+    fn sign_in_methods(&self, account: AccountId) -> usize {
+        let password = self
+            .accounts
+            .get(&account)
+            .is_some_and(|a| a.password_hash.is_some());
+        usize::from(password)
+            + self
+                .identities
+                .iter()
+                .filter(|i| i.account_id == account)
+                .count()
+            + self
+                .passkeys
+                .iter()
+                .filter(|p| p.account_id == account)
+                .count()
     }
 
     fn revoke_where(
@@ -218,6 +238,8 @@ impl AccountStore for MemoryStore {
             g.api_keys.remove(k);
             g.api_key_usage.remove(k);
         }
+        g.identities.retain(|i| i.account_id != id);
+        g.passkeys.retain(|p| p.account_id != id);
         g.totp.remove(&id);
         g.recovery.remove(&id);
         g.mfa_challenges.retain(|_, c| c.account_id != id);
@@ -753,3 +775,6 @@ mod memory_one_time;
 
 #[path = "memory_identities.rs"]
 mod memory_identities;
+
+#[path = "memory_passkeys.rs"]
+mod memory_passkeys;

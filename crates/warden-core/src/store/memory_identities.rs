@@ -47,12 +47,18 @@ impl IdentityStore for MemoryStore {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut g = self.inner.lock();
-        let n = g.identities.len();
-        g.identities
-            .retain(|i| !(i.id == id && i.account_id == account));
-        if g.identities.len() == n {
+        if !g
+            .identities
+            .iter()
+            .any(|i| i.id == id && i.account_id == account)
+        {
             return Ok(false);
         }
+        if g.sign_in_methods(account) <= 1 {
+            return Err(Error::LastSignInMethod);
+        }
+        g.identities
+            .retain(|i| !(i.id == id && i.account_id == account));
         g.audit.push(audit.clone());
         Ok(true)
     }

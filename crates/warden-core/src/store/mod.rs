@@ -26,6 +26,8 @@ mod one_time;
 pub use one_time::{ConsumedToken, OneTimeTokenStore, TokenKind};
 mod identities;
 pub use identities::{Identity, IdentityStore};
+mod passkeys;
+pub use passkeys::{Passkey, PasskeyStore};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -265,6 +267,7 @@ pub trait Store:
     + ApiKeyStore
     + OneTimeTokenStore
     + IdentityStore
+    + PasskeyStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
