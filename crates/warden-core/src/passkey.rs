@@ -619,7 +619,7 @@ impl Auth {
             "passkey.deleted",
             Some(account),
             client,
-            serde_json::json!({"passkey_id": id, "actor": if by_admin { "admin" } else { "self" }}),
+            serde_json::json!({"passkey_id": id, "by": if by_admin { "admin" } else { "self" }}),
         );
         if self.store().delete_passkey(account, id, &ev).await? {
             Ok(())

@@ -353,7 +353,7 @@ both! {
         assert_eq!(amr(&app.passkey_login(&mut second).await), json!(["hwk"]));
         let events = app.events(&id).await;
         assert!(events.iter().any(|e| e["event"] == json!("passkey.deleted")
-            && e["detail"]["actor"] == json!("self")));
+            && e["detail"]["by"] == json!("self")));
 
         // Sign-up rules: a taken login, bad logins, a taken login at finish time.
         let r = app.post("/auth/passkeys/signup/begin", json!({"login": login.to_uppercase()}), None).await;
@@ -423,7 +423,7 @@ both! {
         app.passkey_login(&mut soft).await.assert_problem(401, "invalid_credentials");
         let events = app.events(&alice.id).await;
         assert!(events.iter().any(|e| e["event"] == json!("passkey.deleted")
-            && e["detail"]["actor"] == json!("admin")));
+            && e["detail"]["by"] == json!("admin") && e["detail"]["actor"] == json!("admin_secret")));
     }
 }
 
@@ -538,4 +538,198 @@ async fn openapi_lists_the_passkey_routes() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+}
+
+// ------------------------------------------------------------ hosted pages
+
+/// The pages' passkey flows, as their script drives them (JSON with the form
+/// token in `X-CSRF-Token`): add a passkey on the account's Passkeys tab,
+/// sign in with it from the sign-in page (no password, no TOTP step), remove
+/// it; the last way into a
+/// passkey-only account cannot be removed, by the account or an admin.
+#[tokio::test]
+async fn hosted_pages_add_sign_in_and_remove_passkeys() {
+    use common::browser::Browser;
+    let (app, _clock) = app_at(Backend::Sqlite).await;
+    let login = unique("pkui");
+    let mut b = Browser::new(&app);
+    b.sign_up_and_in(&login, PASSWORD).await;
+    let page = b.open("/ui/account/passkeys").await;
+    assert_eq!(page.h1(), "Passkeys", "{}", page.html);
+    assert!(page.html.contains("id=\"passkey-add\""));
+    assert!(page.html.contains("aria-current=\"page\">Passkeys</a>"));
+
+    // Without the form token nothing starts.
+    let mut stranger = b.clone();
+    stranger.csrf = None;
+    let (status, _) = stranger
+        .post_json("/ui/account/passkeys/begin", json!({}))
+        .await;
+    assert_eq!(status, 403);
+
+    let mut soft = Soft::new("platform");
+    let (status, begin) = b
+        .post_json("/ui/account/passkeys/begin", json!({"name": "Laptop"}))
+        .await;
+    assert_eq!(status, 200, "{begin}");
+    let credential = soft.create(&begin["options"], ORIGIN);
+    let (status, done) = b
+        .post_json(
+            "/ui/account/passkeys/finish",
+            json!({"challenge_id": begin["challenge_id"], "credential": credential, "name": "Laptop"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["redirect"], json!("/ui/account/passkeys"));
+    let page = b.open("/ui/account/passkeys").await;
+    assert!(page.contains("Passkey added."), "{}", page.html);
+    assert!(page.html.contains("data-passkey-id="));
+    assert!(page.contains("Laptop"));
+
+    // Sign in with it on another browser: no login, no password.
+    let mut other = Browser::new(&app);
+    let page = other.open("/ui/sign-in").await;
+    assert!(page.html.contains("id=\"passkey-sign-in\""));
+    let (status, begin) = other
+        .post_json("/ui/passkeys/sign-in/begin", json!({}))
+        .await;
+    assert_eq!(status, 200, "{begin}");
+    let credential = soft.get(&begin["options"], ORIGIN);
+    let (status, done) = other
+        .post_json(
+            "/ui/passkeys/sign-in/finish",
+            json!({"challenge_id": begin["challenge_id"], "credential": credential, "remember": true, "redirect_to": "/ui/account/sessions"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["redirect"], json!("/ui/account/sessions"));
+    assert!(other.cookies.contains_key("warden_ui"));
+    let page = other.open("/ui/account/sessions").await;
+    assert_eq!(page.h1(), "Sessions", "{}", page.html);
+    // The same challenge cannot be used twice.
+    let (status, err) = other
+        .post_json(
+            "/ui/passkeys/sign-in/finish",
+            json!({"challenge_id": begin["challenge_id"], "credential": credential}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{err}");
+    assert!(err["error"].is_string());
+
+    // Remove it: the next passkey sign-in is refused.
+    let id = page_attr(
+        &b.open("/ui/account/passkeys").await.html,
+        "data-passkey-id",
+    );
+    let page = b
+        .submit(&format!("/ui/account/passkeys/{id}/delete"), &[])
+        .await;
+    assert!(page.contains("Passkey removed."), "{}", page.html);
+    let (_, begin) = other
+        .post_json("/ui/passkeys/sign-in/begin", json!({}))
+        .await;
+    let credential = soft.get(&begin["options"], ORIGIN);
+    let (status, err) = other
+        .post_json(
+            "/ui/passkeys/sign-in/finish",
+            json!({"challenge_id": begin["challenge_id"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(status, 403, "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("not known"),
+        "{err}"
+    );
+
+    // A passkey-only account: its only passkey cannot be removed, by the
+    // account or by an admin on the account's page.
+    let mut only = Soft::new("cross-platform");
+    let solo = unique("solo");
+    app.passkey_signup(&solo, &mut only)
+        .await
+        .assert_status(200);
+    let mut s = Browser::new(&app);
+    s.open("/ui/sign-in").await;
+    let (_, begin) = s.post_json("/ui/passkeys/sign-in/begin", json!({})).await;
+    let credential = only.get(&begin["options"], ORIGIN);
+    let (status, _) = s
+        .post_json(
+            "/ui/passkeys/sign-in/finish",
+            json!({"challenge_id": begin["challenge_id"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = s.open("/ui/account/passkeys").await;
+    let only_id = page_attr(&page.html, "data-passkey-id");
+    let page = s
+        .submit(&format!("/ui/account/passkeys/{only_id}/delete"), &[])
+        .await;
+    assert!(
+        page.alert()
+            .unwrap_or_default()
+            .contains("last way to sign in"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains(&only_id), "still there");
+
+    let boss = unique("boss");
+    app.post(
+        "/auth/register",
+        json!({"login": boss, "password": PASSWORD}),
+        None,
+    )
+    .await;
+    let boss_id = app
+        .warden
+        .auth()
+        .store()
+        .account_by_login(&boss)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.warden
+        .auth()
+        .set_scopes(boss_id, vec!["admin".into()], &Default::default())
+        .await
+        .unwrap();
+    let mut a = Browser::new(&app);
+    a.sign_in(&boss, PASSWORD).await;
+    let solo_id = app
+        .warden
+        .auth()
+        .store()
+        .account_by_login(&solo)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let page = a.open(&format!("/ui/admin/accounts/{solo_id}")).await;
+    assert!(
+        page.html
+            .contains(&format!("data-passkey-id=\"{only_id}\"")),
+        "{}",
+        page.html
+    );
+    let page = a
+        .submit(
+            &format!("/ui/admin/accounts/{solo_id}/passkeys/{only_id}/delete"),
+            &[],
+        )
+        .await;
+    assert!(
+        page.alert()
+            .unwrap_or_default()
+            .contains("last way to sign in"),
+        "{}",
+        page.html
+    );
+}
+
+/// The value of the first `attr="..."` in the HTML.
+fn page_attr(html: &str, attr: &str) -> String {
+    let pat = format!("{attr}=\"");
+    let start = html.find(&pat).expect(attr) + pat.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }

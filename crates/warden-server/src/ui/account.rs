@@ -84,7 +84,7 @@ pub(crate) fn routes() -> Router<Ui> {
 }
 
 /// A time as shown on the pages (UTC, to the minute).
-fn when(t: OffsetDateTime) -> String {
+pub(crate) fn when(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",

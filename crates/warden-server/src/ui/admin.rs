@@ -75,6 +75,10 @@ pub(crate) fn routes() -> Router<Ui> {
             post(revoke_key),
         )
         .route("/admin/accounts/{id}/delete", post(delete))
+        .route(
+            "/admin/accounts/{id}/passkeys/{pid}/delete",
+            post(remove_passkey),
+        )
         .route("/admin/audit", get(audit))
 }
 
@@ -369,6 +373,20 @@ async fn account_page(
             })
         })
         .collect();
+    let passkeys: Vec<serde_json::Value> = match auth.passkeys(id).await {
+        Ok(p) => p
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.id.to_string(),
+                    "name": p.name,
+                    "created": when(p.created_at, false),
+                    "last_used": p.last_used_at.map(|t| when(t, false)),
+                })
+            })
+            .collect(),
+        Err(e) => return page.error(&e),
+    };
     let (errors, alert) = error.map(form_errors).unwrap_or_default();
     let mut view = account_row(&a);
     view["block_reason"] = json!(a.block_reason);
@@ -384,6 +402,7 @@ async fn account_page(
             is_self => a.id == ap.signed.account.id,
             sessions => to_value(&sessions),
             keys => to_value(&keys),
+            passkeys => to_value(&passkeys),
             audit_url => format!("{}?account={}", page.ui.url("/admin/audit"), a.id),
             reason => form.reason.clone().unwrap_or_default(),
             scopes => form.scopes.clone().unwrap_or_else(|| a.scopes.join(" ")),
@@ -533,6 +552,19 @@ async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, String)>) -> R
         }
         Err(e) => Err(e),
     };
+    done(&ap, id, result, &AccountForm::default()).await
+}
+
+async fn remove_passkey(ap: AdminPage, Path((id, pid)): Path<(String, String)>) -> Response {
+    let (Some(id), Ok(pid)) = (AccountId::parse(&id), uuid::Uuid::parse_str(&pid)) else {
+        return not_found(&ap);
+    };
+    let result = ap
+        .page
+        .auth()
+        .delete_passkey(id, pid, true, &ap.page.client)
+        .await
+        .map(|()| "Passkey removed.".to_owned());
     done(&ap, id, result, &AccountForm::default()).await
 }
 

@@ -20,6 +20,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod passkeys;
 pub mod public;
 
 use crate::config::Config;
@@ -47,7 +48,7 @@ pub const SESSION_COOKIE: &str = "warden_ui";
 const CSRF_COOKIE: &str = "warden_ui_csrf";
 const FLASH_COOKIE: &str = "warden_ui_flash";
 const KEY_SETTING: &str = "ui_cookie_key";
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 const CSS: &str = include_str!("../../templates/ui/static/ui.css");
 const JS: &str = include_str!("../../templates/ui/static/ui.js");
@@ -144,6 +145,7 @@ fn builtin_templates() -> impl Iterator<Item = &'static (&'static str, &'static 
         .iter()
         .chain(account::TEMPLATES)
         .chain(admin::TEMPLATES)
+        .chain(passkeys::TEMPLATES)
 }
 
 /// Compile the page templates: the built-in ones, each replaced by the file of
@@ -269,15 +271,20 @@ impl Ui {
 
     /// The router of the pages, to be nested at [`UiConfig::path`].
     pub fn router<S>(&self) -> Router<S> {
-        let limited = Router::new().merge(public::limited_routes()).route_layer(
-            middleware::from_fn_with_state(self.0.warden.clone(), warden_axum::rate_limited),
-        );
+        let limited = Router::new()
+            .merge(public::limited_routes())
+            .merge(passkeys::limited_routes())
+            .route_layer(middleware::from_fn_with_state(
+                self.0.warden.clone(),
+                warden_axum::rate_limited,
+            ));
         Router::new()
             .route("/static/ui.css", get(css))
             .route("/static/ui.js", get(js))
             .merge(public::routes())
             .merge(account::routes())
             .merge(admin::routes())
+            .merge(passkeys::routes())
             .merge(limited)
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(self.clone(), guard))
@@ -693,6 +700,7 @@ impl Page {
             path => self.path.clone(),
             otp_enabled => self.ui.0.cfg.otp_enabled,
             captcha => to_value(&self.ui.0.cfg.captcha),
+            passkeys_enabled => self.auth().settings().webauthn.is_some(),
         };
         let ctx = minijinja::context! { ..ctx, ..base };
         let html = self

@@ -71,12 +71,16 @@ impl Page {
             .unwrap_or_default()
     }
 
-    /// The text of the `role="alert"` element, if any.
+    /// The text of the first non-empty `role="alert"` element, if any.
     pub fn alert(&self) -> Option<String> {
-        let i = self.html.find("role=\"alert\"")?;
-        let open_end = i + self.html[i..].find('>')? + 1;
-        let end = open_end + self.html[open_end..].find("</")?;
-        Some(strip_tags(&self.html[open_end..end]))
+        self.html
+            .match_indices("role=\"alert\"")
+            .find_map(|(i, _)| {
+                let open_end = i + self.html[i..].find('>')? + 1;
+                let end = open_end + self.html[open_end..].find("</")?;
+                let text = strip_tags(&self.html[open_end..end]);
+                (!text.is_empty()).then_some(text)
+            })
     }
 }
 
@@ -223,6 +227,25 @@ impl Browser {
             .body(Body::from(body))
             .expect("request");
         self.send(req).await
+    }
+
+    /// POST JSON as the pages' script does: the form token in `X-CSRF-Token`.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut b = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, "http://127.0.0.1:8080");
+        if let Some(c) = &self.csrf {
+            b = b.header("x-csrf-token", c);
+        }
+        let req = b.body(Body::from(body.to_string())).expect("request");
+        let page = self.send(req).await;
+        let json = serde_json::from_str(&page.html).unwrap_or(serde_json::Value::Null);
+        (page.status, json)
     }
 
     /// POST, then follow the redirect(s).
