@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Real-browser test of the hosted /ui pages (issue 11): Debian's Chromium driven by
-# Playwright (playwright-core from npm, e2e/ui/package-lock.json) against the release
-# `warden` binary on loopback with a fresh SQLite file and the dev mail outbox.
+# Real-browser test of the hosted /ui pages (issues 11 and 12): Debian's Chromium driven
+# by Playwright (playwright-core from npm, e2e/ui/package-lock.json) against the release
+# `warden` binary on loopback with a fresh SQLite file and the dev mail outbox. The pages
+# are opened as http://localhost:<port> (the server binds 127.0.0.1): WebAuthn refuses an
+# IP address as relying-party id, so the passkey steps need a host name.
 # Screenshots of every page go to target/ui-screenshots/ (kept as CI artefacts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +42,13 @@ BIN=$root/target/release/warden
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-B="http://127.0.0.1:$port"
+# The browser and the test use http://localhost:$port (a secure context, and a domain
+# for WebAuthn); the server binds 127.0.0.1 only. Where localhost also resolves to ::1,
+# Chromium and Node's fetch (autoSelectFamily, Node >= 20) fall back to 127.0.0.1 when
+# ::1 refuses; the check after start-up fails early otherwise. The readiness poll goes
+# to 127.0.0.1 directly.
+B="http://localhost:$port"
+H="http://127.0.0.1:$port"
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
@@ -53,6 +61,10 @@ trap 'exit 130' INT TERM
 export WARDEN_BIND="127.0.0.1:$port"
 export WARDEN_DATABASE_URL="sqlite://$dir/warden.db?mode=rwc"
 export WARDEN_PUBLIC_URL="$B"
+# Passkeys (issue 12): the relying party is localhost at the pages' origin.
+export WARDEN_WEBAUTHN_RP_ID=localhost
+export WARDEN_WEBAUTHN_ORIGIN="$B"
+export WARDEN_WEBAUTHN_RP_NAME="Warden e2e"
 export WARDEN_COOKIE_SECURE=false
 export WARDEN_ARGON2_MEMORY_KIB=64 WARDEN_ARGON2_ITERATIONS=1
 export WARDEN_RATE_LIMIT_PER_MINUTE=0
@@ -69,10 +81,16 @@ printf '%s\n' "$admin_password" |
 
 "$BIN" serve >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 150); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
-if ! curl -sf "$B/healthz" >/dev/null; then
-  echo "ui.sh: FAIL: the server did not start on $B" >&2
+for _ in $(seq 1 150); do curl -sf "$H/healthz" >/dev/null && break; sleep 0.1; done
+if ! curl -sf "$H/healthz" >/dev/null; then
+  echo "ui.sh: FAIL: the server did not start on $H" >&2
   cat "$dir/server.log" >&2
+  exit 1
+fi
+
+# The name the browser uses must reach the server too.
+if ! curl -sf "$B/healthz" >/dev/null; then
+  echo "ui.sh: FAIL: $B/healthz does not answer (does localhost resolve to 127.0.0.1? see /etc/hosts)" >&2
   exit 1
 fi
 

@@ -1,7 +1,9 @@
-// Real-browser scenario of issue 11 against a running warden (started by e2e/ui.sh):
-// sign-up → verify email (dev outbox) → sign in → enrol TOTP → sign out → sign in with
-// TOTP → revoke another session → create and revoke an API key → admin blocks the
-// account → sign-in refused. Only the labels, roles and ids of the page contract are
+// Real-browser scenario of issues 11 and 12 against a running warden (started by
+// e2e/ui.sh): sign-up → verify email (dev outbox) → sign in → enrol TOTP → sign out →
+// sign in with TOTP → revoke another session → create and revoke an API key → register
+// a passkey (Chromium's virtual authenticator over CDP) → sign in with it (no password,
+// no TOTP step) → remove it and add another → admin blocks the account → password and
+// passkey sign-in refused → admin removes the passkey. Only the labels, roles and ids of the page contract are
 // used. Every page visited is screenshotted at phone and desktop size and checked for
 // basic accessibility (labels, one h1, lang, image text, contrast, phone layout).
 //
@@ -501,6 +503,105 @@ async function ensureSignedIn(page) {
   await expectPath(page, '/ui/account');
 }
 
+// ------------------------------------------------------------------ passkeys (WebAuthn)
+
+const PASSKEY_NAME = 'ui test passkey';
+
+/**
+ * Chromium's virtual authenticator (CDP WebAuthn domain) on `page`: a platform
+ * authenticator with resident keys and user verification that answers at once. It
+ * belongs to the page's tab and lasts across its navigations, so it is made once.
+ */
+async function authenticator(page) {
+  if (state.authn) return state.authn;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  state.authn = {
+    cdp,
+    authenticatorId,
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    clear: () => cdp.send('WebAuthn.clearCredentials', { authenticatorId }),
+  };
+  return state.authn;
+}
+
+/** A passkey row's "Remove" button (its accessible name may add the passkey's name). */
+const removeButton = (row) => row.getByRole('button', { name: /^Remove\b/ });
+
+/** The text of a shown `#passkey-error` (the JS ceremony's error), else ''. */
+async function passkeyError(page) {
+  const el = page.locator('#passkey-error');
+  if (!(await el.count()) || !(await el.first().isVisible())) return '';
+  return (await el.first().innerText()).trim();
+}
+
+/**
+ * Waits for `success` (a locator) after a WebAuthn button was clicked; a message in
+ * `#passkey-error` (the ceremony failed) fails at once with its text.
+ */
+async function passkeyOutcome(page, success, what) {
+  const error = page.locator('#passkey-error').filter({ hasText: /\S/ });
+  try {
+    await success.or(error).first().waitFor({ timeout: ACTION_MS });
+  } catch {
+    const alert = await alertText(page);
+    throw new Error(`no ${what} after ${ACTION_MS} ms at ${pathOf(page)}${alert ? ` (alert "${alert}")` : ''}`);
+  }
+  const err = await passkeyError(page);
+  if (err && !(await success.count())) throw new Error(`#passkey-error: "${err}" (expected ${what})`);
+}
+
+/** On /ui/account/passkeys: adds a passkey named `name`; returns its row's id. */
+async function addPasskey(page, name, shot) {
+  await accountNav(page, 'Passkeys');
+  await expectPath(page, '/ui/account/passkeys');
+  await h1Is(page, 'Passkeys');
+  if (shot) await visit(page, shot);
+  const add = button(page, 'Add a passkey');
+  await add.waitFor(); // shown once the page's JS sees window.PublicKeyCredential
+  assert.equal(await add.getAttribute('id'), 'passkey-add', 'the "Add a passkey" button is not #passkey-add');
+  await label(page, 'Passkey name').fill(name);
+  await add.click();
+  const notice = page.getByRole('status').filter({ hasText: 'Passkey added.' });
+  await passkeyOutcome(page, notice, 'notice "Passkey added."');
+  await page.waitForLoadState('load');
+  await expectPath(page, '/ui/account/passkeys');
+  const rows = page.locator('tr[data-passkey-id]').filter({ hasText: name });
+  assert.equal(await rows.count(), 1, `no row <tr data-passkey-id> with the name "${name}"`);
+  await removeButton(rows.first()).waitFor();
+  return rows.first().getAttribute('data-passkey-id');
+}
+
+/** Asserts the virtual authenticator holds exactly one resident credential for localhost. */
+async function oneResidentCredential() {
+  const creds = await state.authn.credentials();
+  assert.equal(creds.length, 1, `the virtual authenticator holds ${creds.length} credentials, expected 1`);
+  assert.equal(creds[0].isResidentCredential, true, 'the passkey is not a resident (discoverable) credential');
+  const host = new URL(BASE).hostname;
+  assert.equal(creds[0].rpId, host, `the credential's rpId is ${creds[0].rpId}, expected ${host}`);
+  return creds[0];
+}
+
+/** On /ui/sign-in: clicks "Sign in with a passkey" (no login, no password). */
+async function clickPasskeySignIn(page) {
+  await page.goto(`${BASE}/ui/sign-in`);
+  await expectPath(page, '/ui/sign-in');
+  const pk = button(page, 'Sign in with a passkey');
+  await pk.waitFor(); // hidden until the JS sees window.PublicKeyCredential
+  assert.equal(await pk.getAttribute('id'), 'passkey-sign-in', 'the "Sign in with a passkey" button is not #passkey-sign-in');
+  await pk.click();
+}
+
 async function meWithKey(key) {
   const r = await fetch(`${BASE}/auth/me`, { headers: { 'X-API-Key': key } });
   return { status: r.status, body: await r.text() };
@@ -755,6 +856,62 @@ try {
     assert.equal(me.status, 401, `GET /auth/me with the revoked key: ${me.status}`);
   }, { needs: ['create an API key (shown once, works with X-API-Key)'] });
 
+  // Passkeys (issue 12): the user's tab gets a virtual authenticator.
+  await step('register a passkey', async () => {
+    current = page;
+    const authn = await authenticator(page);
+    assert.equal((await authn.credentials()).length, 0, 'the new virtual authenticator is not empty');
+    await ensureSignedIn(page);
+    state.passkeyId = await addPasskey(page, PASSKEY_NAME, 'passkeys-none');
+    await visit(page, 'passkey-added');
+    const cred = await oneResidentCredential();
+    state.credentialId = cred.credentialId;
+    // Reloading keeps the row but not the notice (flash).
+    await page.goto(`${BASE}/ui/account/passkeys`);
+    assert.equal(await page.locator(`tr[data-passkey-id="${state.passkeyId}"]`).count(), 1, 'the passkey row is gone after a reload');
+  }, { needs: ['sign in'] });
+
+  await step('sign in with a passkey (no password, no TOTP step)', async () => {
+    current = page;
+    await (await signOutButton(page)).click();
+    await page.waitForLoadState('load');
+    await page.goto(`${BASE}/ui/account`);
+    await expectPath(page, '/ui/sign-in');
+    const before = (await state.authn.credentials())[0]?.signCount ?? 0;
+    await clickPasskeySignIn(page);
+    // The user has TOTP on: a passkey is two factors, so no "Two-step verification".
+    await passkeyOutcome(page, page.getByRole('navigation', { name: 'Account' }), 'account page');
+    await expectPath(page, '/ui/account');
+    await page.getByText(USER.login).first().waitFor();
+    const after = (await state.authn.credentials())[0]?.signCount ?? 0;
+    assert.ok(after > before, `the authenticator's signCount did not grow (${before} → ${after}): no assertion was made`);
+    await visit(page, 'account-after-passkey-sign-in');
+  }, { needs: ['register a passkey', 'sign out'] });
+
+  await step('remove the passkey, then add another', async () => {
+    current = page;
+    await ensureSignedIn(page);
+    await accountNav(page, 'Passkeys');
+    await expectPath(page, '/ui/account/passkeys');
+    const row = page.locator(`tr[data-passkey-id="${state.passkeyId}"]`);
+    assert.equal(await row.count(), 1, 'the passkey has no row');
+    await removeButton(row).click(); // a confirm() dialog, if any, is accepted
+    await page.waitForLoadState('load');
+    await expectPath(page, '/ui/account/passkeys');
+    await page.getByRole('status').filter({ hasText: /\S/ }).first().waitFor();
+    assert.equal(await page.locator(`tr[data-passkey-id="${state.passkeyId}"]`).count(), 0, 'the removed passkey is still listed');
+    assert.equal(await page.getByRole('alert').filter({ hasText: /\S/ }).count(), 0,
+      `an alert after removing a passkey of a user with a password: "${await alertText(page)}"`);
+    await visit(page, 'passkey-removed');
+    // The authenticator still holds the old credential: forget it so that the sign-in
+    // below has exactly one passkey to offer.
+    await state.authn.clear();
+    state.passkeyId = await addPasskey(page, `${PASSKEY_NAME} 2`);
+    state.passkeyName = `${PASSKEY_NAME} 2`;
+    const cred = await oneResidentCredential();
+    assert.notEqual(cred.credentialId, state.credentialId, 'the new passkey has the old credential id');
+  }, { needs: ['register a passkey'] });
+
   const ctx3 = await newContext(DESKTOP);
   const admin = await ctx3.newPage();
   admin.on('dialog', (d) => d.accept());
@@ -784,6 +941,7 @@ try {
     await row.getByRole('link', { name: USER.login, exact: true }).click();
     await expectPath(admin, `/ui/admin/accounts/${state.accountId}`);
     await visit(admin, 'admin-account');
+    state.adminAccountUrl = admin.url();
     await label(admin, 'Reason').fill('ui test: blocked by the browser test');
     await button(admin, 'Block').click();
     await admin.waitForLoadState('load');
@@ -820,6 +978,50 @@ try {
     assert.notEqual(pathOf(page), '/ui/account', 'the blocked user reached /ui/account');
     await visit(page, 'sign-in-blocked', { postOk: true });
   }, { needs: ['admin finds and blocks the account'] });
+
+  await step('audit: the passkey sign-in has amr hwk or swk', async () => {
+    current = admin;
+    await admin.goto(`${BASE}/ui/admin/audit?account=${encodeURIComponent(state.accountId)}&type=login.success`);
+    const rows = admin.locator('tr[data-event="login.success"]').filter({ hasText: 'passkey' });
+    const n = await rows.count();
+    assert.ok(n >= 1, 'no login.success event with method passkey in the account\'s audit log');
+    const detail = (await rows.first().innerText()).replace(/\s+/g, ' ');
+    assert.match(detail, /amr\W+(hwk|swk)\b/, `the passkey login's detail has no amr hwk/swk: ${detail}`);
+    assert.doesNotMatch(detail, /amr\W+[^\]]*(pwd|otp)/, `the passkey login's amr names pwd/otp: ${detail}`);
+    console.log(`       (${detail.match(/amr\W+[a-z", ]+/)?.[0]})`);
+  }, { needs: ['admin audit log', 'sign in with a passkey (no password, no TOTP step)'] });
+
+  await step('blocked account: passkey sign-in refused', async () => {
+    current = page;
+    await clickPasskeySignIn(page);
+    const blocked = page.getByRole('alert').filter({ hasText: /blocked/i });
+    const anyError = page.locator('#passkey-error').filter({ hasText: /\S/ });
+    try {
+      await blocked.or(anyError).first().waitFor({ timeout: ACTION_MS });
+    } catch {
+      throw new Error(`no alert after "Sign in with a passkey" at ${pathOf(page)}`);
+    }
+    const text = (await passkeyError(page)) || (await alertText(page));
+    assert.match(text, /blocked/i, `the alert "${text}" does not say "blocked"`);
+    assert.notEqual(pathOf(page), '/ui/account', 'the blocked user reached /ui/account');
+    await visit(page, 'sign-in-passkey-blocked', { postOk: true });
+    await page.goto(`${BASE}/ui/account`);
+    await expectPath(page, '/ui/sign-in');
+  }, { needs: ['admin finds and blocks the account', 'remove the passkey, then add another'] });
+
+  await step('admin removes the passkey', async () => {
+    current = admin;
+    await admin.goto(state.adminAccountUrl);
+    const row = admin.locator(`tr[data-passkey-id="${state.passkeyId}"]`);
+    assert.equal(await row.count(), 1, `the admin account page lists no <tr data-passkey-id="${state.passkeyId}">`);
+    assert.ok((await row.innerText()).includes(state.passkeyName), `the admin's passkey row does not name "${state.passkeyName}"`);
+    await visit(admin, 'admin-account-passkeys');
+    await removeButton(row).click();
+    await admin.waitForLoadState('load');
+    await expectPath(admin, new URL(state.adminAccountUrl).pathname);
+    assert.equal(await admin.locator(`tr[data-passkey-id="${state.passkeyId}"]`).count(), 0, 'the removed passkey is still listed');
+    await visit(admin, 'admin-passkey-removed');
+  }, { needs: ['admin finds and blocks the account', 'remove the passkey, then add another'] });
 
   await ctx3.close();
   await ctx1.close();
