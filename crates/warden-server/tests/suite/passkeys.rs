@@ -1,4 +1,4 @@
-//! Passkeys (issue 12) through the real router, on memory and SQLite, with
+//! Passkeys (issue 12) through the real router, with
 //! webauthn-rs's software authenticator (`webauthn-authenticator-rs`,
 //! `softpasskey`) playing the browser and the authenticator.
 //!
@@ -8,12 +8,11 @@
 //! names its own credential in the request options (a browser finds it by
 //! itself), and adds the user handle it was registered with to the
 //! assertion. The signatures are the authenticator's, unchanged.
+//!
+//! Part of the router suite: `api.rs` runs it on memory and SQLite,
+//! `api_postgres.rs` and `api_mysql.rs` on PostgreSQL and MySQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use time::Duration;
