@@ -538,3 +538,52 @@ async fn openapi_lists_the_passkey_routes() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
 }
+
+both! {
+    async fn identities_and_passkeys_count_as_sign_in_methods(b) {
+        let (app, _) = app_at(b).await;
+        let mut soft = Soft::new("platform");
+        let pair = Pair::from_resp(&app.passkey_signup(&unique("mix"), &mut soft).await);
+        let me = app.get("/auth/me", Some(&pair.access)).await.json();
+        let account = warden_core::model::AccountId::parse(me["id"].as_str().unwrap()).unwrap();
+        // An external identity linked to the passkey-only account.
+        let identity = warden_core::store::Identity {
+            id: Uuid::now_v7(),
+            account_id: account,
+            provider: "github".into(),
+            subject: unique("gh"),
+            email: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        let ev = warden_core::model::AuditEvent {
+            at: identity.created_at,
+            account_id: Some(account),
+            event: "identity.linked".into(),
+            ip: None,
+            user_agent: None,
+            detail: json!({}),
+        };
+        app.store.link_identity(&identity, &ev).await.unwrap();
+        // With the passkey there, the identity may go ...
+        app.delete(&format!("/auth/identities/{}", identity.id), Some(&pair.access))
+            .await
+            .assert_status(204);
+        // ... and now the passkey is the last way in.
+        let pid = app.get("/auth/passkeys", Some(&pair.access)).await.json()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.delete(&format!("/auth/passkeys/{pid}"), Some(&pair.access))
+            .await
+            .assert_problem(409, "last_sign_in_method");
+        // Linked again: the passkey may go, and then the identity is the last.
+        let again = warden_core::store::Identity { id: Uuid::now_v7(), subject: unique("gh"), ..identity };
+        app.store.link_identity(&again, &ev).await.unwrap();
+        app.delete(&format!("/auth/passkeys/{pid}"), Some(&pair.access))
+            .await
+            .assert_status(204);
+        app.delete(&format!("/auth/identities/{}", again.id), Some(&pair.access))
+            .await
+            .assert_problem(409, "last_sign_in_method");
+    }
+}
