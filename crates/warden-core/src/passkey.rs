@@ -38,6 +38,8 @@ pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 pub const MAX_PASSKEYS: usize = 50;
 /// Longest passkey name, in characters.
 pub const NAME_MAX: usize = 64;
+/// Longest credential id accepted (WebAuthn level 3, § 6.5.1).
+pub const CREDENTIAL_ID_MAX: usize = 1023;
 /// The name of a passkey registered without one.
 pub const DEFAULT_NAME: &str = "Passkey";
 
@@ -174,6 +176,11 @@ fn to_stored(
     pk: &wa::Passkey,
     now: time::OffsetDateTime,
 ) -> Result<Passkey> {
+    if pk.cred_id().len() > CREDENTIAL_ID_MAX {
+        return Err(bad_credential(format!(
+            "credential id longer than {CREDENTIAL_ID_MAX} bytes"
+        )));
+    }
     let json = serde_json::to_value(pk).map_err(Error::internal)?;
     let flag = |f: &str| {
         json.pointer(&format!("/cred/{f}"))

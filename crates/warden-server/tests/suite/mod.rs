@@ -6,6 +6,7 @@ mod csrf;
 mod lockout;
 mod login;
 mod logout;
+mod passkeys;
 mod password;
 mod refresh;
 mod register;

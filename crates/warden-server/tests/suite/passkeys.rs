@@ -1,4 +1,4 @@
-//! Passkeys (issue 12) through the real router, on memory and SQLite, with
+//! Passkeys (issue 12) through the real router, with
 //! webauthn-rs's software authenticator (`webauthn-authenticator-rs`,
 //! `softpasskey`) playing the browser and the authenticator.
 //!
@@ -8,12 +8,11 @@
 //! names its own credential in the request options (a browser finds it by
 //! itself), and adds the user handle it was registered with to the
 //! assertion. The signatures are the authenticator's, unchanged.
+//!
+//! Part of the router suite: `api.rs` runs it on memory and SQLite,
+//! `api_postgres.rs` and `api_mysql.rs` on PostgreSQL and MySQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use time::Duration;
@@ -542,15 +541,15 @@ async fn openapi_lists_the_passkey_routes() {
 
 // ------------------------------------------------------------ hosted pages
 
-/// The pages' passkey flows, as their script drives them (JSON with the form
-/// token in `X-CSRF-Token`): add a passkey on the account's Passkeys tab,
-/// sign in with it from the sign-in page (no password, no TOTP step), remove
-/// it; the last way into a
-/// passkey-only account cannot be removed, by the account or an admin.
-#[tokio::test]
-async fn hosted_pages_add_sign_in_and_remove_passkeys() {
-    use common::browser::Browser;
-    let (app, _clock) = app_at(Backend::Sqlite).await;
+both! {
+    /// The pages' passkey flows, as their script drives them (JSON with the form
+    /// token in `X-CSRF-Token`): add a passkey on the account's Passkeys tab,
+    /// sign in with it from the sign-in page (no password, no TOTP step), remove
+    /// it; the last way into a
+    /// passkey-only account cannot be removed, by the account or an admin.
+    async fn hosted_pages_add_sign_in_and_remove_passkeys(b) {
+    use crate::common::browser::Browser;
+    let (app, _clock) = app_at(b).await;
     let login = unique("pkui");
     let mut b = Browser::new(&app);
     b.sign_up_and_in(&login, PASSWORD).await;
@@ -726,10 +725,60 @@ async fn hosted_pages_add_sign_in_and_remove_passkeys() {
         page.html
     );
 }
+}
 
 /// The value of the first `attr="..."` in the HTML.
 fn page_attr(html: &str, attr: &str) -> String {
     let pat = format!("{attr}=\"");
     let start = html.find(&pat).expect(attr) + pat.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+both! {
+    async fn identities_and_passkeys_count_as_sign_in_methods(b) {
+        let (app, _) = app_at(b).await;
+        let mut soft = Soft::new("platform");
+        let pair = Pair::from_resp(&app.passkey_signup(&unique("mix"), &mut soft).await);
+        let me = app.get("/auth/me", Some(&pair.access)).await.json();
+        let account = warden_core::model::AccountId::parse(me["id"].as_str().unwrap()).unwrap();
+        // An external identity linked to the passkey-only account.
+        let identity = warden_core::store::Identity {
+            id: Uuid::now_v7(),
+            account_id: account,
+            provider: "github".into(),
+            subject: unique("gh"),
+            email: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        let ev = warden_core::model::AuditEvent {
+            at: identity.created_at,
+            account_id: Some(account),
+            event: "identity.linked".into(),
+            ip: None,
+            user_agent: None,
+            detail: json!({}),
+        };
+        app.store.link_identity(&identity, &ev).await.unwrap();
+        // With the passkey there, the identity may go ...
+        app.delete(&format!("/auth/identities/{}", identity.id), Some(&pair.access))
+            .await
+            .assert_status(204);
+        // ... and now the passkey is the last way in.
+        let pid = app.get("/auth/passkeys", Some(&pair.access)).await.json()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.delete(&format!("/auth/passkeys/{pid}"), Some(&pair.access))
+            .await
+            .assert_problem(409, "last_sign_in_method");
+        // Linked again: the passkey may go, and then the identity is the last.
+        let again = warden_core::store::Identity { id: Uuid::now_v7(), subject: unique("gh"), ..identity };
+        app.store.link_identity(&again, &ev).await.unwrap();
+        app.delete(&format!("/auth/passkeys/{pid}"), Some(&pair.access))
+            .await
+            .assert_status(204);
+        app.delete(&format!("/auth/identities/{}", again.id), Some(&pair.access))
+            .await
+            .assert_problem(409, "last_sign_in_method");
+    }
 }
