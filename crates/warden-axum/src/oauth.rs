@@ -96,4 +96,25 @@ impl OAuthConfig {
             prefix.trim_end_matches('/')
         )
     }
+
+    /// Start a sign-in (or a link, with `state.link_account`): keep `state`
+    /// (hashed, single use) and answer the provider URL to send the browser to.
+    pub async fn start(
+        &self,
+        auth: &warden_core::Auth,
+        prefix: &str,
+        provider: &dyn OAuthProvider,
+        state: &warden_core::oauth::OAuthState,
+    ) -> Result<String, Error> {
+        let token = auth.oauth_save_state(state).await?;
+        let callback = self.callback_url(prefix, provider.name());
+        provider
+            .authorization_url(
+                &callback,
+                &token,
+                &state.pkce_challenge(),
+                state.nonce.as_deref(),
+            )
+            .await
+    }
 }

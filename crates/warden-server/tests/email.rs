@@ -303,7 +303,7 @@ async fn verification_link_works_once() {
         assert_eq!(mail.subject, "Confirm your email address");
         assert!(
             mail.text
-                .contains("https://id.example.com/auth/email/verify?token="),
+                .contains("https://id.example.com/ui/email/verify?token="),
             "{}",
             mail.text
         );
@@ -423,7 +423,7 @@ async fn forgot_unknown_email_sends_nothing_and_answers_the_same() {
         assert_eq!(mail.subject, "Reset your password");
         assert!(
             mail.text
-                .contains("https://id.example.com/auth/password/reset?token=")
+                .contains("https://id.example.com/ui/password/reset?token=")
         );
         tokio::time::sleep(StdDuration::from_millis(100)).await;
         assert_eq!(
@@ -797,7 +797,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
     );
     assert!(data.contains("multipart/alternative"), "{data}");
     assert!(
-        data.contains("https://id.example.com/auth/email/verify?token="),
+        data.contains("https://id.example.com/ui/email/verify?token="),
         "{data}"
     );
     let token = token_in(&data);
@@ -841,7 +841,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
     .await
     .status(202);
     let m = wait_received(&got, 2).await;
-    assert!(unqp(&m.data).contains("/auth/password/reset?token="));
+    assert!(unqp(&m.data).contains("/ui/password/reset?token="));
     tokio::time::sleep(StdDuration::from_millis(200)).await;
     assert_eq!(got.lock().unwrap().len(), 2);
 
@@ -974,4 +974,22 @@ async fn postgres_flows() {
     app.verify(&token_in(&mail.text)).await.status(204);
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
     assert_eq!(r.body, json!({"email": new_email, "verified": true}));
+}
+
+/// Mailed links open the hosted pages when they are served, the API's own
+/// routes (under the prefix) when they are off.
+#[tokio::test]
+async fn mailed_links_follow_the_pages_setting() {
+    for (ui, base) in [
+        (true, "https://id.example.com/ui/email/verify?token="),
+        (false, "https://id.example.com/auth/email/verify?token="),
+    ] {
+        let app = app_with(Backend::Memory, |c| c.ui = ui).await;
+        let at = app.user("linky", "linky@example.com").await;
+        app.call("POST", "/auth/email/verification", Some(&at), None)
+            .await
+            .status(202);
+        let mail = app.mails.last();
+        assert!(mail.text.contains(base), "ui={ui}: {}", mail.text);
+    }
 }

@@ -7,31 +7,12 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::browser::{Browser, last_link, totp_code};
+use common::browser::{Browser, local, totp_code, wait_link};
 use common::{Backend, PASSWORD, app, app_with, unique};
 use serde_json::json;
 
 fn outbox() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("warden-ui-outbox-{}", uuid::Uuid::now_v7()))
-}
-
-/// Wait for a new mail (sent off the request path) and return its link.
-async fn wait_link(dir: &std::path::Path, not: Option<&str>) -> String {
-    for _ in 0..300 {
-        if let Some(l) = last_link(dir)
-            && Some(l.as_str()) != not
-        {
-            return l;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("no mail in {}", dir.display());
-}
-
-/// The path and query of an absolute link.
-fn local(link: &str) -> String {
-    let rest = link.split_once("://").map(|(_, r)| r).unwrap_or(link);
-    rest[rest.find('/').unwrap_or(rest.len())..].to_owned()
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::browser::{Browser, Page, last_link, totp_code};
+use common::browser::{Browser, Page, last_link, local, totp_code, wait_link};
 use common::{App, Backend, PASSWORD, app, app_with, unique};
 use serde_json::json;
 
@@ -15,23 +15,6 @@ const NEW_PASSWORD: &str = "another long passphrase here";
 
 fn outbox() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("warden-ui-account-{}", uuid::Uuid::now_v7()))
-}
-
-/// Wait for a mail (sent off the request path) and return its link.
-async fn wait_link(dir: &std::path::Path) -> String {
-    for _ in 0..300 {
-        if let Some(l) = last_link(dir) {
-            return l;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("no mail in {}", dir.display());
-}
-
-/// The path and query of an absolute link.
-fn local(link: &str) -> String {
-    let rest = link.split_once("://").map(|(_, r)| r).unwrap_or(link);
-    rest[rest.find('/').unwrap_or(rest.len())..].to_owned()
 }
 
 /// A new account signed in through the pages.
@@ -225,7 +208,7 @@ async fn change_login_and_email() {
         "{}",
         page.html
     );
-    let link = wait_link(&dir).await;
+    let link = wait_link(&dir, None).await;
     let page = b.open(&local(&link)).await;
     assert_eq!(page.h1(), "Confirm your email");
     let token = page.input("token").unwrap();
@@ -273,7 +256,7 @@ async fn unverified_email_offers_a_verification_mail_with_a_cooldown() {
         "{}",
         page.html
     );
-    assert!(wait_link(&dir).await.contains("/email/verify?token="));
+    assert!(wait_link(&dir, None).await.contains("/email/verify?token="));
     let page = b.submit("/ui/account/email/verification", &[]).await;
     assert!(
         page.alert().unwrap_or_default().contains("Try again in"),

@@ -146,18 +146,12 @@ pub async fn authorize(
     if q.link == Some(true) {
         state.link_account = Some(authenticate(&parts, &w)?.claims.sub);
     }
-    let token = w.auth().oauth_save_state(&state).await?;
-    let callback = config.callback_url(&w.http().prefix, p.name());
-    match p
-        .authorization_url(
-            &callback,
-            &token,
-            &state.pkce_challenge(),
-            state.nonce.as_deref(),
-        )
+    match config
+        .start(w.auth(), &w.http().prefix, p.as_ref(), &state)
         .await
     {
         Ok(url) => Ok(found(&url)),
+        Err(e @ (Error::Internal(_) | Error::Unavailable(_))) => Err(e.into()),
         Err(e) => Ok(fail(wants_json(&parts.headers), &state.redirect_to, e)),
     }
 }

@@ -898,18 +898,8 @@ async fn link_identity(
     let mut state = OAuthState::new(p.name(), p.uses_nonce(), ui.url("/oauth/complete"));
     state.link_account = Some(signed.account.id);
     let back = ui.url("/account/identities");
-    let token = match page.auth().oauth_save_state(&state).await {
-        Ok(t) => t,
-        Err(e) => return page.redirect(&back, Some(Flash::alert(super::message(&e)))),
-    };
-    let callback = config.callback_url(&w.http().prefix, p.name());
-    match p
-        .authorization_url(
-            &callback,
-            &token,
-            &state.pkce_challenge(),
-            state.nonce.as_deref(),
-        )
+    match config
+        .start(page.auth(), &w.http().prefix, p.as_ref(), &state)
         .await
     {
         Ok(url) => super::see_other(&url),

@@ -328,14 +328,26 @@ pub fn last_link(outbox: &std::path::Path) -> Option<String> {
     Some(text[start..end].to_owned())
 }
 
-/// Percent-encode a query value.
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// Percent-encode a query value (the pages' own encoder).
+#[allow(unused_imports)]
+pub use warden_server::ui::url_encode;
+
+/// Wait for a mail (sent off the request path) other than `not` in an
+/// outbox folder, and return its link.
+pub async fn wait_link(dir: &std::path::Path, not: Option<&str>) -> String {
+    for _ in 0..300 {
+        if let Some(l) = last_link(dir)
+            && Some(l.as_str()) != not
+        {
+            return l;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no mail in {}", dir.display());
+}
+
+/// The path and query of an absolute link.
+pub fn local(link: &str) -> String {
+    let rest = link.split_once("://").map(|(_, r)| r).unwrap_or(link);
+    rest[rest.find('/').unwrap_or(rest.len())..].to_owned()
 }
