@@ -963,7 +963,9 @@ impl Auth {
     }
 
     /// Change the password: needs a fresh token and the current password;
-    /// every other session is revoked.
+    /// every other session is revoked. An account without a password
+    /// (passkey-only, or signed up through an external provider) sets its
+    /// first one with a fresh token alone (`current` is ignored).
     pub async fn change_password(
         &self,
         claims: &Claims,
@@ -980,14 +982,20 @@ impl Auth {
         if normalize_login(new.expose()) == account.login_key() {
             return Err(Error::field("new_password", "must not be the login"));
         }
-        let mut account = self.verify_own_password(&account, current, client).await?;
+        let (mut account, event) = if account.password_hash.is_some() {
+            let a = self.verify_own_password(&account, current, client).await?;
+            (a, "password.changed")
+        } else {
+            Self::check_usable(&account)?;
+            ((*account).clone(), "password.set")
+        };
         let hash = self.inner.hasher.hash(new.expose()).await?;
         let now = self.now();
         account.password_hash = Some(hash);
         account.password_changed_at = now;
         account.updated_at = now;
         let ev = self.audit(
-            "password.changed",
+            event,
             Some(account.id),
             client,
             serde_json::json!({"session_id": claims.sid}),

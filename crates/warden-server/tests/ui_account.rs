@@ -803,4 +803,24 @@ async fn identities_unlink_and_the_last_sign_in_method() {
     let page = ext.open("/ui/account").await;
     assert!(page.contains("this account has none"), "{}", page.html);
     assert!(!page.contains("Change email"));
+    // A first password, set right after signing in, is another way in: then
+    // the identity may go.
+    let page = ext
+        .submit(
+            "/ui/account/password",
+            &[("new_password", "a brand new passphrase")],
+        )
+        .await;
+    assert!(page.contains("Your password is set."), "{}", page.html);
+    assert!(
+        page.html.contains("id=\"current_password\""),
+        "now a change form"
+    );
+    let page = ext
+        .submit(
+            &format!("/ui/account/identities/{}/unlink", linked[0].0),
+            &[],
+        )
+        .await;
+    assert!(page.contains("The identity is unlinked."), "{}", page.html);
 }

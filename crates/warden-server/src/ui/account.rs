@@ -304,6 +304,9 @@ fn password_form(
     )
 }
 
+/// How recent a sign-in must be to set a first password.
+const SET_PASSWORD_WINDOW: time::Duration = time::Duration::minutes(10);
+
 async fn password_page(Member { page, signed }: Member) -> Response {
     password_form(&page, &signed, StatusCode::OK, None)
 }
@@ -319,10 +322,18 @@ async fn change_password(
     Member { page, signed }: Member,
     UiForm(f): UiForm<PasswordForm>,
 ) -> Response {
-    if signed.account.password_hash.is_none() {
-        return password_form(&page, &signed, StatusCode::CONFLICT, None);
-    }
-    if f.current_password.is_empty() {
+    let first = signed.account.password_hash.is_none();
+    if first {
+        // No password to re-check: a first password needs a recent sign-in.
+        let recent = signed.session.created_at + SET_PASSWORD_WINDOW > page.auth().now();
+        if !recent {
+            let e = Error::Forbidden(
+                "For your safety, sign out and in again, then set the password within 10 minutes."
+                    .into(),
+            );
+            return password_form(&page, &signed, status_of(&e), Some(&e));
+        }
+    } else if f.current_password.is_empty() {
         let e = Error::field("current_password", "enter your current password");
         return password_form(&page, &signed, status_of(&e), Some(&e));
     }
@@ -335,9 +346,11 @@ async fn change_password(
     {
         Ok(()) => page.redirect(
             &page.ui.url("/account/password"),
-            Some(Flash::notice(
-                "Your password is changed. Every other session is signed out.",
-            )),
+            Some(Flash::notice(if first {
+                "Your password is set. Every other session is signed out."
+            } else {
+                "Your password is changed. Every other session is signed out."
+            })),
         ),
         Err(e) => {
             let e = match e {

@@ -782,3 +782,41 @@ both! {
             .assert_problem(409, "last_sign_in_method");
     }
 }
+
+both! {
+    /// A passkey-only account sets a first password with a fresh token
+    /// alone; then the password is a way in, and the passkey may go.
+    async fn passkey_only_account_sets_a_first_password(b) {
+        let (app, _) = app_at(b).await;
+        let mut soft = Soft::new("platform");
+        let login = unique("first");
+        let pair = Pair::from_resp(&app.passkey_signup(&login, &mut soft).await);
+        // A refreshed (not fresh) token cannot.
+        let stale = Pair::from_resp(&app.refresh(&pair.refresh).await);
+        let body = json!({"current_password": "", "new_password": "my first real passphrase"});
+        app.post("/auth/password", body.clone(), Some(&stale.access))
+            .await
+            .assert_problem(401, "fresh_token_required");
+        app.login(&login, "my first real passphrase").await.assert_status(401);
+        let fresh = Pair::from_resp(&app.passkey_login(&mut soft).await);
+        app.post("/auth/password", body, Some(&fresh.access)).await.assert_status(204);
+        app.login(&login, "my first real passphrase").await.assert_status(200);
+        let me = app.get("/auth/me", Some(&fresh.access)).await.json();
+        let events = app.events(me["id"].as_str().unwrap()).await;
+        assert!(events.iter().any(|e| e["event"] == json!("password.set")), "{events:?}");
+        // Now the passkey is not the last way in.
+        let pid = app.get("/auth/passkeys", Some(&fresh.access)).await.json()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.delete(&format!("/auth/passkeys/{pid}"), Some(&fresh.access))
+            .await
+            .assert_status(204);
+        // With a password, the current one is required again.
+        let again = json!({"current_password": "", "new_password": "yet another passphrase"});
+        let p = app.login_pair(&login, "my first real passphrase").await;
+        app.post("/auth/password", again, Some(&p.access))
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+}
