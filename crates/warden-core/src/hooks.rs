@@ -83,6 +83,8 @@ impl Hooks {
 
     /// Called on self-service registration before anything is validated or
     /// stored: return the (possibly changed) input, or an error to refuse.
+    /// A passkey sign-up calls it too, with an empty `password` (the
+    /// account gets none); a change to the password is ignored there.
     pub fn before_register<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(NewAccount, ClientInfo) -> Fut + Send + Sync + 'static,
