@@ -56,4 +56,48 @@ impl CookieSettings {
         }
         HeaderValue::from_str(&s).ok()
     }
+
+    /// The access, refresh and (readable) CSRF cookies of a token pair, as
+    /// `POST /login` sets them.
+    pub fn for_pair(&self, pair: &warden_core::TokenPair) -> Vec<HeaderValue> {
+        let csrf = warden_core::random::token(24);
+        [
+            self.build(
+                &self.access_name,
+                &pair.access_token,
+                &self.path,
+                pair.expires_in,
+                true,
+            ),
+            self.build(
+                &self.refresh_name,
+                &pair.refresh_token,
+                &self.refresh_path,
+                pair.refresh_expires_in,
+                true,
+            ),
+            self.build(
+                &self.csrf_name,
+                &csrf,
+                &self.path,
+                pair.refresh_expires_in,
+                false,
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Cookies that delete the access, refresh and CSRF cookies.
+    pub fn cleared(&self) -> Vec<HeaderValue> {
+        [
+            self.build(&self.access_name, "", &self.path, 0, true),
+            self.build(&self.refresh_name, "", &self.refresh_path, 0, true),
+            self.build(&self.csrf_name, "", &self.path, 0, false),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }

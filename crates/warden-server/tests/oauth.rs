@@ -1000,8 +1000,8 @@ async fn openid_provider_full_flow() {
 // ------------------------------------------------------------ hosted pages
 
 /// The sign-in page's "Continue with GitHub" button: provider round trip,
-/// back to `/ui/oauth/complete`, which turns the new session into the page
-/// session (and clears the JSON cookies) and goes on to `redirect_to`.
+/// back to `/ui/oauth/complete`, which makes the new session the page
+/// session too (its API cookies stay) and goes on to `redirect_to`.
 #[tokio::test]
 async fn hosted_sign_in_page_signs_in_with_github() {
     let (gh, fake) = fake_github().await;
@@ -1045,7 +1045,15 @@ async fn hosted_sign_in_page_signs_in_with_github() {
         Some(format!("{base}/ui/account/sessions").as_str())
     );
     assert!(b.cookie(&base, "warden_ui").is_some());
-    assert!(b.cookie(&base, "access").is_none(), "JSON cookies cleared");
+    // The same session's API cookies stay for the app behind redirect_to.
+    let access = b.cookie(&base, "access").expect("access cookie");
+    let me = reqwest::Client::new()
+        .get(format!("{base}/auth/me"))
+        .header("cookie", format!("access={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
 
     // A denied consent comes back to the sign-in page with the reason.
     fake.lock().unwrap().next = None;

@@ -33,8 +33,20 @@ async fn sign_in_and_out() {
     let token = r.json()["access_token"].as_str().unwrap().to_owned();
     let sessions = app.get("/auth/sessions", Some(&token)).await.json();
     assert_eq!(sessions.as_array().map(Vec::len), Some(2), "{sessions}");
+    // The app behind redirect_to finds the account through the API cookies
+    // of the same session.
+    let access = b.cookies.get("access").cloned().expect("access cookie");
+    let req = axum::http::Request::builder()
+        .uri("/auth/me")
+        .header("cookie", format!("access={access}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let me = app.send(req).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["login"], json!(login));
     let page = b.submit("/ui/sign-out", &[]).await;
     assert_eq!(page.h1(), "Sign in");
+    assert!(!b.cookies.contains_key("access"), "API cookies cleared too");
     assert!(page.contains("You are signed out."));
     assert!(!b.cookies.contains_key("warden_ui"));
     let sessions = app.get("/auth/sessions", Some(&token)).await.json();

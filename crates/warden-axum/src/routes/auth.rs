@@ -16,40 +16,15 @@ type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// Answer a token pair as JSON and set the access, refresh and CSRF cookies.
 pub(crate) fn token_response(warden: &Warden, pair: &TokenPair) -> Response {
-    let c = &warden.http().cookies;
     let mut res = json(StatusCode::OK, &TokenPairBody::from(pair));
-    let csrf = warden_core::random::token(24);
-    let set = [
-        c.build(
-            &c.access_name,
-            &pair.access_token,
-            &c.path,
-            pair.expires_in,
-            true,
-        ),
-        c.build(
-            &c.refresh_name,
-            &pair.refresh_token,
-            &c.refresh_path,
-            pair.refresh_expires_in,
-            true,
-        ),
-        c.build(&c.csrf_name, &csrf, &c.path, pair.refresh_expires_in, false),
-    ];
-    for v in set.into_iter().flatten() {
+    for v in warden.http().cookies.for_pair(pair) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
 }
 
 fn clear_cookies(warden: &Warden, res: &mut Response) {
-    let c = &warden.http().cookies;
-    let set = [
-        c.build(&c.access_name, "", &c.path, 0, true),
-        c.build(&c.refresh_name, "", &c.refresh_path, 0, true),
-        c.build(&c.csrf_name, "", &c.path, 0, false),
-    ];
-    for v in set.into_iter().flatten() {
+    for v in warden.http().cookies.cleared() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
 }

@@ -791,10 +791,18 @@ impl Page {
         res
     }
 
-    /// Sign this browser in to `sid` (after a password, second factor or
-    /// external sign-in): revoke the session it had (the id is cycled), set
-    /// the cookie (persistent for a remembered session) and go to `to`.
-    pub async fn sign_in_to(&self, sid: SessionId, to: &str) -> Result<Response, Error> {
+    /// Sign this browser in to `sid` (after a password, second factor,
+    /// passkey or external sign-in): revoke the session it had (the id is
+    /// cycled), set the page cookie (persistent for a remembered session)
+    /// and, with the session's token `pair`, the JSON API's access, refresh
+    /// and CSRF cookies — so the app `to` names (same site) finds the
+    /// signed-in account as after `POST /auth/login` — and go to `to`.
+    pub async fn sign_in_to(
+        &self,
+        sid: SessionId,
+        pair: Option<&warden_core::TokenPair>,
+        to: &str,
+    ) -> Result<Response, Error> {
         let auth = self.auth();
         if let Some(old) = &self.signed
             && old.session.id != sid
@@ -818,6 +826,11 @@ impl Page {
         if let Some(v) = self.ui.cookie(SESSION_COOKIE, &value, max_age) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
+        if let Some(pair) = pair {
+            for v in self.ui.warden().http().cookies.for_pair(pair) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
         Ok(res)
     }
 
@@ -830,6 +843,10 @@ impl Page {
         }
         let mut res = self.redirect(&self.ui.url("/sign-in"), flash);
         if let Some(v) = self.ui.cookie(SESSION_COOKIE, "", Some(0)) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+        // The same session's API cookies go too.
+        for v in self.ui.warden().http().cookies.cleared() {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
         Ok(res)

@@ -106,7 +106,7 @@ async fn sign_in_finish(page: Page, UiJson(b): UiJson<SignInFinish>) -> Response
         Err(e) => return json_error(&e),
     };
     let dest = page.after_sign_in(b.redirect_to.as_deref());
-    match page.sign_in_to(pair.session_id, &dest).await {
+    match page.sign_in_to(pair.session_id, Some(&pair), &dest).await {
         Ok(res) => json_redirect(res, &dest),
         Err(e) => json_error(&e),
     }

@@ -196,7 +196,7 @@ async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
     match outcome {
         Ok(LoginOutcome::Tokens(pair)) => {
             let dest = page.after_sign_in(to.as_deref());
-            page.sign_in_to(pair.session_id, &dest)
+            page.sign_in_to(pair.session_id, Some(&pair), &dest)
                 .await
                 .unwrap_or_else(|e| page.error(&e))
         }
@@ -267,7 +267,7 @@ async fn sign_in_mfa(page: Page, UiForm(f): UiForm<MfaForm>) -> Response {
     {
         Ok(pair) => {
             let dest = page.after_sign_in(to.as_deref());
-            page.sign_in_to(pair.session_id, &dest)
+            page.sign_in_to(pair.session_id, Some(&pair), &dest)
                 .await
                 .unwrap_or_else(|e| page.error(&e))
         }
@@ -535,8 +535,8 @@ struct OAuthDone {
 }
 
 /// Back from an external provider (`{api}/oauth/{p}/callback` redirected
-/// here): the session it opened becomes this browser's page session (the
-/// JSON cookies it set are cleared), or the second-factor step follows.
+/// here): the session it opened (whose API cookies the callback set) becomes
+/// this browser's page session too, or the second-factor step follows.
 async fn oauth_complete(page: Page, headers: HeaderMap, Query(q): Query<OAuthDone>) -> Response {
     let to = safe_redirect(&page.ui, q.next.as_deref());
     if let Some(err) = q.error.as_deref() {
@@ -576,18 +576,8 @@ async fn oauth_complete(page: Page, headers: HeaderMap, Query(q): Query<OAuthDon
         }
     };
     let dest = page.after_sign_in(to.as_deref());
-    let mut res = match page.sign_in_to(claims.sid, &dest).await {
-        Ok(r) => r,
-        Err(e) => return page.error(&e),
-    };
-    for (name, path) in [
-        (&cookies.access_name, &cookies.path),
-        (&cookies.refresh_name, &cookies.refresh_path),
-        (&cookies.csrf_name, &cookies.path),
-    ] {
-        if let Some(v) = cookies.build(name, "", path, 0, name != &cookies.csrf_name) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    res
+    // The callback has set the API cookies of this session already.
+    page.sign_in_to(claims.sid, None, &dest)
+        .await
+        .unwrap_or_else(|e| page.error(&e))
 }
