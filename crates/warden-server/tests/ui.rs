@@ -566,3 +566,49 @@ async fn closed_registration_has_no_sign_up_page() {
             .contains("Create an account")
     );
 }
+
+/// Credential forms share the per-IP rate limit of the JSON routes, and a
+/// person gets a page (with `Retry-After`), not problem+json.
+#[tokio::test]
+async fn credential_forms_are_rate_limited_per_ip() {
+    let app = app_with(Backend::Memory, |c| c.rate_limit_per_minute = 3).await;
+    let mut b = Browser::new(&app);
+    let login = unique("rl");
+    let r = app
+        .post(
+            "/auth/register",
+            json!({"login": login, "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    b.open("/ui/sign-in").await;
+    let mut last = None;
+    for _ in 0..6 {
+        let page = b
+            .post(
+                "/ui/sign-in",
+                &[("login", &login), ("password", "wrong password!")],
+            )
+            .await;
+        last = Some(page);
+    }
+    let page = last.unwrap();
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.html);
+    assert!(page.headers.get("retry-after").is_some());
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.h1(), "Slow down");
+    // The account pages' password checks share it.
+    let page = b
+        .post(
+            "/ui/account/password",
+            &[("current_password", "x"), ("new_password", "y")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -56,21 +56,25 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The POSTs that check a password or a code: under the per-IP rate limit
+/// (they count toward the lockout as well).
+pub(crate) fn limited_routes() -> Router<Ui> {
+    Router::new()
+        .route("/account/email", post(change_email))
+        .route("/account/password", post(change_password))
+        .route("/account/two-factor/confirm", post(totp_confirm))
+        .route("/account/two-factor/disable", post(totp_disable))
+}
+
 /// The routes of these pages.
 pub(crate) fn routes() -> Router<Ui> {
     Router::new()
         .route("/account", get(profile))
         .route("/account/login", post(change_login))
-        .route("/account/email", post(change_email))
         .route("/account/email/verification", post(send_verification))
-        .route(
-            "/account/password",
-            get(password_page).post(change_password),
-        )
+        .route("/account/password", get(password_page))
         .route("/account/two-factor", get(two_factor))
         .route("/account/two-factor/setup", post(totp_setup))
-        .route("/account/two-factor/confirm", post(totp_confirm))
-        .route("/account/two-factor/disable", post(totp_disable))
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/revoke-others", post(revoke_others))
         .route("/account/sessions/{id}/revoke", post(revoke_session))

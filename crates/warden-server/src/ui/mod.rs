@@ -274,6 +274,7 @@ impl Ui {
         let limited = Router::new()
             .merge(public::limited_routes())
             .merge(passkeys::limited_routes())
+            .merge(account::limited_routes())
             .route_layer(middleware::from_fn_with_state(
                 self.0.warden.clone(),
                 warden_axum::rate_limited,
@@ -351,6 +352,12 @@ async fn not_found(page: Page) -> Response {
 
 /// Every request: security headers; every POST: same-origin and CSRF check.
 async fn guard(State(ui): State<Ui>, req: Request, next: Next) -> Response {
+    let form_post = req.method() == Method::POST
+        && !req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
     let mut res = if req.method() == Method::POST {
         match check_post(&ui, req).await {
             Ok(req) => next.run(req).await,
@@ -359,6 +366,23 @@ async fn guard(State(ui): State<Ui>, req: Request, next: Next) -> Response {
     } else {
         next.run(req).await
     };
+    // The shared per-IP limit answers problem+json: a person gets a page.
+    if form_post && res.status() == StatusCode::TOO_MANY_REQUESTS {
+        let retry = res.headers().get(header::RETRY_AFTER).cloned();
+        let secs = retry
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(60);
+        res = Page::bare(&ui).message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Slow down",
+            &message(&Error::TooManyAttempts { retry_after: secs }),
+        );
+        if let Some(v) = retry {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, ui.0.csp.clone());
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
