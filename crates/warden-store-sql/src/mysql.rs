@@ -27,7 +27,7 @@ use crate::codec::{
     AccountCols, Counter, count, counter_begin, counter_failed, db_err, feed_change, feed_columns,
     from_ts, from_ts_opt, json_list, json_value, like_escape, ts, ts_opt,
 };
-use crate::rows::{account_cols, row_mapping, session_cols};
+use crate::rows::{account_cols, account_insert, row_mapping, session_cols};
 use async_trait::async_trait;
 use sqlx::mysql::{
     MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow,
@@ -233,36 +233,11 @@ row_mapping!(MySqlRow, MySql);
 
 // ------------------------------------------------------------ shared writes
 
-/// Insert an account row (inside the caller's transaction).
-async fn insert_account_row(conn: &mut MySqlConnection, account: &Account) -> Result<()> {
-    let c = AccountCols::of(account)?;
-    sqlx::query(concat!(
-        "INSERT INTO accounts (",
-        account_cols!(),
-        ", login_key, email_key) VALUES \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(account.id.0)
-    .bind(&account.login)
-    .bind(&account.email)
-    .bind(account.email_verified)
-    .bind(account.active)
-    .bind(account.blocked)
-    .bind(&account.block_reason)
-    .bind(account.mfa_enabled)
-    .bind(&c.scopes)
-    .bind(&c.properties)
-    .bind(&account.password_hash)
-    .bind(c.password_changed_at)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(account.login_key())
-    .bind(&c.email_key)
-    .execute(&mut *conn)
-    .await
-    .map_err(my_err)?;
-    Ok(())
-}
+account_insert!(
+    MySqlConnection,
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    my_err
+);
 
 async fn insert_audit(conn: &mut MySqlConnection, ev: &AuditEvent) -> Result<()> {
     sqlx::query(

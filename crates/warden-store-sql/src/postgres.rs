@@ -23,7 +23,7 @@ use crate::codec::{
     AccountCols, Counter, count, counter_begin, counter_failed, db_err, feed_change, feed_columns,
     from_ts, from_ts_opt, json_list, json_value, like_escape, ts, ts_opt,
 };
-use crate::rows::{account_cols, row_mapping, session_cols};
+use crate::rows::{account_cols, account_insert, row_mapping, session_cols};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, Transaction};
@@ -194,36 +194,11 @@ row_mapping!(PgRow, Postgres);
 
 // ------------------------------------------------------------ shared writes
 
-/// Insert an account row (inside the caller's transaction).
-async fn insert_account_row(conn: &mut PgConnection, account: &Account) -> Result<()> {
-    let c = AccountCols::of(account)?;
-    sqlx::query(concat!(
-        "INSERT INTO accounts (",
-        account_cols!(),
-        ", login_key, email_key) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    ))
-    .bind(account.id.0)
-    .bind(&account.login)
-    .bind(&account.email)
-    .bind(account.email_verified)
-    .bind(account.active)
-    .bind(account.blocked)
-    .bind(&account.block_reason)
-    .bind(account.mfa_enabled)
-    .bind(&c.scopes)
-    .bind(&c.properties)
-    .bind(&account.password_hash)
-    .bind(c.password_changed_at)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(account.login_key())
-    .bind(&c.email_key)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
+account_insert!(
+    PgConnection,
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    db_err
+);
 
 async fn insert_audit(conn: &mut PgConnection, ev: &AuditEvent) -> Result<()> {
     sqlx::query(

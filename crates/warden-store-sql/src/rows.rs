@@ -28,6 +28,49 @@ macro_rules! api_key_cols {
 }
 pub(crate) use api_key_cols;
 
+/// Define, in a backend module, `insert_account_row(conn, account)`: the
+/// account insert inside the caller's transaction, with that backend's
+/// connection type, its 16 placeholders and its error mapper:
+/// `account_insert!(PgConnection, "($1, ..., $16)", db_err)`.
+macro_rules! account_insert {
+    ($conn:ty, $values:literal, $err:path) => {
+        /// Insert an account row (inside the caller's transaction).
+        async fn insert_account_row(
+            conn: &mut $conn,
+            account: &::warden_core::model::Account,
+        ) -> ::warden_core::error::Result<()> {
+            let c = $crate::codec::AccountCols::of(account)?;
+            ::sqlx::query(concat!(
+                "INSERT INTO accounts (",
+                $crate::rows::account_cols!(),
+                ", login_key, email_key) VALUES ",
+                $values
+            ))
+            .bind(account.id.0)
+            .bind(&account.login)
+            .bind(&account.email)
+            .bind(account.email_verified)
+            .bind(account.active)
+            .bind(account.blocked)
+            .bind(&account.block_reason)
+            .bind(account.mfa_enabled)
+            .bind(&c.scopes)
+            .bind(&c.properties)
+            .bind(&account.password_hash)
+            .bind(c.password_changed_at)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .bind(account.login_key())
+            .bind(&c.email_key)
+            .execute(&mut *conn)
+            .await
+            .map_err($err)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use account_insert;
+
 /// Define, in a backend module, the row readers of that backend:
 /// `row_mapping!(SqliteRow, Sqlite)` gives private functions `get`,
 /// `account_from_row`, `session_from_row`, `audit_from_row`,
