@@ -588,7 +588,7 @@ impl FromRequestParts<Ui> for Page {
             let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
             serde_json::from_slice::<Flash>(&bytes).ok()
         });
-        let signed = match signed_in(ui, &key, headers, &client).await {
+        let signed = match signed_in(ui, &key, headers).await {
             Ok(s) => s,
             Err(_) => return Err(Page::bare(ui).unavailable()),
         };
@@ -619,12 +619,7 @@ impl FromRequestParts<Ui> for Page {
 
 /// The live session of the `warden_ui` cookie: the MAC is right, the session
 /// is neither revoked nor expired, the account is active and not blocked.
-async fn signed_in(
-    ui: &Ui,
-    key: &[u8; 32],
-    headers: &HeaderMap,
-    client: &ClientInfo,
-) -> Result<Option<Signed>, Error> {
+async fn signed_in(ui: &Ui, key: &[u8; 32], headers: &HeaderMap) -> Result<Option<Signed>, Error> {
     let Some(value) = warden_axum::cookies::get(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -659,7 +654,6 @@ async fn signed_in(
     if session.last_seen_at + time::Duration::minutes(1) <= now {
         auth.store().touch_session(sid, now).await?;
     }
-    let _ = client;
     Ok(Some(Signed { account, session }))
 }
 

@@ -158,6 +158,14 @@ struct SignInForm {
     password: String,
     remember: Option<String>,
     redirect_to: Option<String>,
+    #[serde(flatten)]
+    captcha: CaptchaFields,
+}
+
+/// The human-check answer of a form, whichever widget produced it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CaptchaFields {
     captcha: Option<String>,
     #[serde(rename = "g-recaptcha-response")]
     recaptcha: Option<String>,
@@ -167,19 +175,25 @@ struct SignInForm {
     turnstile: Option<String>,
 }
 
-/// The human-check answer of a form, whichever widget produced it.
-fn captcha_answer(fields: [&Option<String>; 4]) -> Option<&str> {
-    fields
+impl CaptchaFields {
+    fn answer(&self) -> Option<&str> {
+        [
+            &self.captcha,
+            &self.recaptcha,
+            &self.hcaptcha,
+            &self.turnstile,
+        ]
         .into_iter()
         .filter_map(|f| f.as_deref())
         .find(|s| !s.is_empty())
+    }
 }
 
 async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
     let w = page.ui.warden().clone();
     let to = safe_redirect(&page.ui, f.redirect_to.as_deref());
     let remember = f.remember.is_some();
-    let captcha = captcha_answer([&f.captcha, &f.recaptcha, &f.hcaptcha, &f.turnstile]);
+    let captcha = f.captcha.answer();
     let ip = page.client.ip.clone();
     let outcome =
         match warden_axum::captcha::before_login(&w, &f.login, captcha, ip.as_deref()).await {
@@ -335,19 +349,14 @@ struct SignUpForm {
     login: String,
     email: String,
     password: String,
-    captcha: Option<String>,
-    #[serde(rename = "g-recaptcha-response")]
-    recaptcha: Option<String>,
-    #[serde(rename = "h-captcha-response")]
-    hcaptcha: Option<String>,
-    #[serde(rename = "cf-turnstile-response")]
-    turnstile: Option<String>,
+    #[serde(flatten)]
+    captcha: CaptchaFields,
 }
 
 async fn sign_up(page: Page, UiForm(f): UiForm<SignUpForm>) -> Response {
     let w = page.ui.warden().clone();
     if let Some(c) = &w.http().captcha {
-        let answer = captcha_answer([&f.captcha, &f.recaptcha, &f.hcaptcha, &f.turnstile]);
+        let answer = f.captcha.answer();
         if let Err(e) = c.check(answer, page.client.ip.as_deref()).await {
             return sign_up_form(&page, status_of(&e), &f.login, &f.email, Some(&e));
         }
@@ -429,13 +438,8 @@ async fn forgot_page(page: Page) -> Response {
 #[serde(default)]
 struct ForgotForm {
     email: String,
-    captcha: Option<String>,
-    #[serde(rename = "g-recaptcha-response")]
-    recaptcha: Option<String>,
-    #[serde(rename = "h-captcha-response")]
-    hcaptcha: Option<String>,
-    #[serde(rename = "cf-turnstile-response")]
-    turnstile: Option<String>,
+    #[serde(flatten)]
+    captcha: CaptchaFields,
 }
 
 async fn forgot(page: Page, State(ui): State<Ui>, UiForm(f): UiForm<ForgotForm>) -> Response {
@@ -450,7 +454,7 @@ async fn forgot(page: Page, State(ui): State<Ui>, UiForm(f): UiForm<ForgotForm>)
         );
     }
     if let Some(c) = &ui.warden().http().captcha {
-        let answer = captcha_answer([&f.captcha, &f.recaptcha, &f.hcaptcha, &f.turnstile]);
+        let answer = f.captcha.answer();
         if let Err(e) = c.check(answer, page.client.ip.as_deref()).await {
             let (errors, alert) = form_errors(&e);
             return page.render_status(
