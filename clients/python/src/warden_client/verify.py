@@ -6,6 +6,11 @@ so `alg: none`, an HMAC signed with the public key and every other algorithm swi
 Keys are cached; an unknown `kid` makes the verifier fetch the key set again, at most once per
 `refetch_interval` seconds, so a flood of forged `kid`s cannot hammer Warden, and a key that
 `warden keys rotate` added verifies without a restart.
+
+A token that verified is remembered (the exact token string, at most `cache_size` of them) until
+its `exp`: a client sends the same token for minutes, and checking the signature again would
+give the same answer. `exp`/`nbf` are still checked on every call, and a change of the key set
+forgets them all.
 """
 
 from __future__ import annotations
@@ -129,7 +134,7 @@ class Verifier:
     def __init__(self, issuer_url: str, *, issuer: str | None = None,
                  audience: str | None = None, leeway: float = 30,
                  refetch_interval: float = 5.0, jwks_cache_seconds: float = 600.0,
-                 timeout: float = 5.0) -> None:
+                 timeout: float = 5.0, cache_size: int = 4096) -> None:
         self.jwks_url = issuer_url.rstrip("/") + "/.well-known/jwks.json"
         self.issuer = issuer if issuer is not None else "warden"
         self.audience = audience
@@ -142,6 +147,8 @@ class Verifier:
         self._loaded_at = float("-inf")  # monotonic time of the last successful fetch
         self._lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
+        self.cache_size = cache_size
+        self._verified: dict[str, Claims] = {}
         self.fetch_count = 0
         """How many times the key set was fetched (for tests and metrics)."""
 
@@ -149,6 +156,9 @@ class Verifier:
 
     def verify(self, token: str) -> Claims:
         """Verify `token`; fetches keys (blocking) when needed. Raises `WardenError` 401."""
+        known = self._remembered(token)
+        if known is not None:
+            return known
         header = self._header(token)
         key = self._keys.get(header["kid"])
         if key is None or self._stale():
@@ -158,6 +168,9 @@ class Verifier:
 
     async def averify(self, token: str) -> Claims:
         """`verify` for async code: a key fetch does not block the event loop."""
+        known = self._remembered(token)
+        if known is not None:
+            return known
         header = self._header(token)
         key = self._keys.get(header["kid"])
         if key is None or self._stale():
@@ -199,9 +212,32 @@ class Verifier:
         except jwt.PyJWTError:
             raise _invalid("the token is not valid") from None
         try:
-            return Claims.from_payload(payload)
+            claims = Claims.from_payload(payload)
         except (KeyError, TypeError, ValueError):
             raise _invalid("the token's claims are malformed") from None
+        self._remember(token, claims)
+        return claims
+
+    def _remembered(self, token: str) -> Claims | None:
+        claims = self._verified.get(token)
+        if claims is None:
+            return None
+        now = time.time()
+        if claims.exp + self.leeway <= now:
+            self._verified.pop(token, None)
+            raise WardenError(401, "token_expired", "the access token has expired")
+        nbf = claims.raw.get("nbf")
+        if isinstance(nbf, (int, float)) and nbf - self.leeway > now:
+            raise _invalid("the token is not valid yet")
+        return claims
+
+    def _remember(self, token: str, claims: Claims) -> None:
+        if self.cache_size <= 0:
+            return
+        cache = self._verified
+        if len(cache) >= self.cache_size:
+            cache.pop(next(iter(cache)), None)  # the oldest
+        cache[token] = claims
 
     # ----- the key set ------------------------------------------------------------------------
 
@@ -223,6 +259,8 @@ class Verifier:
             raise WardenError.from_response(response)
         keys = _parse_jwks(response.json())
         with self._lock:
+            if keys.keys() != self._keys.keys():
+                self._verified = {}
             self._keys = keys
             self._loaded_at = time.monotonic()
 
