@@ -27,7 +27,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -41,6 +41,7 @@ from .verify import Claims, Verifier
 
 __all__ = ["AuthError", "Method", "Principal", "Warden"]
 
+T = TypeVar("T")
 Method = Literal["bearer", "cookie", "api_key"]
 _METHODS: tuple[Method, ...] = ("bearer", "cookie", "api_key")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -243,34 +244,12 @@ class Warden:
 
     async def _session_account(self, token: str, claims: Claims) -> Account:
         """`GET /auth/me` for the token's session, cached per session."""
-        key = f"sid:{claims.sid or claims.jti}"
-        hit = self._answers.get(key)
-        if hit is None:
-            try:
-                hit = await self.client().me(token)
-            except WardenError as e:
-                if e.status >= 500:
-                    raise AuthError(e) from None
-                hit = e
-            self._answers.put(key, hit)
-        if isinstance(hit, WardenError):
-            raise AuthError(hit)
-        return hit
+        return await _cached(self._answers, f"sid:{claims.sid or claims.jti}",
+                             lambda: self.client().me(token))
 
     async def _key_principal(self, key: str) -> Principal:
-        cache_key = "key:" + hashlib.sha256(key.encode()).hexdigest()
-        hit = self._keys.get(cache_key)
-        if hit is None:
-            try:
-                hit = await self._ask_about_key(key)
-            except WardenError as e:
-                if e.status >= 500:
-                    raise AuthError(e) from None
-                hit = e
-            self._keys.put(cache_key, hit)
-        if isinstance(hit, WardenError):
-            raise AuthError(hit)
-        return hit
+        return await _cached(self._keys, "key:" + hashlib.sha256(key.encode()).hexdigest(),
+                             lambda: self._ask_about_key(key))
 
     async def _ask_about_key(self, key: str) -> Principal:
         account = await self.client().me(key)
@@ -305,6 +284,24 @@ class Warden:
             return p.account
         assert p.claims is not None and p.token is not None
         return await self._session_account(p.token, p.claims)
+
+
+async def _cached(cache: TtlCache[T | WardenError], key: str,
+                  ask: Callable[[], Awaitable[T]]) -> T:
+    """Warden's answer for `key`, asked once per cache lifetime. Refusals (4xx) are cached
+    too; an unreachable Warden (5xx) is not."""
+    hit = cache.get(key)
+    if hit is None:
+        try:
+            hit = await ask()
+        except WardenError as e:
+            if e.status >= 500:
+                raise AuthError(e) from None
+            hit = e
+        cache.put(key, hit)
+    if isinstance(hit, WardenError):
+        raise AuthError(hit)
+    return hit
 
 
 def _equal(a: str, b: str) -> bool:

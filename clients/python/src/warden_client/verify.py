@@ -156,27 +156,26 @@ class Verifier:
 
     def verify(self, token: str) -> Claims:
         """Verify `token`; fetches keys (blocking) when needed. Raises `WardenError` 401."""
-        known = self._remembered(token)
+        known, header = self._start(token)
         if known is not None:
             return known
-        header = self._header(token)
-        key = self._keys.get(header["kid"])
-        if key is None or self._stale():
+        if header["kid"] not in self._keys or self._stale():
             self._refetch_sync()
-            key = self._keys.get(header["kid"])
-        return self._decode(token, header, key)
+        return self._decode(token, header, self._keys.get(header["kid"]))
 
     async def averify(self, token: str) -> Claims:
         """`verify` for async code: a key fetch does not block the event loop."""
-        known = self._remembered(token)
+        known, header = self._start(token)
         if known is not None:
             return known
-        header = self._header(token)
-        key = self._keys.get(header["kid"])
-        if key is None or self._stale():
+        if header["kid"] not in self._keys or self._stale():
             await self._refetch_async()
-            key = self._keys.get(header["kid"])
-        return self._decode(token, header, key)
+        return self._decode(token, header, self._keys.get(header["kid"]))
+
+    def _start(self, token: str) -> tuple[Claims | None, dict[str, Any]]:
+        """The remembered claims of `token`, else its checked header."""
+        known = self._remembered(token)
+        return (known, {}) if known is not None else (None, self._header(token))
 
     def _header(self, token: str) -> dict[str, Any]:
         try:
