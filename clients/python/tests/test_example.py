@@ -87,3 +87,19 @@ def test_connectkit_sample(example: str, client: WardenClient, login_name: str) 
         r = http.get("/test2", headers=auth).json()
         assert r == {"session_id": full.session_id, "amr": ["pwd", "otp"]}
         assert http.get("/reports", headers=auth).json()["code"] == "forbidden"
+
+
+def test_readme_app(warden: WardenServer, user: tuple[str, TokenPair]) -> None:
+    """The 10-line app of README.md, as written there, in front of the real Warden."""
+    from fastapi.testclient import TestClient
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## A protected FastAPI app in 10 lines", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, object] = {}
+    exec(compile(code.replace("http://127.0.0.1:8080", warden.url), "README.md", "exec"), scope)
+    login, pair = user
+    with TestClient(scope["app"]) as http:  # type: ignore[arg-type]
+        r = http.get("/me", headers={"Authorization": f"Bearer {pair.access_token}"})
+        assert r.json() == {"login": login}
+        assert http.get("/me").json()["code"] == "unauthenticated"
