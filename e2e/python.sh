@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python client (clients/python, `warden-client`) against the real `warden` binary:
 # a venv under target/ci/, the package installed editable with its fastapi and test extras
-# (test dependencies pinned in pyproject.toml), mypy --strict on the package, the generated
+# (test dependencies pinned in pyproject.toml), mypy --strict (package, tests, example), the generated
 # async client checked against the sync one, then pytest. Every failure fails the script;
 # pytest finding no tests (exit 5) is a failure too.
 set -euo pipefail

@@ -9,7 +9,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import jwt
 import pytest
@@ -23,7 +23,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _seg(obj: dict[str, object]) -> str:
+def _seg(obj: Mapping[str, object]) -> str:
     return _b64(json.dumps(obj, separators=(",", ":")).encode())
 
 

@@ -235,7 +235,10 @@ class Verifier:
             return
         cache = self._verified
         if len(cache) >= self.cache_size:
-            cache.pop(next(iter(cache)), None)  # the oldest
+            try:
+                cache.pop(next(iter(cache)), None)  # the oldest
+            except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+                pass
         cache[token] = claims
 
     # ----- the key set ------------------------------------------------------------------------
