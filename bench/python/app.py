@@ -5,7 +5,7 @@ behind each kind of protection, so every row of bench/python/run.sh runs in the 
     /pyjwt           bare PyJWT HS256 + HTTPBearer (the FastAPI tutorial; the peers' baseline)
     /claims          Warden.current_claims: EdDSA token verified offline (JWKS), verified-token cache
     /claims-nocache  the same with the verifier's token cache off: every request checks the signature
-    /account         Warden.current_account: the Account from Warden's GET /auth/me, cached 5 s per session
+    /account         Warden.current_account: the Account from Warden's GET /auth/me, cached 5 s per token
     /account-live    the same with no cache: one round trip to Warden per request
 
 Env: WARDEN_URL (Warden's base URL), BENCH_SECRET (the HS256 secret of /pyjwt).

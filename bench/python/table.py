@@ -15,7 +15,7 @@ LABEL = {
     "pyjwt": "bare PyJWT HS256 + HTTPBearer",
     "warden-claims": "**warden_client `current_claims`** (EdDSA, offline)",
     "warden-claims-nocache": "warden_client `current_claims`, token cache off",
-    "warden-account": "**warden_client `current_account`** (/auth/me, 5 s cache)",
+    "warden-account": "**warden_client `current_account`** (/auth/me, 5 s cache per token)",
     "warden-account-live": "warden_client `current_account`, no cache (/auth/me each time)",
 }
 

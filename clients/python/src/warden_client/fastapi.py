@@ -243,9 +243,9 @@ class Warden:
     # ----- asking Warden ----------------------------------------------------------------------
 
     async def _session_account(self, token: str, claims: Claims) -> Account:
-        """`GET /auth/me` for the token's session, cached per session."""
-        return await _cached(self._answers, f"sid:{claims.sid or claims.jti}",
-                             lambda: self.client().me(token))
+        """`GET /auth/me` with the token, the answer cached per token (its `jti`)."""
+        key = "jti:" + (claims.jti or hashlib.sha256(token.encode()).hexdigest())
+        return await _cached(self._answers, key, lambda: self.client().me(token))
 
     async def _key_principal(self, key: str) -> Principal:
         return await _cached(self._keys, "key:" + hashlib.sha256(key.encode()).hexdigest(),
