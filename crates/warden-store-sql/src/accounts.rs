@@ -85,21 +85,23 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
                  password_hash = $10, password_changed_at = $11, created_at = $12, \
                  updated_at = $13, login_key = $14, email_key = $15 WHERE id = $1"
             ))
-            .bind(account.id.0)
-            .bind(&account.login)
-            .bind(&account.email)
-            .bind(account.email_verified)
-            .bind(account.active)
-            .bind(account.blocked)
-            .bind(&account.block_reason)
-            .bind(&c.scopes)
-            .bind(&c.properties)
-            .bind(&account.password_hash)
-            .bind(c.password_changed_at)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .bind(&login_key)
-            .bind(&c.email_key)
+            .binds((
+                account.id.0,
+                &account.login,
+                &account.email,
+                account.email_verified,
+                account.active,
+                account.blocked,
+                &account.block_reason,
+                &c.scopes,
+                &c.properties,
+                &account.password_hash,
+                c.password_changed_at,
+                c.created_at,
+                c.updated_at,
+                &login_key,
+                &c.email_key,
+            ))
             .execute()
             .await?;
         if done == 0 {
@@ -170,9 +172,11 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
                  OR login_key LIKE $2 ESCAPE '!' OR email_key LIKE $2 ESCAPE '!') \
                  ORDER BY id LIMIT $3"
             )))
-            .bind(query.after.map(|a| a.0))
-            .bind(pattern.as_deref())
-            .bind(i64::from(query.limit))
+            .binds((
+                query.after.map(|a| a.0),
+                pattern.as_deref(),
+                i64::from(query.limit),
+            ))
             .fetch_all()
             .await?;
         rows.iter().map(rows::account).collect()

@@ -24,14 +24,16 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
             api_key_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         )))
-        .bind(key.id.0)
-        .bind(key.account_id.0)
-        .bind(&key.name)
-        .bind(&key.secret_hash)
-        .bind(&scopes)
-        .bind(ts(key.created_at)?)
-        .bind(ts_opt(key.expires_at)?)
-        .bind(ts_opt(key.revoked_at)?)
+        .binds((
+            key.id.0,
+            key.account_id.0,
+            &key.name,
+            &key.secret_hash,
+            &scopes,
+            ts(key.created_at)?,
+            ts_opt(key.expires_at)?,
+            ts_opt(key.revoked_at)?,
+        ))
         .execute()
         .await?;
         insert_audit(&mut tx, audit).await?;
@@ -59,9 +61,11 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                 " FROM api_keys WHERE ($1::uuid IS NULL OR account_id = $1) \
                  AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3"
             )))
-            .bind(query.account_id.map(|a| a.0))
-            .bind(query.include_revoked)
-            .bind(i64::from(query.limit))
+            .binds((
+                query.account_id.map(|a| a.0),
+                query.include_revoked,
+                i64::from(query.limit),
+            ))
             .fetch_all()
             .await?;
         rows.iter().map(rows::api_key).collect()
@@ -87,8 +91,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         };
         let account = AccountId(row.get("account_id")?);
         tx.q(sql!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2"))
-            .bind(at)
-            .bind(id.0)
+            .binds((at, id.0))
             .execute()
             .await?;
         insert_feed(&mut tx, &Change::ApiKeyRevoked(id, account), at).await?;
@@ -108,8 +111,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
             .q(sql!(
                 "UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL"
             ))
-            .bind(ts_opt(expires_at)?)
-            .bind(id.0)
+            .binds((ts_opt(expires_at)?, id.0))
             .execute()
             .await?;
         if done == 0 {
@@ -148,11 +150,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                     "INSERT INTO api_key_usage (key_id, at, ip, method, path) \
                      VALUES ($1, $2, $3, $4, $5)"
                 ))
-                .bind(u.key_id.0)
-                .bind(ts(u.at)?)
-                .bind(&u.ip)
-                .bind(&u.method)
-                .bind(&u.path)
+                .binds((u.key_id.0, ts(u.at)?, &u.ip, &u.method, &u.path))
                 .execute()
                 .await?;
         }
@@ -165,8 +163,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                     "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
                      ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
                 ))
-                .bind(key)
-                .bind(i64::from(keep))
+                .binds((key, i64::from(keep)))
                 .fetch_optional()
                 .await?;
             let Some(row) = first_old else { continue };
@@ -175,9 +172,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                 "DELETE FROM api_key_usage WHERE key_id = $1 \
                  AND (at < $2 OR (at = $2 AND id <= $3))"
             ))
-            .bind(key)
-            .bind(at)
-            .bind(id)
+            .binds((key, at, id))
             .execute()
             .await?;
         }
@@ -191,8 +186,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                 "SELECT key_id, at, ip, method, path FROM api_key_usage WHERE key_id = $1 \
                  ORDER BY at DESC, id DESC LIMIT $2"
             ))
-            .bind(id.0)
-            .bind(i64::from(limit))
+            .binds((id.0, i64::from(limit)))
             .fetch_all()
             .await?;
         rows.iter().map(rows::usage).collect()

@@ -73,22 +73,24 @@ pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) 
         ", login_key, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          $13, $14, $15, $16)"
     )))
-    .bind(a.id.0)
-    .bind(&a.login)
-    .bind(&a.email)
-    .bind(a.email_verified)
-    .bind(a.active)
-    .bind(a.blocked)
-    .bind(&a.block_reason)
-    .bind(a.mfa_enabled)
-    .bind(&c.scopes)
-    .bind(&c.properties)
-    .bind(&a.password_hash)
-    .bind(c.password_changed_at)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(a.login_key().as_str())
-    .bind(c.email_key.as_deref())
+    .binds((
+        a.id.0,
+        &a.login,
+        &a.email,
+        a.email_verified,
+        a.active,
+        a.blocked,
+        &a.block_reason,
+        a.mfa_enabled,
+        &c.scopes,
+        &c.properties,
+        &a.password_hash,
+        c.password_changed_at,
+        c.created_at,
+        c.updated_at,
+        a.login_key().as_str(),
+        c.email_key.as_deref(),
+    ))
     .execute()
     .await?;
     Ok(())
@@ -108,12 +110,13 @@ pub(crate) fn audit_stmt<'t, 'a, D: Dialect>(
     ev: &'a AuditEvent,
     detail: &'a str,
 ) -> Result<Stmt<'t, 'a, D>> {
-    Ok(s.bind(ts(ev.at)?)
-        .bind(ev.account_id.map(|a| a.0))
-        .bind(ev.event.as_str())
-        .bind(&ev.ip)
-        .bind(&ev.user_agent)
-        .bind(detail))
+    Ok(s.bind(ts(ev.at)?).binds((
+        ev.account_id.map(|a| a.0),
+        ev.event.as_str(),
+        &ev.ip,
+        &ev.user_agent,
+        detail,
+    )))
 }
 
 /// Append an audit event in the caller's transaction.
@@ -135,10 +138,7 @@ pub(crate) async fn insert_feed<D: Dialect>(
     tx.q(sql!(
         "INSERT INTO feed (kind, id, account_id, at) VALUES ($1, $2, $3, $4)"
     ))
-    .bind(kind)
-    .bind(id)
-    .bind(account)
-    .bind(at)
+    .binds((kind, id, account, at))
     .execute()
     .await?;
     Ok(())
@@ -163,16 +163,13 @@ pub(crate) async fn revoke_live<D: Dialect>(
             "SELECT id FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
              AND expires_at > $2 AND ($3::uuid IS NULL OR id <> $3) ORDER BY id {FOR UPDATE}"
         ))
-        .bind(account.0)
-        .bind(now)
-        .bind(except)
+        .binds((account.0, now, except))
         .fetch_all()
         .await?;
     for row in &rows {
         let sid = SessionId(row.get("id")?);
         tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
-            .bind(now)
-            .bind(sid.0)
+            .binds((now, sid.0))
             .execute()
             .await?;
         insert_feed(tx, &Change::SessionRevoked(sid, account), now).await?;

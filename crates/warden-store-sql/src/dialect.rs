@@ -171,6 +171,36 @@ arg_from! {
     bool => Arg::Bool,
 }
 
+/// A tuple of values to bind (see [`Stmt::binds`]).
+pub(crate) trait Binds<'a> {
+    /// Append the values in order.
+    fn push_to(self, args: &mut Vec<Arg<'a>>);
+}
+
+macro_rules! binds_tuple {
+    ($($t:ident)+) => {
+        impl<'a, $($t: Into<Arg<'a>>),+> Binds<'a> for ($($t,)+) {
+            #[allow(non_snake_case)]
+            fn push_to(self, args: &mut Vec<Arg<'a>>) {
+                let ($($t,)+) = self;
+                $(args.push($t.into());)+
+            }
+        }
+    };
+}
+
+binds_tuple!(A B);
+binds_tuple!(A B C);
+binds_tuple!(A B C E);
+binds_tuple!(A B C E F);
+binds_tuple!(A B C E F G);
+binds_tuple!(A B C E F G H);
+binds_tuple!(A B C E F G H I);
+binds_tuple!(A B C E F G H I J);
+binds_tuple!(A B C E F G H I J K);
+binds_tuple!(A B C E F G H I J K L M N O P);
+binds_tuple!(A B C E F G H I J K L M N O P Q);
+
 /// A column type the backend reads, decoded by each database's `sqlx` driver.
 pub trait Column: Sized {
     /// Decode from a SQLite row.
@@ -236,6 +266,12 @@ impl<'t, 'a, D: Dialect> Stmt<'t, 'a, D> {
     /// Bind the value of the next `$n`.
     pub(crate) fn bind(mut self, value: impl Into<Arg<'a>>) -> Self {
         self.args.push(value.into());
+        self
+    }
+
+    /// Bind the values of the next `$n`s, a tuple: `.binds((id, at))`.
+    pub(crate) fn binds(mut self, values: impl Binds<'a>) -> Self {
+        values.push_to(&mut self.args);
         self
     }
 

@@ -28,8 +28,7 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
             .q(sql!(
                 "SELECT 1 FROM identities WHERE provider = $1 AND subject = $2"
             ))
-            .bind(&identity.provider)
-            .bind(&identity.subject)
+            .binds((&identity.provider, &identity.subject))
             .exists()
             .await?;
         if taken {
@@ -40,12 +39,14 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
             identity_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6)"
         )))
-        .bind(identity.id)
-        .bind(identity.account_id.0)
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(&identity.email)
-        .bind(created)
+        .binds((
+            identity.id,
+            identity.account_id.0,
+            &identity.provider,
+            &identity.subject,
+            &identity.email,
+            created,
+        ))
         .execute()
         .await?;
         insert_audit(&mut tx, audit).await?;
@@ -62,8 +63,7 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
                 identity_cols!(),
                 " FROM identities WHERE provider = $1 AND subject = $2"
             )))
-            .bind(provider)
-            .bind(subject)
+            .binds((provider, subject))
             .fetch_optional()
             .await?;
         row.as_ref().map(rows::identity).transpose()
@@ -96,8 +96,7 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
             .q(sql!(
                 "SELECT 1 FROM identities WHERE id = $1 AND account_id = $2"
             ))
-            .bind(id)
-            .bind(account.0)
+            .binds((id, account.0))
             .exists()
             .await?;
         if !mine {
@@ -110,8 +109,7 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
             .q(sql!(
                 "DELETE FROM identities WHERE id = $1 AND account_id = $2"
             ))
-            .bind(id)
-            .bind(account.0)
+            .binds((id, account.0))
             .execute()
             .await?;
         if done == 0 {
@@ -131,9 +129,7 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
         self.q(sql!(
             "INSERT INTO oauth_states (hash, payload, expires_at) VALUES ($1, $2, $3)"
         ))
-        .bind(hash)
-        .bind(payload)
-        .bind(ts(expires_at)?)
+        .binds((hash, payload, ts(expires_at)?))
         .execute()
         .await?;
         Ok(())

@@ -68,9 +68,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
              updated_at) VALUES ($1, NULL, NULL, $2, $3, $3) ON CONFLICT (account_id) \
              DO UPDATE SET pending = excluded.pending, updated_at = excluded.updated_at"
         ))
-        .bind(account.0)
-        .bind(secret)
-        .bind(at)
+        .binds((account.0, secret, at))
         .execute()
         .await?;
         insert_audit(&mut tx, audit).await?;
@@ -125,8 +123,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
             .q(sql!(
                 "UPDATE accounts SET mfa_enabled = TRUE, updated_at = $1 WHERE id = $2"
             ))
-            .bind(at)
-            .bind(account.0)
+            .binds((at, account.0))
             .execute()
             .await?;
         if flagged == 0 {
@@ -151,10 +148,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
             "UPDATE totp_secrets SET secret = $1, pending = NULL, last_step = $2, \
              updated_at = $3 WHERE account_id = $4"
         ))
-        .bind(secret)
-        .bind(step)
-        .bind(at)
-        .bind(account.0)
+        .binds((secret, step, at, account.0))
         .execute()
         .await?;
         tx.q(sql!("DELETE FROM recovery_codes WHERE account_id = $1"))
@@ -166,8 +160,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
                 "INSERT INTO recovery_codes (account_id, hash) VALUES ($1, $2) \
                  ON CONFLICT (account_id, hash) DO NOTHING"
             ))
-            .bind(account.0)
-            .bind(h)
+            .binds((account.0, h))
             .execute()
             .await?;
         }
@@ -191,8 +184,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
                 "UPDATE accounts SET mfa_enabled = FALSE, updated_at = $1 \
                  WHERE id = $2 AND mfa_enabled"
             ))
-            .bind(at)
-            .bind(account.0)
+            .binds((at, account.0))
             .execute()
             .await?
             == 1;
@@ -211,8 +203,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
                 "UPDATE totp_secrets SET last_step = $1 WHERE account_id = $2 \
                  AND secret IS NOT NULL AND (last_step IS NULL OR last_step < $1)"
             ))
-            .bind(step)
-            .bind(account.0)
+            .binds((step, account.0))
             .execute()
             .await?;
         Ok(done == 1)
@@ -224,8 +215,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
             .q(sql!(
                 "DELETE FROM recovery_codes WHERE account_id = $1 AND hash = $2"
             ))
-            .bind(account.0)
-            .bind(hash)
+            .binds((account.0, hash))
             .execute()
             .await?;
         if gone == 0 {
@@ -247,11 +237,13 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
             "INSERT INTO mfa_challenges (hash, account_id, remember, expires_at, attempts) \
              VALUES ($1, $2, $3, $4, $5)"
         ))
-        .bind(hash)
-        .bind(challenge.account_id.0)
-        .bind(challenge.remember)
-        .bind(ts(challenge.expires_at)?)
-        .bind(i64::from(challenge.attempts))
+        .binds((
+            hash,
+            challenge.account_id.0,
+            challenge.remember,
+            ts(challenge.expires_at)?,
+            i64::from(challenge.attempts),
+        ))
         .execute()
         .await?;
         tx.commit().await

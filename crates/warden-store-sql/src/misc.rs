@@ -25,8 +25,7 @@ impl<D: Dialect> ChangeFeed for SqlBackend<D> {
             .q(sql!(
                 "SELECT seq, kind, id, account_id, at FROM feed WHERE seq > $1 ORDER BY seq LIMIT $2"
             ))
-            .bind(after)
-            .bind(i64::from(limit))
+            .binds((after, i64::from(limit)))
             .fetch_all()
             .await?;
         rows.iter()
@@ -62,10 +61,12 @@ impl<D: Dialect> AuditStore for SqlBackend<D> {
                  WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::bigint IS NULL OR at >= $2) \
                  AND ($3::bigint IS NULL OR at < $3) ORDER BY at DESC, id DESC LIMIT $4"
             ))
-            .bind(query.account_id.map(|a| a.0))
-            .bind(ts_opt(query.from)?)
-            .bind(ts_opt(query.to)?)
-            .bind(i64::from(query.limit))
+            .binds((
+                query.account_id.map(|a| a.0),
+                ts_opt(query.from)?,
+                ts_opt(query.to)?,
+                i64::from(query.limit),
+            ))
             .fetch_all()
             .await?;
         rows.iter().map(rows::audit).collect()
@@ -110,11 +111,13 @@ impl<D: Dialect> KeyStore for SqlBackend<D> {
             "INSERT INTO signing_keys (kid, alg, private_der, created_at, retired_at) \
              VALUES ($1, $2, $3, $4, $5)"
         ))
-        .bind(&key.kid)
-        .bind(&key.alg)
-        .bind(&key.private_der)
-        .bind(ts(key.created_at)?)
-        .bind(ts_opt(key.retired_at)?)
+        .binds((
+            &key.kid,
+            &key.alg,
+            &key.private_der,
+            ts(key.created_at)?,
+            ts_opt(key.retired_at)?,
+        ))
         .execute()
         .await?;
         tx.commit().await
@@ -136,8 +139,7 @@ impl<D: Dialect> KeyStore for SqlBackend<D> {
         self.q(sql!(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
         ))
-        .bind(name)
-        .bind(value)
+        .binds((name, value))
         .execute()
         .await?;
         self.q(sql!("SELECT value FROM settings WHERE name = $1"))
@@ -196,11 +198,13 @@ async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &Counter) -> Re
          failures = excluded.failures, in_flight = excluded.in_flight, \
          locks = excluded.locks, locked_until = excluded.locked_until"
     ))
-    .bind(key)
-    .bind(i64::from(c.failures))
-    .bind(i64::from(c.in_flight))
-    .bind(i64::from(c.locks))
-    .bind(ts_opt(c.locked_until)?)
+    .binds((
+        key,
+        i64::from(c.failures),
+        i64::from(c.in_flight),
+        i64::from(c.locks),
+        ts_opt(c.locked_until)?,
+    ))
     .execute()
     .await?;
     Ok(())

@@ -41,20 +41,14 @@ impl<D: Dialect> OneTimeTokenStore for SqlBackend<D> {
         tx.q(sql!(
             "DELETE FROM one_time_tokens WHERE account_id = $1 AND kind = $2"
         ))
-        .bind(account.0)
-        .bind(kind.as_str())
+        .binds((account.0, kind.as_str()))
         .execute()
         .await?;
         tx.q(sql!(
             "INSERT INTO one_time_tokens (hash, kind, account_id, payload, issued_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
         ))
-        .bind(hash)
-        .bind(kind.as_str())
-        .bind(account.0)
-        .bind(payload)
-        .bind(issued)
-        .bind(expires)
+        .binds((hash, kind.as_str(), account.0, payload, issued, expires))
         .execute()
         .await?;
         insert_audit(&mut tx, audit).await?;
@@ -73,8 +67,7 @@ impl<D: Dialect> OneTimeTokenStore for SqlBackend<D> {
                 "SELECT account_id, payload, expires_at FROM one_time_tokens \
                  WHERE hash = $1 AND kind = $2 {FOR UPDATE}"
             ))
-            .bind(hash)
-            .bind(kind.as_str())
+            .binds((hash, kind.as_str()))
             .fetch_optional()
             .await?
         else {
@@ -83,8 +76,7 @@ impl<D: Dialect> OneTimeTokenStore for SqlBackend<D> {
         tx.q(sql!(
             "DELETE FROM one_time_tokens WHERE hash = $1 AND kind = $2"
         ))
-        .bind(hash)
-        .bind(kind.as_str())
+        .binds((hash, kind.as_str()))
         .execute()
         .await?;
         tx.commit().await?;
@@ -104,8 +96,7 @@ impl<D: Dialect> OneTimeTokenStore for SqlBackend<D> {
                 .q(sql!(
                     "DELETE FROM one_time_tokens WHERE account_id = $1 AND kind = $2"
                 ))
-                .bind(account.0)
-                .bind(kind.as_str())
+                .binds((account.0, kind.as_str()))
                 .execute()
                 .await?;
         }
@@ -122,8 +113,7 @@ impl<D: Dialect> OneTimeTokenStore for SqlBackend<D> {
                 "SELECT MAX(issued_at) AS at FROM one_time_tokens \
                  WHERE account_id = $1 AND kind = $2"
             ))
-            .bind(account.0)
-            .bind(kind.as_str())
+            .binds((account.0, kind.as_str()))
             .fetch_one()
             .await?;
         row.get::<Option<i64>>("at")?.map(from_ts).transpose()

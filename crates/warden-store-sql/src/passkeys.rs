@@ -33,15 +33,17 @@ async fn insert_row<D: Dialect>(tx: &mut Tx<D>, p: &Passkey) -> Result<()> {
         passkey_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )))
-    .bind(p.id)
-    .bind(p.account_id.0)
-    .bind(&p.credential_id)
-    .bind(&p.name)
-    .bind(&p.credential)
-    .bind(p.backup_eligible)
-    .bind(p.backup_state)
-    .bind(ts(p.created_at)?)
-    .bind(ts_opt(p.last_used_at)?)
+    .binds((
+        p.id,
+        p.account_id.0,
+        &p.credential_id,
+        &p.name,
+        &p.credential,
+        p.backup_eligible,
+        p.backup_state,
+        ts(p.created_at)?,
+        ts_opt(p.last_used_at)?,
+    ))
     .execute()
     .await?;
     Ok(())
@@ -118,10 +120,7 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
                 "UPDATE passkeys SET credential = $1, backup_state = $2, last_used_at = $3 \
                  WHERE id = $4"
             ))
-            .bind(credential)
-            .bind(backup_state)
-            .bind(ts(now)?)
-            .bind(id)
+            .binds((credential, backup_state, ts(now)?, id))
             .execute()
             .await?;
         Ok(done > 0)
@@ -132,9 +131,7 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
             .q(sql!(
                 "UPDATE passkeys SET name = $1 WHERE id = $2 AND account_id = $3"
             ))
-            .bind(name)
-            .bind(id)
-            .bind(account.0)
+            .binds((name, id, account.0))
             .execute()
             .await?;
         Ok(done > 0)
@@ -154,8 +151,7 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
             .q(sql!(
                 "SELECT 1 FROM passkeys WHERE id = $1 AND account_id = $2"
             ))
-            .bind(id)
-            .bind(account.0)
+            .binds((id, account.0))
             .exists()
             .await?;
         if !mine {
@@ -167,8 +163,7 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
         tx.q(sql!(
             "DELETE FROM passkeys WHERE id = $1 AND account_id = $2"
         ))
-        .bind(id)
-        .bind(account.0)
+        .binds((id, account.0))
         .execute()
         .await?;
         insert_audit(&mut tx, audit).await?;

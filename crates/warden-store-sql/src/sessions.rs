@@ -25,8 +25,7 @@ async fn insert_refresh<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32], sid: Uuid) 
     tx.q(sql!(
         "INSERT INTO refresh_tokens (hash, session_id, used_at) VALUES ($1, $2, NULL)"
     ))
-    .bind(hash)
-    .bind(sid)
+    .binds((hash, sid))
     .execute()
     .await?;
     Ok(())
@@ -48,16 +47,18 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
             session_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )))
-        .bind(session.id.0)
-        .bind(session.account_id.0)
-        .bind(ts(session.created_at)?)
-        .bind(ts(session.last_seen_at)?)
-        .bind(ts(session.expires_at)?)
-        .bind(&session.ip)
-        .bind(&session.user_agent)
-        .bind(session.long)
-        .bind(&amr)
-        .bind(ts_opt(session.revoked_at)?)
+        .binds((
+            session.id.0,
+            session.account_id.0,
+            ts(session.created_at)?,
+            ts(session.last_seen_at)?,
+            ts(session.expires_at)?,
+            &session.ip,
+            &session.user_agent,
+            session.long,
+            &amr,
+            ts_opt(session.revoked_at)?,
+        ))
         .execute()
         .await?;
         insert_refresh(&mut tx, refresh_hash, session.id.0).await?;
@@ -86,8 +87,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
                 " FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
                  ORDER BY created_at DESC, id DESC"
             )))
-            .bind(account.0)
-            .bind(ts(now)?)
+            .binds((account.0, ts(now)?))
             .fetch_all()
             .await?;
         rows.iter().map(rows::session).collect()
@@ -144,8 +144,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
             .q(sql!(
                 "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL"
             ))
-            .bind(at)
-            .bind(old_hash)
+            .binds((at, old_hash))
             .execute()
             .await?
             == 1;
@@ -169,8 +168,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
             };
             if let Some(None) = prior {
                 tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
-                    .bind(at)
-                    .bind(sid)
+                    .binds((at, sid))
                     .execute()
                     .await?;
                 let change = Change::SessionRevoked(session.id, session.account_id);
@@ -189,10 +187,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         tx.q(sql!(
             "UPDATE sessions SET last_seen_at = $1, ip = $2, user_agent = $3 WHERE id = $4"
         ))
-        .bind(at)
-        .bind(ip)
-        .bind(user_agent)
-        .bind(sid)
+        .binds((at, ip, user_agent, sid))
         .execute()
         .await?;
         let ev = event("token.refresh");
@@ -217,8 +212,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
                 "SELECT account_id FROM sessions \
                  WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 {FOR UPDATE}"
             ))
-            .bind(id.0)
-            .bind(at)
+            .binds((id.0, at))
             .fetch_optional()
             .await?
         else {
@@ -226,8 +220,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         };
         let account = AccountId(row.get("account_id")?);
         tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
-            .bind(at)
-            .bind(id.0)
+            .binds((at, id.0))
             .execute()
             .await?;
         insert_feed(&mut tx, &Change::SessionRevoked(id, account), at).await?;
@@ -264,8 +257,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
                 "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
                  {FOR UPDATE}"
             ))
-            .bind(id.0)
-            .bind(at)
+            .binds((id.0, at))
             .exists()
             .await?;
         if !live {
@@ -274,8 +266,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         tx.q(sql!(
             "UPDATE refresh_tokens SET used_at = $1 WHERE session_id = $2 AND used_at IS NULL"
         ))
-        .bind(at)
-        .bind(id.0)
+        .binds((at, id.0))
         .execute()
         .await?;
         insert_refresh(&mut tx, new_hash, id.0).await?;
@@ -285,8 +276,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
 
     async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<()> {
         self.q(sql!("UPDATE sessions SET last_seen_at = $1 WHERE id = $2"))
-            .bind(ts(now)?)
-            .bind(id.0)
+            .binds((ts(now)?, id.0))
             .execute()
             .await?;
         Ok(())

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 use std::sync::Arc;
@@ -255,4 +257,16 @@ async fn mysql_bad_url_is_an_error_not_a_panic() {
         matches!(r, Err(warden_core::Error::Unavailable(_))),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn mysql_nul_text_is_never_a_server_error() {
+    let Some(base) = test_url() else { return };
+    let db = TempDb::new(&base).await;
+    let store = MySqlStore::connect(&db.url(), MySqlOptions::default())
+        .await
+        .unwrap();
+    common::nul_text_is_never_a_server_error(&store).await;
+    store.pool().close().await;
+    db.drop().await;
 }

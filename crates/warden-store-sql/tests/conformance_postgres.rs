@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use std::sync::Arc;
@@ -269,4 +271,85 @@ async fn postgres_bad_url_is_an_error_not_a_panic() {
         matches!(r, Err(warden_core::Error::Unavailable(_))),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn postgres_nul_text_is_never_a_server_error() {
+    let Some(base) = test_url() else { return };
+    let schema = TempSchema::new(&base).await;
+    let store = PgStore::connect(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    common::nul_text_is_never_a_server_error(&store).await;
+    store.pool().close().await;
+    schema.drop().await;
+}
+
+/// A database that refuses connections (being closed or restarted: SQLSTATE
+/// 55000 "not currently accepting connections", sessions terminated) makes
+/// reads and writes `Unavailable` (a 503 with `Retry-After`), never
+/// `Internal`; once it accepts connections again the store works.
+#[tokio::test]
+async fn postgres_refusing_database_is_unavailable() {
+    use warden_core::store::AccountStore;
+    let Some(base) = test_url() else { return };
+    let name = format!("w_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(&base).await.expect("connect");
+    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    run(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (path, query) = base
+        .split_once('?')
+        .map_or((base.as_str(), ""), |(p, q)| (p, q));
+    let url = format!(
+        "{}/{name}{}{query}",
+        path.rsplit_once('/').map_or(path, |(h, _)| h),
+        if query.is_empty() { "" } else { "?" }
+    );
+    let opts = PgOptions {
+        acquire_timeout: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let store = PgStore::connect(&url, opts).await.unwrap();
+    let a = common::account("refused");
+    store.insert_account(&a, &common::event(&a)).await.unwrap();
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let b = common::account("refused-too");
+    let write = store.insert_account(&b, &common::event(&b)).await;
+    assert!(
+        matches!(write, Err(warden_core::Error::Unavailable(_))),
+        "{write:?}"
+    );
+    let read = store.account_by_id(a.id).await;
+    assert!(
+        matches!(read, Err(warden_core::Error::Unavailable(_))),
+        "{read:?}"
+    );
+    let again = store.account_by_id(a.id).await;
+    assert!(
+        matches!(again, Err(warden_core::Error::Unavailable(_))),
+        "{again:?}"
+    );
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert!(store.account_by_id(a.id).await.unwrap().is_some());
+    store.pool().close().await;
+    run(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
