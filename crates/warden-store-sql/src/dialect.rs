@@ -17,6 +17,7 @@
 
 use crate::codec::db_err;
 use crate::sql::{Sql, Syntax};
+use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
 use uuid::Uuid;
@@ -255,6 +256,32 @@ enum On<'t, D: Dialect> {
     Conn(&'t mut DbConn<D>),
 }
 
+/// A connection a statement runs on: the transaction's, or one from the
+/// pool for this statement.
+enum Held<'t, D: Dialect> {
+    Borrowed(&'t mut DbConn<D>),
+    Pooled(PoolConnection<D::Db>),
+}
+
+impl<'t, D: Dialect> On<'t, D> {
+    /// The connection (taking one from the pool if needed).
+    async fn hold(self) -> Result<Held<'t, D>> {
+        Ok(match self {
+            On::Conn(c) => Held::Borrowed(c),
+            On::Pool(p) => Held::Pooled(p.acquire().await.map_err(db_err)?),
+        })
+    }
+}
+
+impl<D: Dialect> Held<'_, D> {
+    fn get(&mut self) -> &mut DbConn<D> {
+        match self {
+            Held::Borrowed(c) => c,
+            Held::Pooled(c) => c,
+        }
+    }
+}
+
 /// A statement being bound (see the module doc).
 pub(crate) struct Stmt<'t, 'a, D: Dialect> {
     on: On<'t, D>,
@@ -292,39 +319,24 @@ impl<'t, 'a, D: Dialect> Stmt<'t, 'a, D> {
 
     /// Run it; the number of rows it changed.
     pub(crate) async fn execute(self) -> Result<u64> {
-        match self.split()? {
-            (On::Conn(c), q) => D::execute(c, q).await,
-            (On::Pool(p), q) => match p.acquire().await {
-                Ok(mut c) => D::execute(&mut *c, q).await,
-                Err(e) => Err(e),
-            },
-        }
-        .map_err(db_err)
+        let (on, q) = self.split()?;
+        let mut conn = on.hold().await?;
+        D::execute(conn.get(), q).await.map_err(db_err)
     }
 
     /// Run it; its rows.
     pub(crate) async fn fetch_all(self) -> Result<Vec<Record<D>>> {
-        let rows = match self.split()? {
-            (On::Conn(c), q) => D::fetch_all(c, q).await,
-            (On::Pool(p), q) => match p.acquire().await {
-                Ok(mut c) => D::fetch_all(&mut *c, q).await,
-                Err(e) => Err(e),
-            },
-        }
-        .map_err(db_err)?;
+        let (on, q) = self.split()?;
+        let mut conn = on.hold().await?;
+        let rows = D::fetch_all(conn.get(), q).await.map_err(db_err)?;
         Ok(rows.into_iter().map(Record).collect())
     }
 
     /// Run it; its first row, if any.
     pub(crate) async fn fetch_optional(self) -> Result<Option<Record<D>>> {
-        let row = match self.split()? {
-            (On::Conn(c), q) => D::fetch_optional(c, q).await,
-            (On::Pool(p), q) => match p.acquire().await {
-                Ok(mut c) => D::fetch_optional(&mut *c, q).await,
-                Err(e) => Err(e),
-            },
-        }
-        .map_err(db_err)?;
+        let (on, q) = self.split()?;
+        let mut conn = on.hold().await?;
+        let row = D::fetch_optional(conn.get(), q).await.map_err(db_err)?;
         Ok(row.map(Record))
     }
 
