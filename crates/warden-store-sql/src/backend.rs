@@ -24,7 +24,8 @@ use crate::dialect::{Dialect, Stmt, Tx, on_pool};
 use crate::sql::{Sql, sql};
 use async_trait::async_trait;
 use sqlx::{Connection, Pool};
-use warden_core::error::Result;
+use uuid::Uuid;
+use warden_core::error::{Error, Result};
 use warden_core::model::{Account, AccountId, AuditEvent, SessionId};
 use warden_core::store::{Change, Revoke, Store};
 
@@ -216,6 +217,34 @@ pub(crate) async fn sign_in_methods<D: Dialect>(
         .await?
         .get("n")?;
     Ok(Some(n + i64::from(password.is_some())))
+}
+
+/// Remove the passkey or identity `id` of `account` in `tx`, with the two
+/// statements `[mine, delete]` of its table (each bound to `id, account`):
+/// `false` when it is not the account's; [`Error::LastSignInMethod`] when it
+/// is the last way to sign in (counted under the account's row lock).
+pub(crate) async fn remove_sign_in_method<D: Dialect>(
+    mut tx: Tx<D>,
+    account: AccountId,
+    id: Uuid,
+    [mine, delete]: [&'static Sql; 2],
+    audit: &AuditEvent,
+) -> Result<bool> {
+    let Some(methods) = sign_in_methods(&mut tx, account).await? else {
+        return Ok(false);
+    };
+    if !tx.q(mine).binds((id, account.0)).exists().await? {
+        return Ok(false);
+    }
+    if methods <= 1 {
+        return Err(Error::LastSignInMethod);
+    }
+    if tx.q(delete).binds((id, account.0)).execute().await? == 0 {
+        return Ok(false);
+    }
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[async_trait]

@@ -2,11 +2,11 @@
 //! (share-locked against deletion) and inserts the row in one transaction
 //! (the unique `(provider, subject)` key makes a second link fail);
 //! `unlink_identity` refuses to remove the last sign-in method (the account
-//! row is locked first, see [`sign_in_methods`]); `take_oauth_state` locks
+//! row is locked first, see [`remove_sign_in_method`]); `take_oauth_state` locks
 //! the row and deletes it, so a state is used at most once.
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, insert_audit, sign_in_methods};
+use crate::backend::{SqlBackend, insert_audit, remove_sign_in_method};
 use crate::codec::{from_ts, storable, ts};
 use crate::dialect::Dialect;
 use crate::rows::{self, identity_cols};
@@ -88,36 +88,10 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
         id: Uuid,
         audit: &AuditEvent,
     ) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let Some(methods) = sign_in_methods(&mut tx, account).await? else {
-            return Ok(false);
-        };
-        let mine = tx
-            .q(sql!(
-                "SELECT 1 FROM identities WHERE id = $1 AND account_id = $2"
-            ))
-            .binds((id, account.0))
-            .exists()
-            .await?;
-        if !mine {
-            return Ok(false);
-        }
-        if methods <= 1 {
-            return Err(Error::LastSignInMethod);
-        }
-        let done = tx
-            .q(sql!(
-                "DELETE FROM identities WHERE id = $1 AND account_id = $2"
-            ))
-            .binds((id, account.0))
-            .execute()
-            .await?;
-        if done == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        let mine = sql!("SELECT 1 FROM identities WHERE id = $1 AND account_id = $2");
+        let delete = sql!("DELETE FROM identities WHERE id = $1 AND account_id = $2");
+        let tx = self.write().await?;
+        remove_sign_in_method(tx, account, id, [mine, delete], audit).await
     }
 
     async fn put_oauth_state(

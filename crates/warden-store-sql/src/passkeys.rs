@@ -1,8 +1,10 @@
 //! [`PasskeyStore`] of [`SqlBackend`]. An insert checks the account (locked,
 //! as a removal does) and the credential id; a removal refuses to take the
-//! last sign-in method (see [`sign_in_methods`]).
+//! last sign-in method (see [`remove_sign_in_method`]).
 
-use crate::backend::{SqlBackend, insert_account_row, insert_audit, sign_in_methods};
+use crate::backend::{
+    SqlBackend, insert_account_row, insert_audit, remove_sign_in_method, sign_in_methods,
+};
 use crate::codec::{ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows::{self, passkey_cols};
@@ -143,31 +145,9 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
         id: Uuid,
         audit: &AuditEvent,
     ) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let Some(methods) = sign_in_methods(&mut tx, account).await? else {
-            return Ok(false);
-        };
-        let mine = tx
-            .q(sql!(
-                "SELECT 1 FROM passkeys WHERE id = $1 AND account_id = $2"
-            ))
-            .binds((id, account.0))
-            .exists()
-            .await?;
-        if !mine {
-            return Ok(false);
-        }
-        if methods <= 1 {
-            return Err(Error::LastSignInMethod);
-        }
-        tx.q(sql!(
-            "DELETE FROM passkeys WHERE id = $1 AND account_id = $2"
-        ))
-        .binds((id, account.0))
-        .execute()
-        .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        let mine = sql!("SELECT 1 FROM passkeys WHERE id = $1 AND account_id = $2");
+        let delete = sql!("DELETE FROM passkeys WHERE id = $1 AND account_id = $2");
+        let tx = self.write().await?;
+        remove_sign_in_method(tx, account, id, [mine, delete], audit).await
     }
 }
