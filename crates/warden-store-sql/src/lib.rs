@@ -12,7 +12,8 @@
 //!   per database, and the small query API: `q(sql!(..)).bind(..)
 //!   .fetch_optional()`), `sql` (statement templates and their rendering per
 //!   database: `$n` or `?` placeholders, lock clauses, upserts, identifier
-//!   quoting, each rendered once and cached) and one file per database
+//!   quoting, each rendered once and cached; its rules are tested in
+//!   `tests/render.rs`) and one file per database
 //!   ([`sqlite`], [`postgres`], [`mysql`]: its `Dialect`, connect options and
 //!   `connect`);
 //! - the **backend**: `backend` (the struct, transactions, the writes the
