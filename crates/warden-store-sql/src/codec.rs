@@ -89,57 +89,136 @@ pub(crate) fn feed_change(
     }
 }
 
-/// Escape `%`, `_` and the escape character itself for `LIKE ... ESCAPE '\'`.
+/// The escape character of `LIKE` patterns (`ESCAPE '!'`: the same on every
+/// database, unlike a backslash, which MySQL string literals treat specially).
+pub(crate) const LIKE_ESCAPE: char = '!';
+
+/// Escape `%`, `_` and the escape character itself for `LIKE ... ESCAPE '!'`.
 pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
         }
         out.push(c);
     }
     out
 }
 
+/// Whether a text value can be stored and looked up on every database
+/// (PostgreSQL text cannot hold U+0000). A lookup by a key with a NUL finds
+/// nothing, without asking the database.
+pub(crate) fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
+/// The message of errors about text with a NUL character.
+pub(crate) const NUL_MESSAGE: &str = "text must not contain NUL characters";
+
+/// How a database error is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// The database cannot answer now (503 + Retry-After).
+    Unavailable,
+    /// Text the database cannot store (a NUL character).
+    BadText,
+    /// A unique violation (told apart by its constraint).
+    Unique,
+    /// Anything else.
+    Other,
+}
+
+/// PostgreSQL SQLSTATE codes: connection exceptions (class 08), insufficient
+/// resources (53), operator intervention (57: shutdown 57P01-57P03, cancel
+/// or statement timeout 57014), serialization failure and deadlock (40001,
+/// 40P01), lock not available (55P03) and "not currently accepting
+/// connections" (55000 about connections); 22021 / 22P05 are characters the
+/// database cannot store (a NUL).
+pub(crate) fn classify_pg(code: &str, message: &str) -> Class {
+    match code {
+        "23505" => Class::Unique,
+        "22021" | "22P05" => Class::BadText,
+        "40001" | "40P01" | "55P03" => Class::Unavailable,
+        "55000" if message.contains("connection") => Class::Unavailable,
+        c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => {
+            Class::Unavailable
+        }
+        _ => Class::Other,
+    }
+}
+
+/// MySQL / MariaDB error numbers: duplicate key (1062); too many connections
+/// (1040, 1203), shutdown (1053), lock wait timeout (1205), deadlock (1213),
+/// interrupted or over time (1317, 1969, 3024), connection killed (1927),
+/// lost or refused connections (2002, 2003, 2006, 2013).
+pub(crate) fn classify_mysql(number: u16) -> Class {
+    match number {
+        1062 => Class::Unique,
+        1040 | 1053 | 1203 | 1205 | 1213 | 1317 | 1927 | 1969 | 2002 | 2003 | 2006 | 2013
+        | 3024 => Class::Unavailable,
+        _ => Class::Other,
+    }
+}
+
+/// SQLite result codes: `SQLITE_BUSY` / `SQLITE_LOCKED` with their extended
+/// codes are contention; unique violations are 2067 (and 1555, primary key).
+pub(crate) fn classify_sqlite(code: &str) -> Class {
+    match code.parse::<i64>() {
+        Ok(2067 | 1555) => Class::Unique,
+        Ok(n) if matches!(n & 0xff, 5 | 6) => Class::Unavailable,
+        _ => Class::Other,
+    }
+}
+
 /// Map a `sqlx` error: unique violations on `login_key` / `email_key` become
-/// `LoginTaken` / `EmailTaken`; pool, I/O and lock contention errors become
-/// `Unavailable`; everything else `Internal`.
+/// `LoginTaken` / `EmailTaken`; an unreachable, refusing or contended
+/// database `Unavailable`; text with a NUL `BadRequest`; the rest `Internal`.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
-    match &e {
+    let class = match &e {
         sqlx::Error::Database(d) => {
-            if d.is_unique_violation() {
-                let what = d.constraint().unwrap_or_else(|| d.message());
-                if what.contains("login_key") {
-                    return Error::LoginTaken;
-                }
-                if what.contains("email_key") {
-                    return Error::EmailTaken;
-                }
-                return Error::Internal(e.to_string());
+            let class = if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                classify_pg(pg.code(), pg.message())
+            } else if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                classify_mysql(my.number())
+            } else {
+                d.code().map_or(Class::Other, |c| classify_sqlite(&c))
+            };
+            if class == Class::Unique || d.is_unique_violation() {
+                return unique_err(d.constraint(), d.message(), e.to_string());
             }
-            if let Some(code) = d.code()
-                && (is_contention(&code) || is_pg_unavailable(&code))
-            {
-                return Error::Unavailable(e.to_string());
-            }
-            Error::Internal(e.to_string())
+            class
         }
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
-        _ => Error::Internal(e.to_string()),
+        | sqlx::Error::WorkerCrashed => Class::Unavailable,
+        _ => Class::Other,
+    };
+    match class {
+        Class::Unavailable => Error::Unavailable(e.to_string()),
+        Class::BadText => Error::BadRequest(NUL_MESSAGE.into()),
+        Class::Unique | Class::Other => Error::Internal(e.to_string()),
     }
 }
 
-/// SQLite `SQLITE_BUSY` / `SQLITE_LOCKED` (with extended codes), PostgreSQL
-/// serialization failure, deadlock and lock-not-available.
-fn is_contention(code: &str) -> bool {
-    if matches!(code, "40001" | "40P01" | "55P03") {
-        return true;
+/// A unique violation, told apart by the index it names: the constraint
+/// (PostgreSQL), the text after the last ` for key ` (MySQL, whose message
+/// also quotes the value) or the message (SQLite: `accounts.login_key`).
+fn unique_err(constraint: Option<&str>, message: &str, full: String) -> Error {
+    let what =
+        constraint.unwrap_or_else(|| message.rsplit_once(" for key ").map_or(message, |(_, k)| k));
+    if what.contains("login_key") {
+        Error::LoginTaken
+    } else if what.contains("email_key") {
+        Error::EmailTaken
+    } else if what.contains("credential") {
+        Error::BadRequest("this passkey is registered already".into())
+    } else if what.contains("identities") || what.contains("provider") {
+        Error::IdentityTaken
+    } else {
+        Error::Internal(full)
     }
-    code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 /// Column values of an account that are computed from it.
@@ -210,14 +289,6 @@ pub(crate) fn counter_failed(
     None
 }
 
-/// PostgreSQL conditions of a server that cannot answer now: connection
-/// exceptions (class 08), statement timeout or cancel (57014), shutdown
-/// (57P01-57P03), too many connections or out of resources (53xxx).
-/// (SQLite codes are decimal numbers below 10000, never five characters.)
-fn is_pg_unavailable(code: &str) -> bool {
-    code.len() == 5 && (code.starts_with("08") || code.starts_with("53") || code.starts_with("57"))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -234,20 +305,101 @@ mod tests {
 
     #[test]
     fn like_escapes() {
-        assert_eq!(like_escape(r"a%b_c\d"), r"a\%b\_c\\d");
+        assert_eq!(like_escape("a%b_c!d"), "a!%b!_c!!d");
     }
 
     #[test]
-    fn contention_codes() {
-        assert!(is_contention("5"));
-        assert!(is_contention("517"));
-        assert!(is_contention("6"));
-        assert!(!is_contention("19"));
-        assert!(!is_contention("2067"));
-        assert!(is_contention("40001"));
-        assert!(is_pg_unavailable("57014"));
-        assert!(is_pg_unavailable("08006"));
-        assert!(!is_pg_unavailable("23505"));
-        assert!(!is_pg_unavailable("5386"));
+    fn nul_is_not_storable() {
+        assert!(storable("plain"));
+        assert!(!storable("a\0b"));
+    }
+
+    #[test]
+    fn postgres_codes() {
+        for code in [
+            "08006", "08001", "53300", "53100", "57P01", "57P02", "57P03", "57014",
+        ] {
+            assert_eq!(classify_pg(code, ""), Class::Unavailable, "{code}");
+        }
+        assert_eq!(classify_pg("40001", ""), Class::Unavailable);
+        assert_eq!(classify_pg("40P01", ""), Class::Unavailable);
+        assert_eq!(classify_pg("55P03", ""), Class::Unavailable);
+        assert_eq!(
+            classify_pg(
+                "55000",
+                "database \"x\" is not currently accepting connections"
+            ),
+            Class::Unavailable
+        );
+        assert_eq!(classify_pg("55000", "object is in use"), Class::Other);
+        assert_eq!(classify_pg("22021", ""), Class::BadText);
+        assert_eq!(classify_pg("22P05", ""), Class::BadText);
+        assert_eq!(classify_pg("23505", ""), Class::Unique);
+        assert_eq!(classify_pg("42P01", ""), Class::Other);
+    }
+
+    #[test]
+    fn mysql_numbers() {
+        for n in [
+            1040, 1205, 1213, 1053, 2002, 2003, 2006, 2013, 1927, 1203, 1317, 1969, 3024,
+        ] {
+            assert_eq!(classify_mysql(n), Class::Unavailable, "{n}");
+        }
+        assert_eq!(classify_mysql(1062), Class::Unique);
+        assert_eq!(classify_mysql(1146), Class::Other);
+    }
+
+    #[test]
+    fn sqlite_codes() {
+        assert_eq!(classify_sqlite("5"), Class::Unavailable);
+        assert_eq!(classify_sqlite("517"), Class::Unavailable);
+        assert_eq!(classify_sqlite("6"), Class::Unavailable);
+        assert_eq!(classify_sqlite("2067"), Class::Unique);
+        assert_eq!(classify_sqlite("19"), Class::Other);
+        assert_eq!(classify_sqlite("HY000"), Class::Other);
+    }
+
+    #[test]
+    fn driver_errors_are_unavailable() {
+        let io = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "no",
+        ));
+        for e in [
+            io,
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            sqlx::Error::Tls("handshake".into()),
+        ] {
+            assert!(matches!(db_err(e), Error::Unavailable(_)));
+        }
+        assert!(matches!(
+            db_err(sqlx::Error::RowNotFound),
+            Error::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn unique_violations_by_index() {
+        let m = "Duplicate entry 'x_email_key' for key 'accounts_login_key'";
+        assert!(matches!(
+            unique_err(None, m, String::new()),
+            Error::LoginTaken
+        ));
+        let m = "Duplicate entry 'login_key' for key 'accounts.accounts_email_key'";
+        assert!(matches!(
+            unique_err(None, m, String::new()),
+            Error::EmailTaken
+        ));
+        let m = "UNIQUE constraint failed: accounts.login_key";
+        assert!(matches!(
+            unique_err(None, m, String::new()),
+            Error::LoginTaken
+        ));
+        assert!(matches!(
+            unique_err(Some("accounts_email_key"), "", String::new()),
+            Error::EmailTaken
+        ));
     }
 }

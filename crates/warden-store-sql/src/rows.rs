@@ -1,8 +1,13 @@
-//! What the SQL backends share beyond [`crate::codec`]: the column lists of
-//! their queries and the mapping of result rows to domain values. Both are
-//! macros because `sqlx` row types differ per database while the code does not.
+//! The column lists of the backend's queries and the mapping of result rows
+//! to domain values (the same on every database).
 
-/// Columns of `accounts` as the backends select and insert them.
+use crate::codec::{count, from_json_list, from_json_value, from_ts, from_ts_opt};
+use crate::dialect::{Dialect, Record};
+use warden_core::error::{Error, Result};
+use warden_core::model::{Account, AccountId, ApiKeyId, AuditEvent, Session, SessionId, StoredKey};
+use warden_core::store::{ApiKey, ApiKeyUsage, Identity, MfaChallenge, Passkey};
+
+/// Columns of `accounts` as the backend selects and inserts them.
 macro_rules! account_cols {
     () => {
         "id, login, email, email_verified, active, blocked, block_reason, mfa_enabled, \
@@ -11,7 +16,7 @@ macro_rules! account_cols {
 }
 pub(crate) use account_cols;
 
-/// Columns of `sessions` as the backends select and insert them.
+/// Columns of `sessions` as the backend selects and inserts them.
 macro_rules! session_cols {
     () => {
         "id, account_id, created_at, last_seen_at, expires_at, ip, user_agent, long_lived, \
@@ -20,7 +25,7 @@ macro_rules! session_cols {
 }
 pub(crate) use session_cols;
 
-/// Columns of `api_keys` as the backends select and insert them.
+/// Columns of `api_keys` as the backend selects and inserts them.
 macro_rules! api_key_cols {
     () => {
         "id, account_id, name, secret_hash, scopes, created_at, expires_at, revoked_at"
@@ -28,180 +33,134 @@ macro_rules! api_key_cols {
 }
 pub(crate) use api_key_cols;
 
-/// Define, in a backend module, `insert_account_row(conn, account)`: the
-/// account insert inside the caller's transaction, with that backend's
-/// connection type, its 16 placeholders and its error mapper:
-/// `account_insert!(PgConnection, "($1, ..., $16)", db_err)`.
-macro_rules! account_insert {
-    ($conn:ty, $values:literal, $err:path) => {
-        /// Insert an account row (inside the caller's transaction).
-        async fn insert_account_row(
-            conn: &mut $conn,
-            account: &::warden_core::model::Account,
-        ) -> ::warden_core::error::Result<()> {
-            let c = $crate::codec::AccountCols::of(account)?;
-            ::sqlx::query(concat!(
-                "INSERT INTO accounts (",
-                $crate::rows::account_cols!(),
-                ", login_key, email_key) VALUES ",
-                $values
-            ))
-            .bind(account.id.0)
-            .bind(&account.login)
-            .bind(&account.email)
-            .bind(account.email_verified)
-            .bind(account.active)
-            .bind(account.blocked)
-            .bind(&account.block_reason)
-            .bind(account.mfa_enabled)
-            .bind(&c.scopes)
-            .bind(&c.properties)
-            .bind(&account.password_hash)
-            .bind(c.password_changed_at)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .bind(account.login_key())
-            .bind(&c.email_key)
-            .execute(&mut *conn)
-            .await
-            .map_err($err)?;
-            Ok(())
-        }
+/// Columns of `passkeys` as the backend selects and inserts them.
+macro_rules! passkey_cols {
+    () => {
+        "id, account_id, credential_id, name, credential, backup_eligible, backup_state, \
+         created_at, last_used_at"
     };
 }
-pub(crate) use account_insert;
+pub(crate) use passkey_cols;
 
-/// Define, in a backend module, the row readers of that backend:
-/// `row_mapping!(SqliteRow, Sqlite)` gives private functions `get`,
-/// `account_from_row`, `session_from_row`, `audit_from_row`,
-/// `signing_key_from_row`, `challenge_from_row`, `api_key_from_row` and
-/// `usage_from_row` (child modules reach them through `super::`).
-macro_rules! row_mapping {
-    ($row:ty, $db:ty) => {
-        /// A column value, with `sqlx` errors mapped to domain errors.
-        fn get<'r, T>(row: &'r $row, col: &str) -> ::warden_core::error::Result<T>
-        where
-            T: ::sqlx::Decode<'r, $db> + ::sqlx::Type<$db>,
-        {
-            ::sqlx::Row::try_get(row, col).map_err($crate::codec::db_err)
-        }
-
-        fn account_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::model::Account> {
-            use $crate::codec::{from_json_list, from_json_value, from_ts};
-            Ok(::warden_core::model::Account {
-                id: ::warden_core::model::AccountId(get(row, "id")?),
-                login: get(row, "login")?,
-                email: get(row, "email")?,
-                email_verified: get(row, "email_verified")?,
-                active: get(row, "active")?,
-                blocked: get(row, "blocked")?,
-                block_reason: get(row, "block_reason")?,
-                mfa_enabled: get(row, "mfa_enabled")?,
-                scopes: from_json_list(&get::<String>(row, "scopes")?)?,
-                properties: from_json_value(&get::<String>(row, "properties")?)?,
-                password_hash: get(row, "password_hash")?,
-                password_changed_at: from_ts(get(row, "password_changed_at")?)?,
-                created_at: from_ts(get(row, "created_at")?)?,
-                updated_at: from_ts(get(row, "updated_at")?)?,
-            })
-        }
-
-        fn session_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::model::Session> {
-            use $crate::codec::{from_json_list, from_ts, from_ts_opt};
-            Ok(::warden_core::model::Session {
-                id: ::warden_core::model::SessionId(get(row, "id")?),
-                account_id: ::warden_core::model::AccountId(get(row, "account_id")?),
-                created_at: from_ts(get(row, "created_at")?)?,
-                last_seen_at: from_ts(get(row, "last_seen_at")?)?,
-                expires_at: from_ts(get(row, "expires_at")?)?,
-                ip: get(row, "ip")?,
-                user_agent: get(row, "user_agent")?,
-                long: get(row, "long_lived")?,
-                amr: from_json_list(&get::<String>(row, "amr")?)?,
-                revoked_at: from_ts_opt(get(row, "revoked_at")?)?,
-            })
-        }
-
-        fn audit_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::model::AuditEvent> {
-            use $crate::codec::{from_json_value, from_ts};
-            Ok(::warden_core::model::AuditEvent {
-                at: from_ts(get(row, "at")?)?,
-                account_id: get::<Option<::uuid::Uuid>>(row, "account_id")?
-                    .map(::warden_core::model::AccountId),
-                event: get(row, "event")?,
-                ip: get(row, "ip")?,
-                user_agent: get(row, "user_agent")?,
-                detail: from_json_value(&get::<String>(row, "detail")?)?,
-            })
-        }
-
-        fn signing_key_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::model::StoredKey> {
-            use $crate::codec::{from_ts, from_ts_opt};
-            Ok(::warden_core::model::StoredKey {
-                kid: get(row, "kid")?,
-                alg: get(row, "alg")?,
-                private_der: get(row, "private_der")?,
-                created_at: from_ts(get(row, "created_at")?)?,
-                retired_at: from_ts_opt(get(row, "retired_at")?)?,
-            })
-        }
-
-        fn challenge_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::store::MfaChallenge> {
-            use $crate::codec::{count, from_ts};
-            Ok(::warden_core::store::MfaChallenge {
-                account_id: ::warden_core::model::AccountId(get::<::uuid::Uuid>(
-                    row,
-                    "account_id",
-                )?),
-                remember: get(row, "remember")?,
-                expires_at: from_ts(get(row, "expires_at")?)?,
-                attempts: count(get(row, "attempts")?),
-            })
-        }
-
-        fn api_key_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::store::ApiKey> {
-            use $crate::codec::{from_json_list, from_ts, from_ts_opt};
-            let hash: Vec<u8> = get(row, "secret_hash")?;
-            Ok(::warden_core::store::ApiKey {
-                id: ::warden_core::model::ApiKeyId(get(row, "id")?),
-                account_id: ::warden_core::model::AccountId(get(row, "account_id")?),
-                name: get(row, "name")?,
-                secret_hash: hash.try_into().map_err(|_| {
-                    ::warden_core::error::Error::Internal(
-                        "stored API key hash is not 32 bytes".into(),
-                    )
-                })?,
-                scopes: from_json_list(&get::<String>(row, "scopes")?)?,
-                created_at: from_ts(get(row, "created_at")?)?,
-                expires_at: from_ts_opt(get(row, "expires_at")?)?,
-                revoked_at: from_ts_opt(get(row, "revoked_at")?)?,
-            })
-        }
-
-        fn usage_from_row(
-            row: &$row,
-        ) -> ::warden_core::error::Result<::warden_core::store::ApiKeyUsage> {
-            use $crate::codec::from_ts;
-            Ok(::warden_core::store::ApiKeyUsage {
-                key_id: ::warden_core::model::ApiKeyId(get(row, "key_id")?),
-                at: from_ts(get(row, "at")?)?,
-                ip: get(row, "ip")?,
-                method: get(row, "method")?,
-                path: get(row, "path")?,
-            })
-        }
+/// Columns of `identities` as the backend selects and inserts them.
+macro_rules! identity_cols {
+    () => {
+        "id, account_id, provider, subject, email, created_at"
     };
 }
-pub(crate) use row_mapping;
+pub(crate) use identity_cols;
+
+pub(crate) fn account<D: Dialect>(row: &Record<D>) -> Result<Account> {
+    Ok(Account {
+        id: AccountId(row.get("id")?),
+        login: row.get("login")?,
+        email: row.get("email")?,
+        email_verified: row.get("email_verified")?,
+        active: row.get("active")?,
+        blocked: row.get("blocked")?,
+        block_reason: row.get("block_reason")?,
+        mfa_enabled: row.get("mfa_enabled")?,
+        scopes: from_json_list(&row.get::<String>("scopes")?)?,
+        properties: from_json_value(&row.get::<String>("properties")?)?,
+        password_hash: row.get("password_hash")?,
+        password_changed_at: from_ts(row.get("password_changed_at")?)?,
+        created_at: from_ts(row.get("created_at")?)?,
+        updated_at: from_ts(row.get("updated_at")?)?,
+    })
+}
+
+pub(crate) fn session<D: Dialect>(row: &Record<D>) -> Result<Session> {
+    Ok(Session {
+        id: SessionId(row.get("id")?),
+        account_id: AccountId(row.get("account_id")?),
+        created_at: from_ts(row.get("created_at")?)?,
+        last_seen_at: from_ts(row.get("last_seen_at")?)?,
+        expires_at: from_ts(row.get("expires_at")?)?,
+        ip: row.get("ip")?,
+        user_agent: row.get("user_agent")?,
+        long: row.get("long_lived")?,
+        amr: from_json_list(&row.get::<String>("amr")?)?,
+        revoked_at: from_ts_opt(row.get("revoked_at")?)?,
+    })
+}
+
+pub(crate) fn audit<D: Dialect>(row: &Record<D>) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        at: from_ts(row.get("at")?)?,
+        account_id: row.get::<Option<uuid::Uuid>>("account_id")?.map(AccountId),
+        event: row.get("event")?,
+        ip: row.get("ip")?,
+        user_agent: row.get("user_agent")?,
+        detail: from_json_value(&row.get::<String>("detail")?)?,
+    })
+}
+
+pub(crate) fn signing_key<D: Dialect>(row: &Record<D>) -> Result<StoredKey> {
+    Ok(StoredKey {
+        kid: row.get("kid")?,
+        alg: row.get("alg")?,
+        private_der: row.get("private_der")?,
+        created_at: from_ts(row.get("created_at")?)?,
+        retired_at: from_ts_opt(row.get("retired_at")?)?,
+    })
+}
+
+pub(crate) fn challenge<D: Dialect>(row: &Record<D>) -> Result<MfaChallenge> {
+    Ok(MfaChallenge {
+        account_id: AccountId(row.get("account_id")?),
+        remember: row.get("remember")?,
+        expires_at: from_ts(row.get("expires_at")?)?,
+        attempts: count(row.get("attempts")?),
+    })
+}
+
+pub(crate) fn api_key<D: Dialect>(row: &Record<D>) -> Result<ApiKey> {
+    let hash: Vec<u8> = row.get("secret_hash")?;
+    Ok(ApiKey {
+        id: ApiKeyId(row.get("id")?),
+        account_id: AccountId(row.get("account_id")?),
+        name: row.get("name")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| Error::Internal("stored API key hash is not 32 bytes".into()))?,
+        scopes: from_json_list(&row.get::<String>("scopes")?)?,
+        created_at: from_ts(row.get("created_at")?)?,
+        expires_at: from_ts_opt(row.get("expires_at")?)?,
+        revoked_at: from_ts_opt(row.get("revoked_at")?)?,
+    })
+}
+
+pub(crate) fn usage<D: Dialect>(row: &Record<D>) -> Result<ApiKeyUsage> {
+    Ok(ApiKeyUsage {
+        key_id: ApiKeyId(row.get("key_id")?),
+        at: from_ts(row.get("at")?)?,
+        ip: row.get("ip")?,
+        method: row.get("method")?,
+        path: row.get("path")?,
+    })
+}
+
+pub(crate) fn identity<D: Dialect>(row: &Record<D>) -> Result<Identity> {
+    Ok(Identity {
+        id: row.get("id")?,
+        account_id: AccountId(row.get("account_id")?),
+        provider: row.get("provider")?,
+        subject: row.get("subject")?,
+        email: row.get("email")?,
+        created_at: from_ts(row.get("created_at")?)?,
+    })
+}
+
+pub(crate) fn passkey<D: Dialect>(row: &Record<D>) -> Result<Passkey> {
+    Ok(Passkey {
+        id: row.get("id")?,
+        account_id: AccountId(row.get("account_id")?),
+        credential_id: row.get("credential_id")?,
+        name: row.get("name")?,
+        credential: row.get("credential")?,
+        backup_eligible: row.get("backup_eligible")?,
+        backup_state: row.get("backup_state")?,
+        created_at: from_ts(row.get("created_at")?)?,
+        last_used_at: from_ts_opt(row.get("last_used_at")?)?,
+    })
+}

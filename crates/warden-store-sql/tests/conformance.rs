@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use warden_core::store::{KeyStore, Store, conformance};
 use warden_store_sql::SqlStore;
@@ -79,4 +81,10 @@ async fn journal_mode_is_wal_for_files() {
 async fn bad_url_is_an_error_not_a_panic() {
     let r = SqlStore::connect("sqlite:///nonexistent-dir-warden/x/y.db?mode=ro").await;
     assert!(r.is_err());
+}
+
+#[tokio::test]
+async fn sqlite_nul_text_is_never_a_server_error() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    common::nul_text_is_never_a_server_error(&store).await;
 }

@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 use std::sync::Arc;
 use std::time::Duration;
-use warden_core::store::{ChangeFeed, KeyStore, Store, conformance};
+use warden_core::store::{KeyStore, Store, conformance};
 use warden_store_sql::{MySqlOptions, MySqlStore};
 
 /// A database `w_<uuid>` created on start; `drop()` removes it.
@@ -112,10 +114,6 @@ async fn mysql_conforms() {
 /// that commits later with a smaller `seq`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mysql_feed_never_skips() {
-    use time::OffsetDateTime;
-    use warden_core::model::{Account, AccountId, AuditEvent};
-    use warden_core::store::{AccountStore, Revoke};
-
     let Some(base) = test_url() else { return };
     let db = TempDb::new(&base).await;
     let opts = MySqlOptions {
@@ -123,84 +121,7 @@ async fn mysql_feed_never_skips() {
         ..MySqlOptions::default()
     };
     let store = Arc::new(MySqlStore::connect(&db.url(), opts).await.unwrap());
-    let now = OffsetDateTime::now_utc();
-    let mut accounts = Vec::new();
-    for i in 0..8 {
-        let a = Account {
-            id: AccountId::new(),
-            login: format!("feed-{i}"),
-            email: None,
-            email_verified: false,
-            active: true,
-            blocked: false,
-            block_reason: None,
-            mfa_enabled: false,
-            scopes: Vec::new(),
-            properties: serde_json::json!({}),
-            password_hash: None,
-            password_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = AuditEvent {
-            at: now,
-            account_id: Some(a.id),
-            event: "test".to_owned(),
-            ip: None,
-            user_agent: None,
-            detail: serde_json::json!({}),
-        };
-        store.insert_account(&a, &ev).await.unwrap();
-        accounts.push(a);
-    }
-    let head = store
-        .changes_since(0, u32::MAX)
-        .await
-        .unwrap()
-        .last()
-        .map_or(0, |e| e.seq);
-    const PER_WRITER: usize = 40;
-    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut writers = tokio::task::JoinSet::new();
-    for a in accounts.clone() {
-        let store = Arc::clone(&store);
-        let finished = Arc::clone(&finished);
-        writers.spawn(async move {
-            for _ in 0..PER_WRITER {
-                store
-                    .update_account(&a, Revoke::Nothing, OffsetDateTime::now_utc(), &[])
-                    .await
-                    .unwrap();
-            }
-            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        });
-    }
-    let total = accounts.len() * PER_WRITER;
-    let mut seen = Vec::new();
-    let mut after = head;
-    loop {
-        let done = finished.load(std::sync::atomic::Ordering::SeqCst) == accounts.len();
-        let batch = store.changes_since(after, 7).await.unwrap();
-        if let Some(last) = batch.last() {
-            after = last.seq;
-        }
-        let empty = batch.is_empty();
-        seen.extend(batch.into_iter().map(|e| e.seq));
-        if done && empty {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    while writers.join_next().await.is_some() {}
-    assert_eq!(
-        seen.len(),
-        total,
-        "the reader skipped {} entries",
-        total.saturating_sub(seen.len())
-    );
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "increasing seq");
-    let rest = store.changes_since(after, 100).await.unwrap();
-    assert!(rest.is_empty(), "nothing left behind the reader");
+    common::feed_never_skips(Arc::clone(&store)).await;
     store.pool().close().await;
     db.drop().await;
 }
@@ -255,4 +176,16 @@ async fn mysql_bad_url_is_an_error_not_a_panic() {
         matches!(r, Err(warden_core::Error::Unavailable(_))),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn mysql_nul_text_is_never_a_server_error() {
+    let Some(base) = test_url() else { return };
+    let db = TempDb::new(&base).await;
+    let store = MySqlStore::connect(&db.url(), MySqlOptions::default())
+        .await
+        .unwrap();
+    common::nul_text_is_never_a_server_error(&store).await;
+    store.pool().close().await;
+    db.drop().await;
 }

@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use std::sync::Arc;
 use std::time::Duration;
-use warden_core::store::{ChangeFeed, KeyStore, Store, conformance};
+use warden_core::store::{KeyStore, Store, conformance};
 use warden_store_sql::{PgOptions, PgStore};
 
 /// A schema `w_<uuid>` created on start; `drop()` removes it.
@@ -97,10 +99,6 @@ async fn postgres_conforms() {
 /// that commits later with a smaller `seq`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_feed_never_skips() {
-    use time::OffsetDateTime;
-    use warden_core::model::{Account, AccountId, AuditEvent};
-    use warden_core::store::{AccountStore, Revoke};
-
     let Some(base) = test_url() else { return };
     let schema = TempSchema::new(&base).await;
     let opts = PgOptions {
@@ -108,86 +106,7 @@ async fn postgres_feed_never_skips() {
         ..PgOptions::default()
     };
     let store = Arc::new(PgStore::connect(&schema.url(), opts).await.unwrap());
-    let now = OffsetDateTime::now_utc();
-    let mut accounts = Vec::new();
-    for i in 0..8 {
-        let a = Account {
-            id: AccountId::new(),
-            login: format!("feed-{i}"),
-            email: None,
-            email_verified: false,
-            active: true,
-            blocked: false,
-            block_reason: None,
-            mfa_enabled: false,
-            scopes: Vec::new(),
-            properties: serde_json::json!({}),
-            password_hash: None,
-            password_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        };
-        let ev = AuditEvent {
-            at: now,
-            account_id: Some(a.id),
-            event: "test".to_owned(),
-            ip: None,
-            user_agent: None,
-            detail: serde_json::json!({}),
-        };
-        store.insert_account(&a, &ev).await.unwrap();
-        accounts.push(a);
-    }
-    let head = store
-        .changes_since(0, u32::MAX)
-        .await
-        .unwrap()
-        .last()
-        .map_or(0, |e| e.seq);
-    const PER_WRITER: usize = 40;
-    let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut writers = tokio::task::JoinSet::new();
-    for a in accounts.clone() {
-        let store = Arc::clone(&store);
-        let finished = Arc::clone(&finished);
-        writers.spawn(async move {
-            for _ in 0..PER_WRITER {
-                store
-                    .update_account(&a, Revoke::Nothing, OffsetDateTime::now_utc(), &[])
-                    .await
-                    .unwrap();
-            }
-            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        });
-    }
-    let total = accounts.len() * PER_WRITER;
-    let mut seen = Vec::new();
-    let mut after = head;
-    // Poll (as a node's sync task does) until the writers are done and a
-    // read after that finds nothing new.
-    loop {
-        let done = finished.load(std::sync::atomic::Ordering::SeqCst) == accounts.len();
-        let batch = store.changes_since(after, 7).await.unwrap();
-        if let Some(last) = batch.last() {
-            after = last.seq;
-        }
-        let empty = batch.is_empty();
-        seen.extend(batch.into_iter().map(|e| e.seq));
-        if done && empty {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    while writers.join_next().await.is_some() {}
-    assert_eq!(
-        seen.len(),
-        total,
-        "the reader skipped {} entries",
-        total.saturating_sub(seen.len())
-    );
-    assert!(seen.windows(2).all(|w| w[0] < w[1]), "increasing seq");
-    let rest = store.changes_since(after, 100).await.unwrap();
-    assert!(rest.is_empty(), "nothing left behind the reader");
+    common::feed_never_skips(Arc::clone(&store)).await;
     store.pool().close().await;
     schema.drop().await;
 }
@@ -269,4 +188,85 @@ async fn postgres_bad_url_is_an_error_not_a_panic() {
         matches!(r, Err(warden_core::Error::Unavailable(_))),
         "{r:?}"
     );
+}
+
+#[tokio::test]
+async fn postgres_nul_text_is_never_a_server_error() {
+    let Some(base) = test_url() else { return };
+    let schema = TempSchema::new(&base).await;
+    let store = PgStore::connect(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    common::nul_text_is_never_a_server_error(&store).await;
+    store.pool().close().await;
+    schema.drop().await;
+}
+
+/// A database that refuses connections (being closed or restarted: SQLSTATE
+/// 55000 "not currently accepting connections", sessions terminated) makes
+/// reads and writes `Unavailable` (a 503 with `Retry-After`), never
+/// `Internal`; once it accepts connections again the store works.
+#[tokio::test]
+async fn postgres_refusing_database_is_unavailable() {
+    use warden_core::store::AccountStore;
+    let Some(base) = test_url() else { return };
+    let name = format!("w_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(&base).await.expect("connect");
+    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    run(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (path, query) = base
+        .split_once('?')
+        .map_or((base.as_str(), ""), |(p, q)| (p, q));
+    let url = format!(
+        "{}/{name}{}{query}",
+        path.rsplit_once('/').map_or(path, |(h, _)| h),
+        if query.is_empty() { "" } else { "?" }
+    );
+    let opts = PgOptions {
+        acquire_timeout: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let store = PgStore::connect(&url, opts).await.unwrap();
+    let a = common::account("refused");
+    store.insert_account(&a, &common::event(&a)).await.unwrap();
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    run(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let b = common::account("refused-too");
+    let write = store.insert_account(&b, &common::event(&b)).await;
+    assert!(
+        matches!(write, Err(warden_core::Error::Unavailable(_))),
+        "{write:?}"
+    );
+    let read = store.account_by_id(a.id).await;
+    assert!(
+        matches!(read, Err(warden_core::Error::Unavailable(_))),
+        "{read:?}"
+    );
+    let again = store.account_by_id(a.id).await;
+    assert!(
+        matches!(again, Err(warden_core::Error::Unavailable(_))),
+        "{again:?}"
+    );
+    run(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert!(store.account_by_id(a.id).await.unwrap().is_some());
+    store.pool().close().await;
+    run(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }

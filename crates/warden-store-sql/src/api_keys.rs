@@ -1,0 +1,194 @@
+//! [`ApiKeyStore`] of [`SqlBackend`] (tables of `0003_api_keys.sql`).
+
+use crate::accounts::require_account;
+use crate::backend::{SqlBackend, insert_audit, insert_feed};
+use crate::codec::{json_list, ts, ts_opt};
+use crate::dialect::Dialect;
+use crate::rows::{self, api_key_cols};
+use crate::sql::sql;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::error::Result;
+use warden_core::model::{AccountId, ApiKeyId, AuditEvent};
+use warden_core::store::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage, Change};
+
+#[async_trait]
+impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<()> {
+        let scopes = json_list(&key.scopes)?;
+        let mut tx = self.write().await?;
+        require_account(&mut tx, key.account_id).await?;
+        tx.q(sql!(concat!(
+            "INSERT INTO api_keys (",
+            api_key_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )))
+        .binds((
+            key.id.0,
+            key.account_id.0,
+            &key.name,
+            &key.secret_hash,
+            &scopes,
+            ts(key.created_at)?,
+            ts_opt(key.expires_at)?,
+            ts_opt(key.revoked_at)?,
+        ))
+        .execute()
+        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        let row = self
+            .q(sql!(concat!(
+                "SELECT ",
+                api_key_cols!(),
+                " FROM api_keys WHERE id = $1"
+            )))
+            .bind(id.0)
+            .fetch_optional()
+            .await?;
+        row.as_ref().map(rows::api_key).transpose()
+    }
+
+    async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>> {
+        let rows = self
+            .q(sql!(concat!(
+                "SELECT ",
+                api_key_cols!(),
+                " FROM api_keys WHERE ($1::uuid IS NULL OR account_id = $1) \
+                 AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3"
+            )))
+            .binds((
+                query.account_id.map(|a| a.0),
+                query.include_revoked,
+                i64::from(query.limit),
+            ))
+            .fetch_all()
+            .await?;
+        rows.iter().map(rows::api_key).collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let at = ts(now)?;
+        let mut tx = self.feed_write().await?;
+        let Some(row) = tx
+            .q(sql!(
+                "SELECT account_id FROM api_keys WHERE id = $1 AND revoked_at IS NULL {FOR UPDATE}"
+            ))
+            .bind(id.0)
+            .fetch_optional()
+            .await?
+        else {
+            return Ok(false);
+        };
+        let account = AccountId(row.get("account_id")?);
+        tx.q(sql!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2"))
+            .binds((at, id.0))
+            .execute()
+            .await?;
+        insert_feed(&mut tx, &Change::ApiKeyRevoked(id, account), at).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn renew_api_key(
+        &self,
+        id: ApiKeyId,
+        expires_at: Option<OffsetDateTime>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = tx
+            .q(sql!(
+                "UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+            ))
+            .binds((ts_opt(expires_at)?, id.0))
+            .execute()
+            .await?;
+        if done == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        // Lock the keys of the batch against deletion (in id order), so that
+        // a key deleted meanwhile is skipped rather than failing the insert.
+        let mut ids: Vec<Uuid> = batch.iter().map(|u| u.key_id.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut present = Vec::with_capacity(ids.len());
+        for id in ids {
+            let found = tx
+                .q(sql!("SELECT 1 FROM api_keys WHERE id = $1 {FOR KEY SHARE}"))
+                .bind(id)
+                .exists()
+                .await?;
+            if found {
+                present.push(id);
+            }
+        }
+        let mut stored = 0;
+        for u in batch.iter().filter(|u| present.contains(&u.key_id.0)) {
+            stored += tx
+                .q(sql!(
+                    "INSERT INTO api_key_usage (key_id, at, ip, method, path) \
+                     VALUES ($1, $2, $3, $4, $5)"
+                ))
+                .binds((u.key_id.0, ts(u.at)?, &u.ip, &u.method, &u.path))
+                .execute()
+                .await?;
+        }
+        // Keep the newest `keep` rows of each key: find the first row past
+        // them, then delete it and the older ones (MySQL allows neither a
+        // `LIMIT` in an `IN` subquery nor a subquery on the deleted table).
+        for key in present {
+            let first_old = tx
+                .q(sql!(
+                    "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
+                     ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
+                ))
+                .binds((key, i64::from(keep)))
+                .fetch_optional()
+                .await?;
+            let Some(row) = first_old else { continue };
+            let (at, id): (i64, i64) = (row.get("at")?, row.get("id")?);
+            tx.q(sql!(
+                "DELETE FROM api_key_usage WHERE key_id = $1 \
+                 AND (at < $2 OR (at = $2 AND id <= $3))"
+            ))
+            .binds((key, at, id))
+            .execute()
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn api_key_usage(&self, id: ApiKeyId, limit: u32) -> Result<Vec<ApiKeyUsage>> {
+        let rows = self
+            .q(sql!(
+                "SELECT key_id, at, ip, method, path FROM api_key_usage WHERE key_id = $1 \
+                 ORDER BY at DESC, id DESC LIMIT $2"
+            ))
+            .binds((id.0, i64::from(limit)))
+            .fetch_all()
+            .await?;
+        rows.iter().map(rows::usage).collect()
+    }
+}

@@ -1,0 +1,312 @@
+//! [`SessionStore`] of [`SqlBackend`].
+//!
+//! `rotate_refresh` is a compare-and-swap on the refresh token (only a
+//! token not yet used is marked used) under the session's row lock, which
+//! serializes every rotation of one session; a normal rotation writes no
+//! feed entry and so takes no feed lock (rotations of different sessions run
+//! in parallel). A reused token revokes the session in a new feed
+//! transaction (feed lock first, then the row).
+
+use crate::accounts::require_account;
+use crate::backend::{SqlBackend, insert_audit, insert_feed, revoke_live};
+use crate::codec::{from_ts_opt, json_list, ts, ts_opt};
+use crate::dialect::{Dialect, Tx};
+use crate::rows::{self, session_cols};
+use crate::sql::sql;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::error::Result;
+use warden_core::model::{AccountId, AuditEvent, Session, SessionId};
+use warden_core::store::{Change, Revoke, Rotation, SessionStore};
+
+/// Store a new current refresh token of a session.
+async fn insert_refresh<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32], sid: Uuid) -> Result<()> {
+    tx.q(sql!(
+        "INSERT INTO refresh_tokens (hash, session_id, used_at) VALUES ($1, $2, NULL)"
+    ))
+    .binds((hash, sid))
+    .execute()
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl<D: Dialect> SessionStore for SqlBackend<D> {
+    async fn create_session(
+        &self,
+        session: &Session,
+        refresh_hash: &[u8; 32],
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        let amr = json_list(&session.amr)?;
+        let mut tx = self.write().await?;
+        require_account(&mut tx, session.account_id).await?;
+        tx.q(sql!(concat!(
+            "INSERT INTO sessions (",
+            session_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )))
+        .binds((
+            session.id.0,
+            session.account_id.0,
+            ts(session.created_at)?,
+            ts(session.last_seen_at)?,
+            ts(session.expires_at)?,
+            &session.ip,
+            &session.user_agent,
+            session.long,
+            &amr,
+            ts_opt(session.revoked_at)?,
+        ))
+        .execute()
+        .await?;
+        insert_refresh(&mut tx, refresh_hash, session.id.0).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<Session>> {
+        let row = self
+            .q(sql!(concat!(
+                "SELECT ",
+                session_cols!(),
+                " FROM sessions WHERE id = $1"
+            )))
+            .bind(id.0)
+            .fetch_optional()
+            .await?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn live_sessions(&self, account: AccountId, now: OffsetDateTime) -> Result<Vec<Session>> {
+        let rows = self
+            .q(sql!(concat!(
+                "SELECT ",
+                session_cols!(),
+                " FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                 ORDER BY created_at DESC, id DESC"
+            )))
+            .binds((account.0, ts(now)?))
+            .fetch_all()
+            .await?;
+        rows.iter().map(rows::session).collect()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &[u8; 32],
+        new_hash: &[u8; 32],
+        now: OffsetDateTime,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<Rotation> {
+        let at = ts(now)?;
+        let mut tx = self.write().await?;
+        let Some(token) = tx
+            .q(sql!(
+                "SELECT session_id FROM refresh_tokens WHERE hash = $1"
+            ))
+            .bind(old_hash)
+            .fetch_optional()
+            .await?
+        else {
+            return Ok(Rotation::Invalid);
+        };
+        let sid: Uuid = token.get("session_id")?;
+        // The session row lock serializes every rotation of this session.
+        let Some(row) = tx
+            .q(sql!(concat!(
+                "SELECT ",
+                session_cols!(),
+                " FROM sessions WHERE id = $1 {FOR UPDATE}"
+            )))
+            .bind(sid)
+            .fetch_optional()
+            .await?
+        else {
+            return Ok(Rotation::Invalid);
+        };
+        let mut session = rows::session(&row)?;
+        if !session.is_live(now) {
+            return Ok(Rotation::Invalid);
+        }
+        let event = |name: &str| AuditEvent {
+            at: now,
+            account_id: Some(session.account_id),
+            event: name.to_owned(),
+            ip: ip.map(str::to_owned),
+            user_agent: user_agent.map(str::to_owned),
+            detail: serde_json::json!({ "session_id": session.id }),
+        };
+        // Compare-and-swap: only a current token is marked used.
+        let swapped = tx
+            .q(sql!(
+                "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL"
+            ))
+            .binds((at, old_hash))
+            .execute()
+            .await?
+            == 1;
+        if !swapped {
+            // Reuse. A used token never becomes current again, so the verdict
+            // holds after this transaction ends; the revocation runs in a
+            // feed transaction that takes the feed lock before any row lock.
+            let ev = event("token.refresh_reused");
+            tx.rollback().await?;
+            let mut tx = self.feed_write().await?;
+            let prior = tx
+                .q(sql!(
+                    "SELECT revoked_at FROM sessions WHERE id = $1 {FOR UPDATE}"
+                ))
+                .bind(sid)
+                .fetch_optional()
+                .await?;
+            let prior = match prior {
+                Some(r) => Some(r.get::<Option<i64>>("revoked_at")?),
+                None => None,
+            };
+            if let Some(None) = prior {
+                tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
+                    .binds((at, sid))
+                    .execute()
+                    .await?;
+                let change = Change::SessionRevoked(session.id, session.account_id);
+                insert_feed(&mut tx, &change, at).await?;
+                session.revoked_at = Some(now);
+            } else {
+                // Revoked (or deleted) meanwhile by another writer, which
+                // wrote its own feed entry.
+                session.revoked_at = from_ts_opt(prior.flatten())?.or(Some(now));
+            }
+            insert_audit(&mut tx, &ev).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Reused(session));
+        }
+        insert_refresh(&mut tx, new_hash, sid).await?;
+        tx.q(sql!(
+            "UPDATE sessions SET last_seen_at = $1, ip = $2, user_agent = $3 WHERE id = $4"
+        ))
+        .binds((at, ip, user_agent, sid))
+        .execute()
+        .await?;
+        let ev = event("token.refresh");
+        insert_audit(&mut tx, &ev).await?;
+        tx.commit().await?;
+        session.last_seen_at = now;
+        session.ip = ip.map(str::to_owned);
+        session.user_agent = user_agent.map(str::to_owned);
+        Ok(Rotation::Rotated(session))
+    }
+
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let at = ts(now)?;
+        let mut tx = self.feed_write().await?;
+        let Some(row) = tx
+            .q(sql!(
+                "SELECT account_id FROM sessions \
+                 WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 {FOR UPDATE}"
+            ))
+            .binds((id.0, at))
+            .fetch_optional()
+            .await?
+        else {
+            return Ok(false);
+        };
+        let account = AccountId(row.get("account_id")?);
+        tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
+            .binds((at, id.0))
+            .execute()
+            .await?;
+        insert_feed(&mut tx, &Change::SessionRevoked(id, account), at).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        account: AccountId,
+        revoke: Revoke,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<u64> {
+        let at = ts(now)?;
+        let mut tx = self.feed_write().await?;
+        let n = revoke_live(&mut tx, account, revoke, at).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn reissue_refresh(
+        &self,
+        id: SessionId,
+        new_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let at = ts(now)?;
+        let mut tx = self.write().await?;
+        let live = tx
+            .q(sql!(
+                "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+                 {FOR UPDATE}"
+            ))
+            .binds((id.0, at))
+            .exists()
+            .await?;
+        if !live {
+            return Ok(false);
+        }
+        tx.q(sql!(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE session_id = $2 AND used_at IS NULL"
+        ))
+        .binds((at, id.0))
+        .execute()
+        .await?;
+        insert_refresh(&mut tx, new_hash, id.0).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<()> {
+        self.q(sql!("UPDATE sessions SET last_seen_at = $1 WHERE id = $2"))
+            .binds((ts(now)?, id.0))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: OffsetDateTime, feed_before: OffsetDateTime) -> Result<u64> {
+        let (before, feed_before) = (ts(before)?, ts(feed_before)?);
+        let mut tx = self.write().await?;
+        let tokens = tx
+            .q(sql!(
+                "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions \
+                 WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1))"
+            ))
+            .bind(before)
+            .execute()
+            .await?;
+        let sessions = tx
+            .q(sql!(
+                "DELETE FROM sessions \
+                 WHERE expires_at < $1 OR (revoked_at IS NOT NULL AND revoked_at < $1)"
+            ))
+            .bind(before)
+            .execute()
+            .await?;
+        let feed = tx
+            .q(sql!("DELETE FROM feed WHERE at < $1"))
+            .bind(feed_before)
+            .execute()
+            .await?;
+        tx.commit().await?;
+        Ok(tokens + sessions + feed)
+    }
+}
