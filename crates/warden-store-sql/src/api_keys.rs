@@ -1,7 +1,7 @@
 //! [`ApiKeyStore`] of [`SqlBackend`] (tables of `0003_api_keys.sql`).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, insert_audit, insert_feed};
+use crate::backend::{SqlBackend, finish_revoke, insert_audit};
 use crate::codec::{json_list, ts, ts_opt};
 use crate::dialect::Dialect;
 use crate::rows::{self, api_key_cols};
@@ -90,14 +90,9 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
             return Ok(false);
         };
         let account = AccountId(row.get("account_id")?);
-        tx.q(sql!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2"))
-            .binds((at, id.0))
-            .execute()
-            .await?;
-        insert_feed(&mut tx, &Change::ApiKeyRevoked(id, account), at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        let update = sql!("UPDATE api_keys SET revoked_at = $1 WHERE id = $2");
+        let change = Change::ApiKeyRevoked(id, account);
+        finish_revoke(tx, update, id.0, at, &change, audit).await
     }
 
     async fn renew_api_key(

@@ -145,6 +145,25 @@ pub(crate) async fn insert_feed<D: Dialect>(
     Ok(())
 }
 
+/// Finish revoking one locked row: `update` (binds: `at`, `id`) marks it
+/// revoked, then its feed `change` and the `audit` event are appended and the
+/// feed transaction commits. Revoking a session and revoking an API key end
+/// alike; only the row lock before it differs.
+pub(crate) async fn finish_revoke<D: Dialect>(
+    mut tx: Tx<D>,
+    update: &'static Sql,
+    id: Uuid,
+    at: i64,
+    change: &Change,
+    audit: &AuditEvent,
+) -> Result<bool> {
+    tx.q(update).binds((at, id)).execute().await?;
+    insert_feed(&mut tx, change, at).await?;
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Revoke the live sessions of `account` (but `except`) at `now`, one feed
 /// entry each (in a feed transaction): the sessions are locked in id order,
 /// then revoked one by one.

@@ -8,7 +8,7 @@
 //! transaction (feed lock first, then the row).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, insert_audit, insert_feed, revoke_live};
+use crate::backend::{SqlBackend, finish_revoke, insert_audit, insert_feed, revoke_live};
 use crate::codec::{from_ts_opt, json_list, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows::{self, session_cols};
@@ -219,14 +219,9 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
             return Ok(false);
         };
         let account = AccountId(row.get("account_id")?);
-        tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
-            .binds((at, id.0))
-            .execute()
-            .await?;
-        insert_feed(&mut tx, &Change::SessionRevoked(id, account), at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        let update = sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2");
+        let change = Change::SessionRevoked(id, account);
+        finish_revoke(tx, update, id.0, at, &change, audit).await
     }
 
     async fn revoke_sessions(
