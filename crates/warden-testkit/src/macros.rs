@@ -1,0 +1,220 @@
+//! The macros that expand one test body to one test per backend.
+
+/// One test body, one `#[tokio::test]` per backend.
+///
+/// ```ignore
+/// each_backend!(async fn login_works(b) {
+///     let app = app(b).await;
+///     // ..
+/// });
+/// ```
+///
+/// makes the module `login_works` with the tests `memory`, `sqlite`,
+/// `postgres` and `mysql`; `b` is the [`Backend`](crate::Backend). A list in
+/// brackets picks other backends: `each_backend!([memory, sqlite, redis] async
+/// fn ..)`. Attributes before `async fn` go on every test. Tests of a backend
+/// whose URL was unset at build time are ignored (see the crate docs).
+#[macro_export]
+macro_rules! each_backend {
+    ($(#[$m:meta])* async fn $name:ident($b:ident) $body:block) => {
+        $crate::each_backend!([memory, sqlite, postgres, mysql] $(#[$m])* async fn $name($b) $body);
+    };
+    ([$($backend:ident),+ $(,)?] $(#[$m:meta])* async fn $name:ident($b:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(dead_code)]
+            async fn run($b: $crate::Backend) $body
+            $crate::__each_backend_tests!([$($backend),+] [$(#[$m])*]);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __each_backend_tests {
+    ([] [$($attr:tt)*]) => {};
+    ([$first:ident $(, $rest:ident)*] [$($attr:tt)*]) => {
+        $crate::__gate!($first,
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $($attr)*
+            async fn $first() {
+                run($crate::__backend!($first)).await
+            }
+        );
+        $crate::__each_backend_tests!([$($rest),*] [$($attr)*]);
+    };
+}
+
+/// The [`Backend`](crate::Backend) named by a lower-case identifier.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend {
+    (memory) => {
+        $crate::Backend::Memory
+    };
+    (sqlite) => {
+        $crate::Backend::Sqlite
+    };
+    (postgres) => {
+        $crate::Backend::Postgres
+    };
+    (mysql) => {
+        $crate::Backend::MySql
+    };
+    (redis) => {
+        $crate::Backend::Redis
+    };
+}
+
+/// A hand-written test that needs an external backend (`postgres`, `mysql`,
+/// `redis`; several with `+`): ignored when its URL was unset at build time,
+/// run (and failing without it) when `CI` is set.
+///
+/// ```ignore
+/// needs!(postgres + redis,
+///     #[tokio::test]
+///     async fn two_nodes() { let url = warden_testkit::url(Backend::Postgres); .. }
+/// );
+/// ```
+#[macro_export]
+macro_rules! needs {
+    ($first:ident $(+ $rest:ident)*, $($item:tt)*) => {
+        $crate::__gate!($first, $crate::needs!(@rest [$($rest)*] $($item)*));
+    };
+    (@rest [] $($item:tt)*) => { $($item)* };
+    (@rest [$first:ident $($rest:ident)*] $($item:tt)*) => {
+        $crate::__gate!($first, $crate::needs!(@rest [$($rest)*] $($item)*));
+    };
+}
+
+/// Items as they are for in-process backends; behind the build-time gate of
+/// an external one.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate {
+    (memory, $($i:tt)*) => { $($i)* };
+    (sqlite, $($i:tt)*) => { $($i)* };
+    (postgres, $($i:tt)*) => { $crate::__if_postgres! { $($i)* } };
+    (mysql, $($i:tt)*) => { $crate::__if_mysql! { $($i)* } };
+    (redis, $($i:tt)*) => { $crate::__if_redis! { $($i)* } };
+}
+
+#[cfg(warden_test_postgres)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_postgres {
+    ($($i:tt)*) => { $($i)* };
+}
+#[cfg(not(warden_test_postgres))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_postgres {
+    ($($i:tt)*) => { #[ignore = "WARDEN_TEST_POSTGRES_URL is not set"] $($i)* };
+}
+#[cfg(warden_test_mysql)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_mysql {
+    ($($i:tt)*) => { $($i)* };
+}
+#[cfg(not(warden_test_mysql))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_mysql {
+    ($($i:tt)*) => { #[ignore = "WARDEN_TEST_MYSQL_URL is not set"] $($i)* };
+}
+#[cfg(warden_test_redis)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_redis {
+    ($($i:tt)*) => { $($i)* };
+}
+#[cfg(not(warden_test_redis))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_redis {
+    ($($i:tt)*) => { #[ignore = "WARDEN_TEST_REDIS_URL is not set"] $($i)* };
+}
+
+/// The store conformance suite as one test per check, in a module named
+/// after the backend: `conformance_tests!(postgres)` makes
+/// `postgres::check_ping`, `postgres::check_account_roundtrip`, .. each on a
+/// fresh store of [`store`](crate::store).
+///
+/// `conformance_tests!(name, gate, make)` runs on the store of the
+/// expression `make` (a future of `Arc<dyn Store>`), gated like backend
+/// `gate`; a list in brackets after it picks the checks (Redis holds only
+/// the counters: `[check_counters, check_counters_in_flight, ..]`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($backend:ident) => {
+        $crate::conformance_tests!($backend, $backend, $crate::store($crate::__backend!($backend)));
+    };
+    ($name:ident, $gate:ident, $make:expr) => {
+        $crate::conformance_tests!($name, $gate, $make, [
+            check_ping,
+            check_account_roundtrip,
+            check_unique_on_insert,
+            check_unique_on_update,
+            check_update_not_found,
+            check_update_replaces_row,
+            check_update_revokes,
+            check_delete_account,
+            check_list_accounts,
+            check_sessions,
+            check_rotate_refresh,
+            check_rotate_refresh_concurrent,
+            check_revoke_session,
+            check_revoke_sessions,
+            check_reissue_refresh,
+            check_touch_session,
+            check_changes_since,
+            check_audit,
+            check_prune_audit,
+            check_signing_keys,
+            check_settings,
+            check_settings_concurrent,
+            check_counters,
+            check_counters_in_flight,
+            check_counters_concurrent,
+            check_totp_enable,
+            check_totp_step,
+            check_totp_step_concurrent,
+            check_recovery_codes,
+            check_totp_disable,
+            check_mfa_challenges,
+            check_mfa_challenges_concurrent,
+            check_prune,
+            check_api_key_roundtrip,
+            check_list_api_keys,
+            check_revoke_api_key,
+            check_renew_api_key,
+            check_api_key_usage,
+            check_delete_account_deletes_api_keys,
+            check_one_time_tokens,
+            check_one_time_replaced,
+            check_one_time_concurrent,
+            check_identities,
+            check_oauth_states,
+            check_passkeys,
+            check_last_sign_in_method,
+            check_last_sign_in_method_concurrent,
+        ]);
+    };
+    ($name:ident, $gate:ident, $make:expr, [$($check:ident),+ $(,)?]) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $crate::__gate!($gate,
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $check() {
+                        let store: ::std::sync::Arc<dyn $crate::__core::store::Store> = ($make).await;
+                        $crate::__core::store::conformance::$check(&store).await;
+                    }
+                );
+            )+
+        }
+    };
+}
