@@ -5,6 +5,7 @@
 //! Test support: a failed step panics with what went wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub use crate::{Backend, store};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -18,7 +19,6 @@ use tower::ServiceExt;
 use warden_axum::{AdminSecret, Warden};
 use warden_core::clock::Clock;
 use warden_core::store::{AuditQuery, Store};
-pub use crate::{Backend, store};
 use warden_server::config::Config;
 
 /// The admin secret of [`config`].

@@ -12,7 +12,8 @@
 /// makes the module `login_works` with the tests `memory`, `sqlite`,
 /// `postgres` and `mysql`; `b` is the [`Backend`](crate::Backend). A list in
 /// brackets picks other backends: `each_backend!([memory, sqlite, redis] async
-/// fn ..)`. Attributes before `async fn` go on every test. Tests of a backend
+/// fn ..)`. Attributes before `async fn` go on every test. Without `async`,
+/// each test is a plain `#[test]` (for bodies that build their own runtime). Tests of a backend
 /// whose URL was unset at build time are ignored (see the crate docs).
 #[macro_export]
 macro_rules! each_backend {
@@ -27,6 +28,34 @@ macro_rules! each_backend {
             async fn run($b: $crate::Backend) $body
             $crate::__each_backend_tests!([$($backend),+] [$(#[$m])*]);
         }
+    };
+    ($(#[$m:meta])* fn $name:ident($b:ident) $body:block) => {
+        $crate::each_backend!([memory, sqlite, postgres, mysql] $(#[$m])* fn $name($b) $body);
+    };
+    ([$($backend:ident),+ $(,)?] $(#[$m:meta])* fn $name:ident($b:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(dead_code)]
+            fn run($b: $crate::Backend) $body
+            $crate::__each_backend_sync_tests!([$($backend),+] [$(#[$m])*]);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __each_backend_sync_tests {
+    ([] [$($attr:tt)*]) => {};
+    ([$first:ident $(, $rest:ident)*] [$($attr:tt)*]) => {
+        $crate::__gate!($first,
+            #[test]
+            $($attr)*
+            fn $first() {
+                run($crate::__backend!($first))
+            }
+        );
+        $crate::__each_backend_sync_tests!([$($rest),*] [$($attr)*]);
     };
 }
 
@@ -80,12 +109,24 @@ macro_rules! __backend {
 #[macro_export]
 macro_rules! needs {
     ($first:ident $(+ $rest:ident)*, $($item:tt)*) => {
-        $crate::__gate!($first, $crate::needs!(@rest [$($rest)*] $($item)*));
+        $crate::needs! { @acc [] [$first $($rest)*] $($item)* }
     };
-    (@rest [] $($item:tt)*) => { $($item)* };
-    (@rest [$first:ident $($rest:ident)*] $($item:tt)*) => {
-        $crate::__gate!($first, $crate::needs!(@rest [$($rest)*] $($item)*));
+    (@acc [$($a:tt)*] [] $($item:tt)*) => { $($a)* $($item)* };
+    (@acc [$($a:tt)*] [$first:ident $($rest:ident)*] $($item:tt)*) => {
+        $crate::__acc! { $first [$($a)*] [$($rest)*] $($item)* }
     };
+}
+
+/// One step of [`needs!`]: add the `#[ignore]` of backend `$b` if it is
+/// gated off and no earlier backend added one.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc {
+    (memory $($rest:tt)*) => { $crate::needs! { @acc $($rest)* } };
+    (sqlite $($rest:tt)*) => { $crate::needs! { @acc $($rest)* } };
+    (postgres $($rest:tt)*) => { $crate::__acc_postgres! { $($rest)* } };
+    (mysql $($rest:tt)*) => { $crate::__acc_mysql! { $($rest)* } };
+    (redis $($rest:tt)*) => { $crate::__acc_redis! { $($rest)* } };
 }
 
 /// Items as they are for in-process backends; behind the build-time gate of
@@ -217,4 +258,43 @@ macro_rules! conformance_tests {
             )+
         }
     };
+}
+#[cfg(warden_test_postgres)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_postgres {
+    ($($rest:tt)*) => { $crate::needs! { @acc $($rest)* } };
+}
+#[cfg(not(warden_test_postgres))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_postgres {
+    ([] $($rest:tt)*) => { $crate::needs! { @acc [#[ignore = "WARDEN_TEST_POSTGRES_URL is not set"]] $($rest)* } };
+    ([$($a:tt)+] $($rest:tt)*) => { $crate::needs! { @acc [$($a)+] $($rest)* } };
+}
+#[cfg(warden_test_mysql)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_mysql {
+    ($($rest:tt)*) => { $crate::needs! { @acc $($rest)* } };
+}
+#[cfg(not(warden_test_mysql))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_mysql {
+    ([] $($rest:tt)*) => { $crate::needs! { @acc [#[ignore = "WARDEN_TEST_MYSQL_URL is not set"]] $($rest)* } };
+    ([$($a:tt)+] $($rest:tt)*) => { $crate::needs! { @acc [$($a)+] $($rest)* } };
+}
+#[cfg(warden_test_redis)]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_redis {
+    ($($rest:tt)*) => { $crate::needs! { @acc $($rest)* } };
+}
+#[cfg(not(warden_test_redis))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __acc_redis {
+    ([] $($rest:tt)*) => { $crate::needs! { @acc [#[ignore = "WARDEN_TEST_REDIS_URL is not set"]] $($rest)* } };
+    ([$($a:tt)+] $($rest:tt)*) => { $crate::needs! { @acc [$($a)+] $($rest)* } };
 }

@@ -153,7 +153,9 @@ pub async fn drop_fresh(b: Backend, name: &str) {
             );
             let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
             must(
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await,
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await,
                 "drop schema",
             );
         }
@@ -161,7 +163,9 @@ pub async fn drop_fresh(b: Backend, name: &str) {
             let mut conn = must(MySqlConnection::connect(&url(b)).await, "connect to MySQL");
             let sql = format!("DROP DATABASE IF EXISTS {name}");
             must(
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await,
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await,
                 "drop database",
             );
         }

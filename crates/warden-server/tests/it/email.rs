@@ -1,0 +1,954 @@
+//! Email verification, password reset by mail and email change through the
+//! real router (issue 6), on memory and SQLite, with the engine on a manual
+//! clock and a mailer that records what it is given; plus the real transports:
+//! SMTP against an in-process SMTP sink on loopback, and the outbox folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+use time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tower::ServiceExt;
+use warden_axum::{AdminSecret, Warden};
+use warden_core::clock::ManualClock;
+use warden_core::mail::{Mail, Mailer};
+use warden_core::store::{AuditQuery, Store};
+use warden_server::config::Config;
+use warden_server::mail::{QueuedMailer, SmtpMailer, Templates};
+
+const ADMIN_SECRET: &str = "email-test-admin-secret-0123456789abcdef";
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "another fine horse battery";
+const T0: i64 = 1_700_000_000;
+
+use warden_testkit::{Backend, each_backend};
+
+/// A mailer that keeps every mail.
+#[derive(Default, Clone)]
+struct Capture(Arc<Mutex<Vec<Mail>>>);
+
+#[async_trait]
+impl Mailer for Capture {
+    async fn send(&self, mail: Mail) -> warden_core::Result<()> {
+        self.0.lock().unwrap().push(mail);
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    fn last(&self) -> Mail {
+        self.0.lock().unwrap().last().cloned().expect("no mail")
+    }
+    /// Wait (a little) for the n-th mail (1-based).
+    async fn wait_for(&self, n: usize) -> Mail {
+        for _ in 0..200 {
+            if let Some(m) = self.0.lock().unwrap().get(n - 1) {
+                return m.clone();
+            }
+            tokio::time::sleep(StdDuration::from_millis(10)).await;
+        }
+        panic!("mail {n} never came");
+    }
+}
+
+struct App {
+    router: Router,
+    store: Arc<dyn Store>,
+    clock: ManualClock,
+    mails: Capture,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Resp {
+    #[track_caller]
+    fn status(&self, want: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), want, "body: {}", self.body);
+        self
+    }
+    #[track_caller]
+    fn problem(&self, want: u16, code: &str) {
+        self.status(want);
+        assert_eq!(self.body["code"], json!(code), "{}", self.body);
+    }
+}
+
+fn config(f: impl FnOnce(&mut Config)) -> Config {
+    let mut cfg = Config {
+        database_url: "sqlite::memory:".into(),
+        argon2_memory_kib: 64,
+        argon2_iterations: 1,
+        rate_limit_per_minute: 0,
+        cookie_secure: false,
+        admin_secret: Some(ADMIN_SECRET.into()),
+        public_url: "https://id.example.com".into(),
+        ..Config::default()
+    };
+    f(&mut cfg);
+    cfg
+}
+
+async fn app_with(b: Backend, f: impl FnOnce(&mut Config)) -> App {
+    let cfg = config(f);
+    let store: Arc<dyn Store> = warden_testkit::store(b).await;
+    let clock = ManualClock::at_unix(T0);
+    let auth = warden_core::Auth::with_clock(
+        store.clone(),
+        cfg.settings().unwrap(),
+        Arc::new(clock.clone()),
+    )
+    .await
+    .unwrap();
+    let mails = Capture::default();
+    auth.set_mailer(
+        Arc::new(mails.clone()),
+        Arc::new(Templates::load(None).unwrap()),
+    );
+    let mut http = cfg.http().unwrap();
+    http.admin_secret = Some(AdminSecret::new(ADMIN_SECRET));
+    let warden = Warden::new(auth, http);
+    let router = warden_server::app(&cfg, &warden);
+    App {
+        router,
+        store,
+        clock,
+        mails,
+    }
+}
+
+async fn app(b: Backend) -> App {
+    app_with(b, |_| {}).await
+}
+
+async fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Resp {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The token of the link in a mail body.
+fn token_in(body: &str) -> String {
+    let start = body.find("token=").expect("no link in the mail") + "token=".len();
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        call(&self.router, method, path, token, body).await
+    }
+
+    async fn register(&self, login: &str, email: Option<&str>) -> Resp {
+        let mut body = json!({"login": login, "password": PASSWORD});
+        if let Some(e) = email {
+            body["email"] = json!(e);
+        }
+        self.call("POST", "/auth/register", None, Some(body)).await
+    }
+
+    async fn login_with(&self, login: &str, password: &str) -> Resp {
+        self.call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"login": login, "password": password})),
+        )
+        .await
+    }
+
+    /// Register with an email and sign in; returns the access token.
+    async fn user(&self, login: &str, email: &str) -> String {
+        self.register(login, Some(email)).await.status(201);
+        self.access(login, PASSWORD).await
+    }
+
+    async fn access(&self, login: &str, password: &str) -> String {
+        let r = self.login_with(login, password).await;
+        r.status(200);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn verify(&self, token: &str) -> Resp {
+        self.call(
+            "POST",
+            "/auth/email/verify",
+            None,
+            Some(json!({"token": token})),
+        )
+        .await
+    }
+
+    async fn forgot(&self, email: &str) -> Resp {
+        self.call(
+            "POST",
+            "/auth/password/forgot",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await
+    }
+
+    async fn reset(&self, token: &str, password: &str) -> Resp {
+        self.call(
+            "POST",
+            "/auth/password/reset",
+            None,
+            Some(json!({"token": token, "new_password": password})),
+        )
+        .await
+    }
+
+    async fn events(&self) -> Vec<(String, Value)> {
+        self.store
+            .audit(&AuditQuery {
+                limit: 1000,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.event, e.detail))
+            .collect()
+    }
+
+    async fn has_event(&self, name: &str) -> bool {
+        self.events().await.iter().any(|(n, _)| n == name)
+    }
+}
+
+each_backend!(async fn verification_link_works_once(b) {
+    let app = app(b).await;
+    let at = app.user("alice", "Alice@Example.com").await;
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    r.status(200);
+    assert_eq!(
+        r.body,
+        json!({"email": "Alice@Example.com", "verified": false})
+    );
+    assert_eq!(app.mails.count(), 0, "{b:?}: no mail before asked");
+
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let mail = app.mails.last();
+    assert_eq!(mail.to, "Alice@Example.com");
+    assert_eq!(mail.subject, "Confirm your email address");
+    assert!(
+        mail.text
+            .contains("https://id.example.com/ui/email/verify?token="),
+        "{}",
+        mail.text
+    );
+    let token = token_in(&mail.text);
+    // Autoescaped HTML: the link is there with its entities.
+    let html = mail.html.as_deref().unwrap();
+    assert!(html.contains(&format!("{token}\"")), "{html}");
+    assert!(html.contains("id.example.com"), "{html}");
+    assert_eq!(token.len(), 43);
+
+    app.verify("not-a-token")
+        .await
+        .problem(400, "invalid_token");
+    app.verify(&token).await.status(204);
+    app.verify(&token).await.problem(400, "invalid_token");
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(r.body["verified"], json!(true), "{b:?}");
+    // Verified: nothing more to send.
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .problem(400, "bad_request");
+    assert!(app.has_event("email.verification_sent").await);
+    assert!(app.has_event("email.verified").await);
+    // Nothing secret in the audit trail.
+    for (_, detail) in app.events().await {
+        assert!(!detail.to_string().contains(&token));
+    }
+});
+
+#[tokio::test]
+async fn verification_needs_an_email_and_auth() {
+    let app = app(Backend::Memory).await;
+    app.register("noemail", None).await.status(201);
+    let at = app.access("noemail", PASSWORD).await;
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .problem(400, "bad_request");
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(r.body, json!({"email": null, "verified": false}));
+    app.call("GET", "/auth/email", None, None).await.status(401);
+    app.call("POST", "/auth/email/verification", None, None)
+        .await
+        .status(401);
+}
+
+each_backend!(async fn expired_verification_token_is_refused(b) {
+    let app = app(b).await;
+    let at = app.user("bob", "bob@example.com").await;
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let token = token_in(&app.mails.last().text);
+    app.clock
+        .advance(Duration::hours(24) + Duration::seconds(1));
+    app.verify(&token).await.problem(400, "invalid_token");
+});
+
+each_backend!(async fn cooldown_then_newer_token_voids_older(b) {
+    let app = app(b).await;
+    let at = app.user("carol", "carol@example.com").await;
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let old = token_in(&app.mails.last().text);
+    app.clock.advance(Duration::seconds(20));
+    let r = app
+        .call("POST", "/auth/email/verification", Some(&at), None)
+        .await;
+    r.problem(429, "too_many_attempts");
+    assert_eq!(r.headers.get("retry-after").unwrap(), "40");
+    assert_eq!(app.mails.count(), 1);
+    app.clock.advance(Duration::seconds(41));
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let new = token_in(&app.mails.last().text);
+    assert_ne!(old, new);
+    app.verify(&old).await.problem(400, "invalid_token");
+    app.verify(&new).await.status(204);
+});
+
+#[tokio::test]
+async fn cooldown_is_configurable() {
+    let app = app_with(Backend::Memory, |c| {
+        c.email_cooldown = warden_server::config::Dur(Duration::ZERO)
+    })
+    .await;
+    let at = app.user("dan", "dan@example.com").await;
+    for _ in 0..3 {
+        app.call("POST", "/auth/email/verification", Some(&at), None)
+            .await
+            .status(202);
+    }
+    assert_eq!(app.mails.count(), 3);
+}
+
+each_backend!(async fn forgot_unknown_email_sends_nothing_and_answers_the_same(b) {
+    let app = app(b).await;
+    app.user("erin", "erin@example.com").await;
+    let r = app.forgot("nobody@example.com").await;
+    r.status(202);
+    assert_eq!(r.body, Value::Null);
+    let known = app.forgot("ERIN@example.com").await;
+    known.status(202);
+    assert_eq!(known.body, r.body);
+    let mail = app.mails.wait_for(1).await;
+    assert_eq!(mail.to, "erin@example.com");
+    assert_eq!(mail.subject, "Reset your password");
+    assert!(
+        mail.text
+            .contains("https://id.example.com/ui/password/reset?token=")
+    );
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    assert_eq!(
+        app.mails.count(),
+        1,
+        "{b:?}: no mail for the unknown address"
+    );
+    let requested: Vec<_> = app
+        .events()
+        .await
+        .into_iter()
+        .filter(|(n, _)| n == "password.reset_requested")
+        .collect();
+    assert_eq!(requested.len(), 1);
+    assert!(!requested[0].1.to_string().contains("erin@"));
+    // Malformed input is answered the same too.
+    app.forgot("not an address").await.status(202);
+});
+
+each_backend!(async fn reset_sets_the_password_and_revokes_sessions(b) {
+    let app = app(b).await;
+    let at = app.user("frank", "frank@example.com").await;
+    app.call("GET", "/auth/me", Some(&at), None)
+        .await
+        .status(200);
+    app.forgot("frank@example.com").await.status(202);
+    let token = token_in(&app.mails.wait_for(1).await.text);
+    // Password rules first: the token survives a refused password.
+    app.reset(&token, "short")
+        .await
+        .problem(422, "validation_failed");
+    app.reset(&token, NEW_PASSWORD).await.status(204);
+    app.reset(&token, "yet another good password")
+        .await
+        .problem(400, "invalid_token");
+    app.call("GET", "/auth/me", Some(&at), None)
+        .await
+        .status(401);
+    app.login_with("frank", PASSWORD)
+        .await
+        .problem(401, "invalid_credentials");
+    app.access("frank", NEW_PASSWORD).await;
+    assert!(app.has_event("password.reset").await);
+});
+
+#[tokio::test]
+async fn reset_token_expires_and_dies_on_password_change() {
+    let app = app(Backend::Sqlite).await;
+    app.user("gina", "gina@example.com").await;
+    app.forgot("gina@example.com").await.status(202);
+    let token = token_in(&app.mails.wait_for(1).await.text);
+    app.clock.advance(Duration::minutes(31));
+    app.reset(&token, NEW_PASSWORD)
+        .await
+        .problem(400, "invalid_token");
+
+    app.forgot("gina@example.com").await.status(202);
+    let token = token_in(&app.mails.wait_for(2).await.text);
+    let at = app.access("gina", PASSWORD).await;
+    app.call(
+        "POST",
+        "/auth/password",
+        Some(&at),
+        Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
+    )
+    .await
+    .status(204);
+    app.reset(&token, "yet another good password")
+        .await
+        .problem(400, "invalid_token");
+}
+
+each_backend!(async fn require_verified_email_flow(b) {
+    let app = app_with(b, |c| c.require_verified_email = true).await;
+    let r = app.register("hank", None).await;
+    r.problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], json!("email"), "{}", r.body);
+    let r = app.register("hank", Some("hank@example.com")).await;
+    r.status(201);
+    assert_eq!(r.body["account"]["active"], json!(false), "{}", r.body);
+    app.login_with("hank", PASSWORD)
+        .await
+        .problem(403, "account_inactive");
+    let mail = app.mails.last();
+    assert_eq!(mail.to, "hank@example.com");
+    app.verify(&token_in(&mail.text)).await.status(204);
+    let at = app.access("hank", PASSWORD).await;
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(r.body["verified"], json!(true));
+});
+
+each_backend!(async fn email_change_switches_only_after_confirmation(b) {
+    let app = app(b).await;
+    let at = app.user("ivy", "ivy@example.com").await;
+    app.user("other", "taken@example.com").await;
+    let change =
+        |email: &str, password: &str| json!({"new_email": email, "password": password});
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(change("new@example.com", "wrong password here")),
+    )
+    .await
+    .problem(401, "invalid_credentials");
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(change("bad", PASSWORD)),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(change("TAKEN@example.com", PASSWORD)),
+    )
+    .await
+    .problem(409, "email_taken");
+    assert_eq!(app.mails.count(), 0);
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(change("new@example.com", PASSWORD)),
+    )
+    .await
+    .status(202);
+    let mail = app.mails.last();
+    assert_eq!(mail.to, "new@example.com");
+    assert_eq!(mail.subject, "Confirm your new email address");
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(
+        r.body["email"],
+        json!("ivy@example.com"),
+        "{b:?}: not switched yet"
+    );
+    app.verify(&token_in(&mail.text)).await.status(204);
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(
+        r.body,
+        json!({"email": "new@example.com", "verified": true})
+    );
+    assert!(app.has_event("email.change_requested").await);
+    assert!(app.has_event("email.changed").await);
+
+    // Taken between the request and the confirmation.
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(change("race@example.com", PASSWORD)),
+    )
+    .await
+    .status(202);
+    let token = token_in(&app.mails.last().text);
+    app.register("racer", Some("race@example.com"))
+        .await
+        .status(201);
+    app.verify(&token).await.problem(409, "email_taken");
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(r.body["email"], json!("new@example.com"));
+});
+
+#[tokio::test]
+async fn verify_page_posts_the_token() {
+    let app = app(Backend::Memory).await;
+    let req = Request::builder()
+        .uri("/auth/email/verify?token=abc%22%3Cx")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(body.contains("data-token=\"abc&quot;&lt;x\""), "{body}");
+    assert!(body.contains("method:'POST'"));
+}
+
+#[tokio::test]
+async fn email_routes_are_documented() {
+    let app = app(Backend::Memory).await;
+    let r = app.call("GET", "/openapi.json", None, None).await;
+    r.status(200);
+    for path in [
+        "/auth/email",
+        "/auth/email/verification",
+        "/auth/email/verify",
+        "/auth/password/forgot",
+        "/auth/password/reset",
+        "/auth/email/change",
+    ] {
+        assert!(r.body["paths"][path].is_object(), "{path} missing");
+    }
+}
+
+// ------------------------------------------------------------------ real transports
+
+/// What the SMTP sink received.
+#[derive(Debug, Clone)]
+struct Received {
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+/// A tiny SMTP server on loopback that records messages. With `fail_first`,
+/// the first DATA is answered `451` (a temporary failure).
+async fn smtp_sink(fail_first: bool) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(!fail_first));
+    let sink = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let sink = sink.clone();
+            let failed = failed.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+                let (mut from, mut to) = (String::new(), Vec::new());
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_owned();
+                    let upper = cmd.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink.test\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("HELO")
+                        || upper.starts_with("RSET")
+                        || upper.starts_with("NOOP")
+                    {
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("MAIL FROM:") {
+                        from = cmd[10..].trim().to_owned();
+                        to.clear();
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        to.push(cmd[8..].trim().to_owned());
+                        b"250 OK\r\n"
+                    } else if upper == "DATA" {
+                        w.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(
+                                line.strip_prefix('.')
+                                    .filter(|_| line.starts_with(".."))
+                                    .unwrap_or(&line),
+                            );
+                        }
+                        if !failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            b"451 try again later\r\n"
+                        } else {
+                            sink.lock().unwrap().push(Received {
+                                from: from.clone(),
+                                to: to.clone(),
+                                data,
+                            });
+                            b"250 queued\r\n"
+                        }
+                    } else if upper == "QUIT" {
+                        w.write_all(b"221 bye\r\n").await.unwrap();
+                        return;
+                    } else {
+                        b"502 not implemented\r\n"
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+async fn wait_received(got: &Arc<Mutex<Vec<Received>>>, n: usize) -> Received {
+    for _ in 0..500 {
+        if let Some(m) = got.lock().unwrap().get(n - 1) {
+            return m.clone();
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    panic!("the SMTP sink never got mail {n}");
+}
+
+/// Undo quoted-printable soft line breaks and `=3D`.
+fn unqp(s: &str) -> String {
+    s.replace("=\r\n", "").replace("=3D", "=")
+}
+
+/// The standalone server's own wiring (`build_warden`): SMTP when configured.
+async fn server_app(cfg: &Config) -> Router {
+    let store = warden_server::open_store(&cfg.database_url).await.unwrap();
+    let (warden, _) = warden_server::build_warden(cfg, store).await.unwrap();
+    warden_server::app(cfg, &warden)
+}
+
+async fn signed_in(router: &Router, login: &str, email: &str) -> String {
+    call(
+        router,
+        "POST",
+        "/auth/register",
+        None,
+        Some(json!({"login": login, "password": PASSWORD, "email": email})),
+    )
+    .await
+    .status(201);
+    let r = call(
+        router,
+        "POST",
+        "/auth/login",
+        None,
+        Some(json!({"login": login, "password": PASSWORD})),
+    )
+    .await;
+    r.status(200);
+    r.body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn smtp_mail_arrives_and_its_link_works_once() {
+    let (port, got) = smtp_sink(false).await;
+    let cfg = config(|c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.smtp_from = "Warden Test <auth@example.com>".into();
+    });
+    let router = server_app(&cfg).await;
+    let at = signed_in(&router, "smtpuser", "smtp.user@example.com").await;
+    call(&router, "POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let m = wait_received(&got, 1).await;
+    assert_eq!(m.from, "<auth@example.com>");
+    assert_eq!(m.to, vec!["<smtp.user@example.com>".to_owned()]);
+    let data = unqp(&m.data);
+    assert!(
+        data.contains("Subject: Confirm your email address"),
+        "{data}"
+    );
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(
+        data.contains("https://id.example.com/ui/email/verify?token="),
+        "{data}"
+    );
+    let token = token_in(&data);
+    assert_eq!(token.len(), 43);
+    call(
+        &router,
+        "POST",
+        "/auth/email/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await
+    .status(204);
+    call(
+        &router,
+        "POST",
+        "/auth/email/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await
+    .problem(400, "invalid_token");
+
+    // Forgot: a reset mail over SMTP for a known address, none for an unknown one.
+    call(
+        &router,
+        "POST",
+        "/auth/password/forgot",
+        None,
+        Some(json!({"email": "who@example.com"})),
+    )
+    .await
+    .status(202);
+    call(
+        &router,
+        "POST",
+        "/auth/password/forgot",
+        None,
+        Some(json!({"email": "smtp.user@example.com"})),
+    )
+    .await
+    .status(202);
+    let m = wait_received(&got, 2).await;
+    assert!(unqp(&m.data).contains("/ui/password/reset?token="));
+    tokio::time::sleep(StdDuration::from_millis(200)).await;
+    assert_eq!(got.lock().unwrap().len(), 2);
+
+    let metrics = call(&router, "GET", "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("warden_mail_sent_total"), "{text}");
+    assert!(text.contains("warden_mail_failures_total"), "{text}");
+}
+
+#[tokio::test]
+async fn smtp_failures_are_retried() {
+    let (port, got) = smtp_sink(true).await;
+    let smtp = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Warden <no-reply@localhost>",
+    )
+    .unwrap();
+    let queued = QueuedMailer::spawn(Arc::new(smtp), 4, vec![StdDuration::from_millis(20)]);
+    queued
+        .send(Mail {
+            to: "x@example.com".into(),
+            subject: "Hello".into(),
+            text: "plain".into(),
+            html: None,
+        })
+        .await
+        .unwrap();
+    let m = wait_received(&got, 1).await;
+    assert!(m.data.contains("plain"));
+    assert!(m.data.contains("Subject: Hello"));
+}
+
+#[tokio::test]
+async fn unreachable_smtp_never_fails_the_request() {
+    // A port with nothing listening.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = config(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}")));
+    let router = server_app(&cfg).await;
+    let at = signed_in(&router, "nosmtp", "nosmtp@example.com").await;
+    call(&router, "POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+}
+
+#[tokio::test]
+async fn outbox_mode_writes_an_eml_file() {
+    let dir = std::env::temp_dir().join(format!("warden-outbox-{}", uuid::Uuid::now_v7()));
+    let cfg = config(|c| {
+        c.smtp_url = None;
+        c.outbox_dir = dir.display().to_string();
+    });
+    let router = server_app(&cfg).await;
+    let at = signed_in(&router, "outboxer", "outboxer@example.com").await;
+    call(&router, "POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let mut found = None;
+    for _ in 0..300 {
+        if let Ok(mut rd) = std::fs::read_dir(&dir)
+            && let Some(Ok(e)) = rd.next()
+        {
+            found = Some(e.path());
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    let path = found.expect("no .eml file in the outbox");
+    assert_eq!(path.extension().unwrap(), "eml");
+    // The file may still be being written.
+    tokio::time::sleep(StdDuration::from_millis(50)).await;
+    let eml = unqp(&std::fs::read_to_string(&path).unwrap());
+    assert!(eml.contains("To: outboxer@example.com"), "{eml}");
+    let token = token_in(&eml);
+    call(
+        &router,
+        "POST",
+        "/auth/email/verify",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await
+    .status(204);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// The main flows again in one test on the SQL servers; names are unique
+// so the test could run again on the same database.
+each_backend!([postgres, mysql] async fn sql_server_flows(b) {
+    let app = app(b).await;
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let (login, email) = (format!("pg{tag}"), format!("pg{tag}@example.com"));
+    let at = app.user(&login, &email).await;
+    app.call("POST", "/auth/email/verification", Some(&at), None)
+        .await
+        .status(202);
+    let token = token_in(&app.mails.last().text);
+    app.verify(&token).await.status(204);
+    app.verify(&token).await.problem(400, "invalid_token");
+
+    app.forgot(&email).await.status(202);
+    let token = token_in(&app.mails.wait_for(2).await.text);
+    app.reset(&token, NEW_PASSWORD).await.status(204);
+    app.reset(&token, NEW_PASSWORD)
+        .await
+        .problem(400, "invalid_token");
+    app.call("GET", "/auth/me", Some(&at), None)
+        .await
+        .status(401);
+    let at = app.access(&login, NEW_PASSWORD).await;
+
+    let new_email = format!("pg{tag}-new@example.com");
+    app.call(
+        "POST",
+        "/auth/email/change",
+        Some(&at),
+        Some(json!({"new_email": new_email, "password": NEW_PASSWORD})),
+    )
+    .await
+    .status(202);
+    let mail = app.mails.wait_for(3).await;
+    assert_eq!(mail.to, new_email);
+    app.verify(&token_in(&mail.text)).await.status(204);
+    let r = app.call("GET", "/auth/email", Some(&at), None).await;
+    assert_eq!(r.body, json!({"email": new_email, "verified": true}));
+});
+
+/// Mailed links open the hosted pages when they are served, the API's own
+/// routes (under the prefix) when they are off.
+#[tokio::test]
+async fn mailed_links_follow_the_pages_setting() {
+    for (ui, base) in [
+        (true, "https://id.example.com/ui/email/verify?token="),
+        (false, "https://id.example.com/auth/email/verify?token="),
+    ] {
+        let app = app_with(Backend::Memory, |c| c.ui = ui).await;
+        let at = app.user("linky", "linky@example.com").await;
+        app.call("POST", "/auth/email/verification", Some(&at), None)
+            .await
+            .status(202);
+        let mail = app.mails.last();
+        assert!(mail.text.contains(base), "ui={ui}: {}", mail.text);
+    }
+}
