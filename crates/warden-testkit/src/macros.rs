@@ -185,8 +185,9 @@ macro_rules! __if_redis {
 ///
 /// `conformance_tests!(name, gate, make)` runs on the store of the
 /// expression `make` (a future of `Arc<dyn Store>`), gated like backend
-/// `gate`; a list in brackets after it picks the checks (Redis holds only
-/// the counters: `[check_counters, check_counters_in_flight, ..]`).
+/// `gate`; two lists in brackets after it pick the checks, those that take
+/// `&dyn Store` and those that take `&Arc<dyn Store>` (Redis holds only the
+/// counters: `[check_counters, check_counters_in_flight], [check_counters_concurrent]`).
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:ident) => {
@@ -205,7 +206,6 @@ macro_rules! conformance_tests {
             check_list_accounts,
             check_sessions,
             check_rotate_refresh,
-            check_rotate_refresh_concurrent,
             check_revoke_session,
             check_revoke_sessions,
             check_reissue_refresh,
@@ -215,17 +215,12 @@ macro_rules! conformance_tests {
             check_prune_audit,
             check_signing_keys,
             check_settings,
-            check_settings_concurrent,
             check_counters,
             check_counters_in_flight,
-            check_counters_concurrent,
             check_totp_enable,
             check_totp_step,
-            check_totp_step_concurrent,
-            check_recovery_codes,
             check_totp_disable,
             check_mfa_challenges,
-            check_mfa_challenges_concurrent,
             check_prune,
             check_api_key_roundtrip,
             check_list_api_keys,
@@ -235,15 +230,22 @@ macro_rules! conformance_tests {
             check_delete_account_deletes_api_keys,
             check_one_time_tokens,
             check_one_time_replaced,
-            check_one_time_concurrent,
             check_identities,
-            check_oauth_states,
             check_passkeys,
             check_last_sign_in_method,
+        ], [
+            check_rotate_refresh_concurrent,
+            check_settings_concurrent,
+            check_counters_concurrent,
+            check_totp_step_concurrent,
+            check_recovery_codes,
+            check_mfa_challenges_concurrent,
+            check_one_time_concurrent,
+            check_oauth_states,
             check_last_sign_in_method_concurrent,
         ]);
     };
-    ($name:ident, $gate:ident, $make:expr, [$($check:ident),+ $(,)?]) => {
+    ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -252,13 +254,23 @@ macro_rules! conformance_tests {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                     async fn $check() {
                         let store: ::std::sync::Arc<dyn $crate::__core::store::Store> = ($make).await;
-                        $crate::__core::store::conformance::$check(&store).await;
+                        $crate::__core::store::conformance::$check(&*store).await;
                     }
                 );
-            )+
+            )*
+            $(
+                $crate::__gate!($gate,
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $arc() {
+                        let store: ::std::sync::Arc<dyn $crate::__core::store::Store> = ($make).await;
+                        $crate::__core::store::conformance::$arc(&store).await;
+                    }
+                );
+            )*
         }
     };
 }
+
 #[cfg(warden_test_postgres)]
 #[doc(hidden)]
 #[macro_export]
@@ -272,6 +284,7 @@ macro_rules! __acc_postgres {
     ([] $($rest:tt)*) => { $crate::needs! { @acc [#[ignore = "WARDEN_TEST_POSTGRES_URL is not set"]] $($rest)* } };
     ([$($a:tt)+] $($rest:tt)*) => { $crate::needs! { @acc [$($a)+] $($rest)* } };
 }
+
 #[cfg(warden_test_mysql)]
 #[doc(hidden)]
 #[macro_export]
@@ -285,6 +298,7 @@ macro_rules! __acc_mysql {
     ([] $($rest:tt)*) => { $crate::needs! { @acc [#[ignore = "WARDEN_TEST_MYSQL_URL is not set"]] $($rest)* } };
     ([$($a:tt)+] $($rest:tt)*) => { $crate::needs! { @acc [$($a)+] $($rest)* } };
 }
+
 #[cfg(warden_test_redis)]
 #[doc(hidden)]
 #[macro_export]

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use warden_core::store::{KeyStore, Store, conformance};
@@ -88,3 +88,6 @@ async fn sqlite_nul_text_is_never_a_server_error() {
     let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     common::nul_text_is_never_a_server_error(&store).await;
 }
+
+// One test per conformance check, each on a fresh in-memory database.
+warden_testkit::conformance_tests!(sqlite);

@@ -1,15 +1,21 @@
-//! The conformance suite against the in-memory reference store.
+//! The conformance suite against the in-memory reference store and the
+//! `Layered` wrapper: one test per check (`memory::check_*`,
+//! `layered::check_*`), and the whole suite once more through the wrapper.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use warden_core::store::{MemoryStore, Store, conformance};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn memory_store_conforms() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    conformance::run_all(store).await;
-}
+warden_testkit::conformance_tests!(memory);
+
+warden_testkit::conformance_tests!(layered, memory, async {
+    let store: Arc<dyn Store> = Arc::new(warden_core::store::Layered::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryStore::new()),
+    ));
+    store
+});
 
 /// A [`warden_core::store::Layered`] store forwards every operation: it passes
 /// the same suite, and its feed hook runs on feed writes.
