@@ -1,18 +1,18 @@
 //! The examples' apps, built the same way and driven in-process.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
-#[path = "../examples/minimal.rs"]
+#[path = "../../examples/minimal.rs"]
 mod minimal;
 
 #[allow(dead_code)]
-#[path = "../examples/sqlite_rules.rs"]
+#[path = "../../examples/sqlite_rules.rs"]
 mod sqlite_rules;
 
 #[allow(dead_code)]
-#[path = "../examples/custom_method.rs"]
+#[path = "../../examples/custom_method.rs"]
 mod custom_method;
 
 use axum::http::StatusCode;

@@ -1,7 +1,7 @@
 //! Application hooks through a real router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::http::StatusCode;
