@@ -48,28 +48,23 @@ impl<D: Dialect> ChangeFeed for SqlBackend<D> {
 impl<D: Dialect> AuditStore for SqlBackend<D> {
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
         let detail = json_value(&event.detail)?;
-        audit_stmt(self.q(audit_sql()), event, &detail)?
-            .execute()
-            .await?;
-        Ok(())
+        audit_stmt(self.q(audit_sql()), event, &detail)?.run().await
     }
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let rows = self
-            .q(sql!(
-                "SELECT at, account_id, event, ip, user_agent, detail FROM audit \
+        self.q(sql!(
+            "SELECT at, account_id, event, ip, user_agent, detail FROM audit \
                  WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::bigint IS NULL OR at >= $2) \
                  AND ($3::bigint IS NULL OR at < $3) ORDER BY at DESC, id DESC LIMIT $4"
-            ))
-            .binds((
-                query.account_id.map(|a| a.0),
-                ts_opt(query.from)?,
-                ts_opt(query.to)?,
-                i64::from(query.limit),
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::audit).collect()
+        ))
+        .binds((
+            query.account_id.map(|a| a.0),
+            ts_opt(query.from)?,
+            ts_opt(query.to)?,
+            i64::from(query.limit),
+        ))
+        .all(rows::audit)
+        .await
     }
 
     async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
@@ -83,14 +78,12 @@ impl<D: Dialect> AuditStore for SqlBackend<D> {
 #[async_trait]
 impl<D: Dialect> KeyStore for SqlBackend<D> {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = self
-            .q(sql!(
-                "SELECT kid, alg, private_der, created_at, retired_at FROM signing_keys \
+        self.q(sql!(
+            "SELECT kid, alg, private_der, created_at, retired_at FROM signing_keys \
                  ORDER BY created_at, kid"
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::signing_key).collect()
+        ))
+        .all(rows::signing_key)
+        .await
     }
 
     async fn add_signing_key(
@@ -205,9 +198,8 @@ async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &Counter) -> Re
         i64::from(c.locks),
         ts_opt(c.locked_until)?,
     ))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 #[async_trait]
@@ -241,8 +233,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
     async fn attempt_clear(&self, key: &str) -> Result<()> {
         self.q(sql!("DELETE FROM counters WHERE \"key\" = $1"))
             .bind(counter_key(key).as_ref())
-            .execute()
-            .await?;
-        Ok(())
+            .run()
+            .await
     }
 }
