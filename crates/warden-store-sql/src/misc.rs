@@ -2,10 +2,7 @@
 //! [`SqlBackend`].
 
 use crate::backend::{SqlBackend, audit_sql, audit_stmt};
-use crate::codec::{
-    Counter, count, counter_begin, counter_failed, feed_change, from_ts, from_ts_opt, json_value,
-    ts, ts_opt,
-};
+use crate::codec::{count, feed_change, from_ts, from_ts_opt, json_value, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows;
 use crate::sql::sql;
@@ -13,6 +10,7 @@ use async_trait::async_trait;
 use std::borrow::Cow;
 use time::OffsetDateTime;
 use warden_core::error::Result;
+use warden_core::limits::AttemptCounter;
 use warden_core::model::{AuditEvent, StoredKey};
 use warden_core::store::{
     AttemptGate, AuditQuery, AuditStore, ChangeFeed, CounterStore, FeedEntry, KeyStore,
@@ -155,7 +153,7 @@ fn counter_key(key: &str) -> Cow<'_, str> {
 
 /// Load the counter of `key`, creating it if needed, locked until the
 /// transaction ends.
-async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> {
+async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<AttemptCounter> {
     tx.q(sql!(
         "INSERT INTO counters (\"key\", failures, in_flight, locks, locked_until) \
          VALUES ($1, 0, 0, 0, NULL) ON CONFLICT (\"key\") DO NOTHING"
@@ -174,9 +172,9 @@ async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> 
     let Some(row) = row else {
         // Cleared between the two statements: start from zero (the upsert
         // in `store_counter` creates it again).
-        return Ok(Counter::default());
+        return Ok(AttemptCounter::default());
     };
-    Ok(Counter {
+    Ok(AttemptCounter {
         failures: count(row.get("failures")?),
         in_flight: count(row.get("in_flight")?),
         locks: count(row.get("locks")?),
@@ -184,7 +182,7 @@ async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> 
     })
 }
 
-async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &Counter) -> Result<()> {
+async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &AttemptCounter) -> Result<()> {
     tx.q(sql!(
         "INSERT INTO counters (\"key\", failures, in_flight, locks, locked_until) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"key\") DO UPDATE SET \
@@ -208,7 +206,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
         let key = counter_key(key);
         let mut tx = self.write().await?;
         let mut c = lock_counter(&mut tx, &key).await?;
-        let gate = counter_begin(&mut c, now, max);
+        let gate = c.begin(now, max);
         store_counter(&mut tx, &key, &c).await?;
         tx.commit().await?;
         Ok(gate)
@@ -224,7 +222,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
         let key = counter_key(key);
         let mut tx = self.write().await?;
         let mut c = lock_counter(&mut tx, &key).await?;
-        let locked = counter_failed(&mut c, now, max, base_window_secs);
+        let locked = c.failed(now, max, base_window_secs);
         store_counter(&mut tx, &key, &c).await?;
         tx.commit().await?;
         Ok(locked)
