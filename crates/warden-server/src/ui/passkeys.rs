@@ -8,7 +8,7 @@ use super::{Flash, Member, Page, Ui, UiForm, form_errors, message, status_of};
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequest, Path, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -55,13 +55,7 @@ impl<T: DeserializeOwned> FromRequest<Ui> for UiJson<T> {
 
 /// An error for the pages' script: `{"error": "<text for a person>"}`.
 fn json_error(e: &Error) -> Response {
-    let mut res = (status_of(e), Json(serde_json::json!({"error": message(e)}))).into_response();
-    if let Error::TooManyAttempts { retry_after } = e
-        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-    {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
+    warden_axum::error::render(e, Json(serde_json::json!({"error": message(e)})))
 }
 
 /// `{"redirect": to}` carrying the cookies a redirect response would set

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use warden_axum::error::render;
 use warden_core::{Error, LoginOutcome, NewAccount};
 
 /// Built-in templates of these pages (and the shared layout).
@@ -217,22 +218,17 @@ async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
         Ok(LoginOutcome::MfaRequired { mfa_token, .. }) => {
             mfa_form(&page, StatusCode::OK, &mfa_token, to.as_deref(), None)
         }
-        Err(e) => {
-            let mut res = sign_in_form(
+        Err(e) => render(
+            &e,
+            sign_in_form(
                 &page,
                 status_of(&e),
                 &f.login,
                 to.as_deref(),
                 remember,
                 Some(&e),
-            );
-            if let Error::TooManyAttempts { retry_after } = e
-                && let Ok(v) = retry_after.to_string().parse()
-            {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
+            ),
+        ),
     }
 }
 
