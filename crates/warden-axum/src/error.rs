@@ -79,11 +79,16 @@ pub struct HttpParts {
 /// The challenge of every 401: a bearer token is what is missing or wrong.
 const BEARER: Option<&str> = Some("Bearer");
 
+/// `Retry-After` of a 503: a backing service that cannot be reached (a
+/// database restarting, Redis reconnecting) is usually back within seconds.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 /// The one table from domain errors to HTTP: status, code and headers. It
 /// names every variant (no catch-all), so a new variant does not compile
 /// until it has a row.
 pub fn http_parts(e: &Error) -> HttpParts {
     use StatusCode as S;
+    const UNAVAILABLE: Option<u64> = Some(UNAVAILABLE_RETRY_AFTER);
     let (status, retry_after, www_authenticate) = match e {
         Error::BadRequest(_) => (S::BAD_REQUEST, None, None),
         Error::InvalidMailToken => (S::BAD_REQUEST, None, None),
@@ -113,8 +118,8 @@ pub fn http_parts(e: &Error) -> HttpParts {
         Error::Misconfigured(_) => (S::INTERNAL_SERVER_ERROR, None, None),
         Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, None, None),
         Error::OAuthProviderUnavailable => (S::BAD_GATEWAY, None, None),
-        Error::Unavailable(_) => (S::SERVICE_UNAVAILABLE, None, None),
-        Error::CaptchaUnavailable => (S::SERVICE_UNAVAILABLE, None, None),
+        Error::Unavailable(_) => (S::SERVICE_UNAVAILABLE, UNAVAILABLE, None),
+        Error::CaptchaUnavailable => (S::SERVICE_UNAVAILABLE, UNAVAILABLE, None),
     };
     HttpParts {
         status,
@@ -363,14 +368,14 @@ mod tests {
                 Error::Unavailable("db".into()),
                 503,
                 "service_unavailable",
-                None,
+                Some(5),
                 None,
             ),
             (
                 Error::CaptchaUnavailable,
                 503,
                 "captcha_unavailable",
-                None,
+                Some(5),
                 None,
             ),
             (Error::IdentityTaken, 409, "identity_taken", None, None),
