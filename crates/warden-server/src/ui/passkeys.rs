@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use warden_axum::error::render;
 use warden_core::Error;
 
 /// Built-in templates of these pages.
@@ -55,7 +56,7 @@ impl<T: DeserializeOwned> FromRequest<Ui> for UiJson<T> {
 
 /// An error for the pages' script: `{"error": "<text for a person>"}`.
 fn json_error(e: &Error) -> Response {
-    warden_axum::error::render(e, Json(serde_json::json!({"error": message(e)})))
+    render(e, Json(serde_json::json!({"error": message(e)})))
 }
 
 /// `{"redirect": to}` carrying the cookies a redirect response would set
@@ -226,7 +227,7 @@ async fn rename(m: Member, Path(id): Path<String>, UiForm(f): UiForm<RenameForm>
             &page.ui.url("/account/passkeys"),
             Some(Flash::notice("Passkey renamed.")),
         ),
-        Err(e @ Error::Validation(_)) => render_list(&m, status_of(&e), Some(&e)).await,
+        Err(e @ Error::Validation(_)) => render(&e, render_list(&m, status_of(&e), Some(&e)).await),
         Err(e) => page.error(&e),
     }
 }
