@@ -296,9 +296,11 @@ where
 mod tests {
     use super::*;
 
+    type Row = (Error, u16, &'static str, Option<u64>, Option<&'static str>);
+
     /// Every variant once, with the row the table must give it: (error,
     /// status, code, Retry-After, WWW-Authenticate). A changed row fails here.
-    fn rows() -> Vec<(Error, u16, &'static str, Option<u64>, Option<&'static str>)> {
+    fn rows() -> Vec<Row> {
         let b = Some("Bearer");
         vec![
             (
