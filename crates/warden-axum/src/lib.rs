@@ -206,6 +206,8 @@ struct Shared {
     shared_limiter: std::sync::OnceLock<Arc<dyn warden_core::limits::SharedRateLimit>>,
     methods: Vec<(String, Arc<dyn AuthMethod>)>,
     sessions: Option<session::CookieSessions>,
+    /// Tasks started by [`Warden::spawn`] that have not ended yet.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The handle an application keeps: the engine, the HTTP settings, the router.
@@ -240,8 +242,45 @@ impl Warden {
                 shared_limiter: std::sync::OnceLock::new(),
                 methods,
                 sessions,
+                in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             }),
         }
+    }
+
+    /// Run `task` in the background after the answer (e.g. the lookup and
+    /// mail of a password-reset request); [`Warden::settle`] waits for it.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        /// Counts the task as ended when it ends, also by a panic.
+        struct Ended(Arc<std::sync::atomic::AtomicUsize>);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        let ended = Ended(Arc::clone(&self.shared.in_flight));
+        tokio::spawn(async move {
+            let _ended = ended;
+            task.await;
+        });
+    }
+
+    /// Wait until every task of [`Warden::spawn`] has ended (a flush hook for
+    /// tests and shutdown; gives up after `limit`). Answers whether they did.
+    pub async fn settle(&self, limit: std::time::Duration) -> bool {
+        use std::sync::atomic::Ordering;
+        let start = std::time::Instant::now();
+        while self.shared.in_flight.load(Ordering::Acquire) > 0 {
+            if start.elapsed() >= limit {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        true
     }
 
     /// The custom authentication methods, in registration order.

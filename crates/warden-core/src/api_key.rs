@@ -195,6 +195,10 @@ pub(crate) struct ApiKeyState {
     rx: Mutex<Option<mpsc::Receiver<ApiKeyUsage>>>,
     writer_started: AtomicBool,
     dropped: Arc<AtomicU64>,
+    /// Records queued so far, and those the writer has handled (written or
+    /// failed): equal when the buffer is flushed.
+    queued: AtomicU64,
+    handled: Arc<AtomicU64>,
     rejected: Mutex<HashMap<ApiKeyId, OffsetDateTime>>,
 }
 
@@ -208,6 +212,8 @@ impl ApiKeyState {
             rx: Mutex::new(Some(rx)),
             writer_started: AtomicBool::new(false),
             dropped: Arc::new(AtomicU64::new(0)),
+            queued: AtomicU64::new(0),
+            handled: Arc::new(AtomicU64::new(0)),
             rejected: Mutex::new(HashMap::new()),
         }
     }
@@ -280,6 +286,8 @@ impl ApiKeyState {
         }
         if self.tx.try_send(usage).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.queued.fetch_add(1, Ordering::AcqRel);
         }
     }
 
@@ -291,7 +299,13 @@ impl ApiKeyState {
             return;
         };
         self.writer_started.store(true, Ordering::Release);
-        handle.spawn(write_usage(store.clone(), rx, keep, self.dropped.clone()));
+        handle.spawn(write_usage(
+            store.clone(),
+            rx,
+            keep,
+            self.dropped.clone(),
+            self.handled.clone(),
+        ));
     }
 }
 
@@ -303,6 +317,7 @@ async fn write_usage(
     mut rx: mpsc::Receiver<ApiKeyUsage>,
     keep: u32,
     dropped: Arc<AtomicU64>,
+    handled: Arc<AtomicU64>,
 ) {
     let mut batch = Vec::with_capacity(USAGE_BATCH);
     let mut reported = 0;
@@ -310,6 +325,7 @@ async fn write_usage(
         if let Err(e) = store.append_api_key_usage(&batch, keep).await {
             tracing::warn!(error = %e, records = batch.len(), "API key usage batch not written");
         }
+        handled.fetch_add(batch.len() as u64, Ordering::AcqRel);
         batch.clear();
         let d = dropped.load(Ordering::Relaxed);
         if d > reported {
@@ -565,6 +581,22 @@ impl Auth {
     /// Usage records dropped so far because the buffer was full.
     pub fn api_key_usage_dropped(&self) -> u64 {
         self.api_key_state().dropped.load(Ordering::Relaxed)
+    }
+
+    /// Wait until every usage record queued so far has been handed to the
+    /// store (a flush hook for tests and shutdown; gives up after `limit`).
+    /// Answers whether the buffer was flushed in time.
+    pub async fn flush_api_key_usage(&self, limit: std::time::Duration) -> bool {
+        let state = self.api_key_state();
+        let target = state.queued.load(Ordering::Acquire);
+        let start = std::time::Instant::now();
+        while state.handled.load(Ordering::Acquire) < target {
+            if start.elapsed() >= limit {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        true
     }
 
     /// Verify an API key and record its use (time, `ip`, `method`, `path`)

@@ -161,7 +161,7 @@ pub async fn forgot(
         c.check(b.captcha.as_deref(), client.ip.as_deref()).await?;
     }
     let auth = w.auth().clone();
-    tokio::spawn(async move {
+    w.spawn(async move {
         if let Err(e) = auth.request_password_reset(&b.email, &client).await {
             tracing::warn!(error = %e, "password reset request failed");
         }

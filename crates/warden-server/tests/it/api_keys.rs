@@ -908,7 +908,12 @@ async fn usage_keep_zero_records_nothing() {
     let (_, token) = app.user("mona").await;
     let (kid, key, _) = app.key(&token, json!({"name": "k"})).await;
     app.get("/auth/me", By::Key(&key)).await.status(200);
-    tokio::time::sleep(StdDuration::from_millis(200)).await;
+    assert!(
+        app.warden
+            .auth()
+            .flush_api_key_usage(StdDuration::from_secs(10))
+            .await
+    );
     let r = app
         .get(&format!("/auth/api-keys/{kid}/usage"), By::Token(&token))
         .await;
@@ -1280,7 +1285,12 @@ async fn application_routes_take_keys_and_count_one_use_per_request() {
             |v| !v.is_empty(),
         )
         .await;
-    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    assert!(
+        base.warden
+            .auth()
+            .flush_api_key_usage(StdDuration::from_secs(10))
+            .await
+    );
     let usage_later = app
         .get(&format!("/auth/api-keys/{kid}/usage"), By::Token(&token))
         .await

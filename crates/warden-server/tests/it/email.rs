@@ -63,6 +63,7 @@ impl Capture {
 
 struct App {
     router: Router,
+    warden: Warden,
     store: Arc<dyn Store>,
     clock: ManualClock,
     mails: Capture,
@@ -124,6 +125,7 @@ async fn app_with(b: Backend, f: impl FnOnce(&mut Config)) -> App {
     let router = warden_server::app(&cfg, &warden);
     App {
         router,
+        warden,
         store,
         clock,
         mails,
@@ -399,7 +401,8 @@ each_backend!(async fn forgot_unknown_email_sends_nothing_and_answers_the_same(b
         mail.text
             .contains("https://id.example.com/ui/password/reset?token=")
     );
-    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    // Both requests' lookups have ended: no mail is still on its way.
+    assert!(app.warden.settle(StdDuration::from_secs(10)).await);
     assert_eq!(
         app.mails.count(),
         1,
