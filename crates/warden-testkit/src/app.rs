@@ -45,9 +45,13 @@ pub fn config() -> Config {
 /// The app under test.
 #[derive(Clone)]
 pub struct App {
+    /// The whole app's router.
     pub router: Router,
+    /// The library handle the router was built from.
     pub warden: Warden,
+    /// The configuration the app was built with.
     pub cfg: Config,
+    /// The store under the engine.
     pub store: Arc<dyn Store>,
     /// When set, requests carry this peer address as `ConnectInfo`.
     pub peer: Option<SocketAddr>,
@@ -105,23 +109,30 @@ pub async fn app_with_clock(b: Backend, clock: Arc<dyn Clock>, f: impl FnOnce(&m
 /// A response, fully read.
 #[derive(Debug, Clone)]
 pub struct Resp {
+    /// The status.
     pub status: StatusCode,
+    /// The headers.
     pub headers: HeaderMap,
+    /// The body, read to its end.
     pub body: Vec<u8>,
 }
 
 impl Resp {
+    /// The body as text (lossy).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// The body as JSON; panics when it is not.
     #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
     }
+    /// The value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+    /// Every `Set-Cookie` line.
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all("set-cookie")
@@ -142,6 +153,7 @@ impl Resp {
         let first = c.split(';').next()?;
         Some(first.split_once('=')?.1.to_owned())
     }
+    /// Assert the status (the body is in the message).
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
         assert_eq!(
@@ -190,13 +202,18 @@ impl Resp {
 /// A token pair answered by login/refresh/fresh.
 #[derive(Debug, Clone)]
 pub struct Pair {
+    /// The access token.
     pub access: String,
+    /// The refresh token.
     pub refresh: String,
+    /// The session id.
     pub session_id: String,
+    /// The whole answer.
     pub json: Value,
 }
 
 impl Pair {
+    /// Read a pair from a 200 answer of login/refresh.
     #[track_caller]
     pub fn from_resp(r: &Resp) -> Self {
         r.assert_status(200);
@@ -214,6 +231,7 @@ impl Pair {
             json,
         }
     }
+    /// The access token's claims (not verified).
     pub fn claims(&self) -> Value {
         jwt_parts(&self.access).1
     }
@@ -222,12 +240,17 @@ impl Pair {
 /// A registered account with one session.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// The login name.
     pub login: String,
+    /// The account id.
     pub id: String,
+    /// The password.
     pub password: String,
+    /// The tokens of its session.
     pub pair: Pair,
 }
 
+/// `prefix` with a fresh, unique suffix.
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}_{}",
@@ -235,12 +258,14 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// Decode unpadded base64url; panics on bad input.
 pub fn b64d(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .expect("base64url")
 }
 
+/// Encode as unpadded base64url.
 pub fn b64e(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
@@ -256,6 +281,7 @@ pub fn jwt_parts(token: &str) -> (Value, Value) {
     )
 }
 
+/// A request with an optional JSON body and extra headers.
 pub fn request(
     method: &str,
     path: &str,
@@ -276,6 +302,7 @@ pub fn request(
     b.body(body).unwrap()
 }
 
+/// Read a response to its end.
 pub async fn read(res: axum::response::Response) -> Resp {
     let (parts, body) = res.into_parts();
     let body = body.collect().await.expect("body").to_bytes().to_vec();
@@ -294,6 +321,7 @@ impl App {
         a
     }
 
+    /// Send a request through the router.
     pub async fn send(&self, mut req: Request<Body>) -> Resp {
         if let Some(p) = self.peer {
             req.extensions_mut().insert(ConnectInfo(p));
@@ -301,6 +329,7 @@ impl App {
         read(self.router.clone().oneshot(req).await.expect("infallible")).await
     }
 
+    /// Send `method path` with an optional JSON body and headers.
     pub async fn call(
         &self,
         method: &str,
@@ -312,24 +341,28 @@ impl App {
             .await
     }
 
+    /// `GET`, with a bearer token if given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let h: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
         self.call("GET", path, None, &h).await
     }
 
+    /// `POST` a JSON body, with a bearer token if given.
     pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let h: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
         self.call("POST", path, Some(body), &h).await
     }
 
+    /// `POST` without a body, with a bearer token if given.
     pub async fn post_empty(&self, path: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let h: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
         self.call("POST", path, None, &h).await
     }
 
+    /// `DELETE`, with a bearer token if given.
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let h: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
@@ -342,6 +375,7 @@ impl App {
             .await
     }
 
+    /// `POST /auth/register`.
     pub async fn register(&self, login: &str, password: &str) -> Resp {
         self.post(
             "/auth/register",
@@ -351,6 +385,7 @@ impl App {
         .await
     }
 
+    /// `POST /auth/login`.
     pub async fn login(&self, login: &str, password: &str) -> Resp {
         self.post(
             "/auth/login",
@@ -360,10 +395,12 @@ impl App {
         .await
     }
 
+    /// Log in and read the token pair.
     pub async fn login_pair(&self, login: &str, password: &str) -> Pair {
         Pair::from_resp(&self.login(login, password).await)
     }
 
+    /// `POST /auth/refresh`.
     pub async fn refresh(&self, refresh: &str) -> Resp {
         self.post("/auth/refresh", json!({"refresh_token": refresh}), None)
             .await
@@ -456,6 +493,7 @@ pub async fn http(
     parse_http(&raw)
 }
 
+/// Parse a raw HTTP/1.1 response (chunked bodies decoded).
 pub fn parse_http(raw: &[u8]) -> Resp {
     let split = raw
         .windows(4)
