@@ -70,7 +70,7 @@ pub async fn start_redis(
     Ok(Some(redis.spawn_feed_listener(move || {
         let auth = auth.clone();
         async move {
-            if let Err(e) = auth.sync().await {
+            if let Err(e) = auth.upkeep().sync().await {
                 tracing::warn!(error = %e, "change feed sync failed");
             }
         }

@@ -203,6 +203,7 @@ async fn accounts_page(
             .map(|s| s.chars().take(128).collect());
     let items = match page
         .auth()
+        .accounts()
         .list_accounts(&AccountQuery {
             search: search.clone(),
             after,
@@ -265,7 +266,13 @@ async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Response {
         scopes: parse_scopes(&f.scopes),
         active: None,
     };
-    match ap.page.auth().create_account(input, &ap.page.client).await {
+    match ap
+        .page
+        .auth()
+        .accounts()
+        .create_account(input, &ap.page.client)
+        .await
+    {
         Ok(a) => ap.page.redirect(
             &ap.page.ui.url(&format!("/admin/accounts/{}", a.id)),
             Some(Flash::notice(format!("Account {} created.", a.login))),
@@ -315,16 +322,17 @@ async fn account_page(
 ) -> Response {
     let page = &ap.page;
     let auth = page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(ap),
         Err(e) => return page.error(&e),
     };
-    let sessions = match auth.sessions(id).await {
+    let sessions = match auth.sessions().list(id).await {
         Ok(s) => s,
         Err(e) => return page.error(&e),
     };
     let keys = match auth
+        .api_keys()
         .admin_list_api_keys(&ApiKeyQuery {
             account_id: Some(id),
             include_revoked: true,
@@ -373,7 +381,7 @@ async fn account_page(
             })
         })
         .collect();
-    let passkeys: Vec<serde_json::Value> = match auth.passkeys(id).await {
+    let passkeys: Vec<serde_json::Value> = match auth.passkeys().list(id).await {
         Ok(p) => p
             .iter()
             .map(|p| {
@@ -444,6 +452,7 @@ async fn block(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<AccountF
     } else {
         ap.page
             .auth()
+            .accounts()
             .block_account(id, &reason, &ap.page.client)
             .await
             .map(|()| "The account is blocked and all its sessions are revoked.".to_owned())
@@ -458,6 +467,7 @@ async fn unblock(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .accounts()
         .unblock_account(id, &ap.page.client)
         .await
         .map(|()| "The account is unblocked.".to_owned());
@@ -481,6 +491,7 @@ async fn save_scopes(
     } else {
         ap.page
             .auth()
+            .accounts()
             .set_scopes(id, scopes, &ap.page.client)
             .await
             .map(|a| {
@@ -501,6 +512,7 @@ async fn disable_mfa(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .mfa()
         .disable_mfa(id, &ap.page.client)
         .await
         .map(|()| "Two-factor sign-in is turned off for this account.".to_owned());
@@ -514,6 +526,7 @@ async fn revoke_sessions(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .sessions()
         .revoke_all_sessions(id, &ap.page.client)
         .await
         .map(|n| match n {
@@ -529,7 +542,7 @@ async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, String)>) -> R
     };
     let auth = ap.page.auth();
     // The key must belong to this account (the page's link says so).
-    let result = match auth.api_key(Some(id), key).await {
+    let result = match auth.api_keys().api_key(Some(id), key).await {
         Ok(k) if k.revoked_at.is_some() => {
             return ap.page.redirect(
                 &ap.page.ui.url(&format!("/admin/accounts/{id}")),
@@ -540,6 +553,7 @@ async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, String)>) -> R
             );
         }
         Ok(k) => auth
+            .api_keys()
             .revoke_api_key(None, key, &ap.page.client)
             .await
             .map(|()| format!("API key {} revoked.", k.name)),
@@ -562,6 +576,7 @@ async fn remove_passkey(ap: AdminPage, Path((id, pid)): Path<(String, String)>) 
     let result = ap
         .page
         .auth()
+        .passkeys()
         .delete_passkey(id, pid, true, &ap.page.client)
         .await
         .map(|()| "Passkey removed.".to_owned());
@@ -573,7 +588,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
         return not_found(&ap);
     };
     let auth = ap.page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(&ap),
         Err(e) => return ap.page.error(&e),
@@ -590,7 +605,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
         let e = Error::field("confirm_login", why);
         return account_page(&ap, id, status_of(&e), Some(&e), &f).await;
     }
-    match auth.delete_account(id, &ap.page.client).await {
+    match auth.accounts().delete_account(id, &ap.page.client).await {
         Ok(()) => ap.page.redirect(
             &ap.page.ui.url("/admin/accounts"),
             Some(Flash::notice(format!("Account {} deleted.", a.login))),
@@ -686,6 +701,7 @@ async fn audit_slice(
         };
         let want = AUDIT_BATCH + u32::try_from(skip).unwrap_or(u32::MAX - AUDIT_BATCH);
         let batch = auth
+            .accounts()
             .audit_events(&AuditQuery {
                 account_id: base.account_id,
                 from: base.from,
@@ -808,7 +824,13 @@ async fn audit(ap: AdminPage, RawQuery(raw): RawQuery) -> Response {
     let mut logins: BTreeMap<AccountId, Option<String>> = BTreeMap::new();
     for id in events.iter().filter_map(|e| e.account_id) {
         if let std::collections::btree_map::Entry::Vacant(slot) = logins.entry(id) {
-            slot.insert(auth.account(id).await.ok().map(|a| a.login.clone()));
+            slot.insert(
+                auth.accounts()
+                    .account(id)
+                    .await
+                    .ok()
+                    .map(|a| a.login.clone()),
+            );
         }
     }
     let rows: Vec<serde_json::Value> = events
