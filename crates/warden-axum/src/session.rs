@@ -231,7 +231,6 @@ pub(crate) async fn login(
             &client,
         )
         .await;
-    crate::captcha::after_login(&w, &b.login, &outcome);
     let outcome = outcome?;
     match outcome {
         LoginOutcome::Tokens(pair) => open(&w, s, pair.session_id, &headers, &client).await,

@@ -77,7 +77,6 @@ pub async fn login(
         .sessions()
         .login(&b.login, &b.password, b.remember, &client)
         .await;
-    crate::captcha::after_login(&w, &b.login, &outcome);
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {
         LoginOutcome::Tokens(pair) => Ok(token_response(&w, &pair)),

@@ -198,13 +198,10 @@ async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
     let outcome =
         match warden_axum::captcha::before_login(&w, &f.login, captcha, ip.as_deref()).await {
             Ok(()) => {
-                let o = page
-                    .auth()
+                page.auth()
                     .sessions()
                     .login_with_amr(&f.login, &f.password, remember, &["pwd"], &page.client)
-                    .await;
-                warden_axum::captcha::after_login(&w, &f.login, &o);
-                o
+                    .await
             }
             Err(e) => Err(e),
         };
