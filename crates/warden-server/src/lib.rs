@@ -53,7 +53,7 @@ pub fn open_redis(cfg: &Config) -> Result<Option<warden_store_redis::Redis>, Err
 }
 
 /// With `redis_url`: keep the per-IP rate limit in Redis and run
-/// [`Auth::sync`] as soon as another node publishes a feed wake-up. Returns
+/// [`Upkeep::sync`](warden_core::Upkeep::sync) as soon as another node publishes a feed wake-up. Returns
 /// the listener task (abort it on shutdown).
 pub async fn start_redis(
     cfg: &Config,
