@@ -36,6 +36,7 @@ pub mod clock;
 mod email_flow;
 pub mod error;
 pub mod hooks;
+pub mod imported_hash;
 mod key_cache;
 pub mod limits;
 pub mod login_gate;
