@@ -911,6 +911,7 @@ async fn usage_keep_zero_records_nothing() {
     assert!(
         app.warden
             .auth()
+            .api_keys()
             .flush_api_key_usage(StdDuration::from_secs(10))
             .await
     );
@@ -1102,7 +1103,7 @@ each_backend!(async fn a_revoke_reaches_other_nodes_through_the_feed(b) {
     // Node A still has the verified record cached (for at most 30 s) ...
     node_a.get("/auth/me", By::Key(&key)).await.status(200);
     // ... until its next feed sync drops it.
-    node_a.warden.auth().sync().await.unwrap();
+    node_a.warden.auth().upkeep().sync().await.unwrap();
     node_a
         .get("/auth/me", By::Key(&key))
         .await
@@ -1288,6 +1289,7 @@ async fn application_routes_take_keys_and_count_one_use_per_request() {
     assert!(
         base.warden
             .auth()
+            .api_keys()
             .flush_api_key_usage(StdDuration::from_secs(10))
             .await
     );

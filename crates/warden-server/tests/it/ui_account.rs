@@ -115,6 +115,7 @@ each_backend!(async fn every_page_renders_signed_in_and_redirects_signed_out(bac
         .id;
     app.warden
         .auth()
+        .accounts()
         .set_scopes(
             id,
             vec!["admin".into()],
@@ -681,7 +682,13 @@ each_backend!(async fn identities_link_starts_at_the_provider(backend) {
         .split(['?', '&'])
         .find_map(|kv| kv.strip_prefix("state="))
         .unwrap();
-    let state = app.warden.auth().oauth_take_state(state).await.unwrap();
+    let state = app
+        .warden
+        .auth()
+        .identities()
+        .oauth_take_state(state)
+        .await
+        .unwrap();
     let account = app
         .warden
         .auth()
@@ -741,7 +748,8 @@ each_backend!(async fn identities_unlink_and_the_last_sign_in_method(backend) {
         .unwrap()
         .unwrap();
     let sub = unique("sub");
-    auth.oauth_link(account.id, &profile(&sub), &by)
+    auth.identities()
+        .oauth_link(account.id, &profile(&sub), &by)
         .await
         .unwrap();
     let page = b.open("/ui/account/identities").await;
@@ -759,6 +767,7 @@ each_backend!(async fn identities_unlink_and_the_last_sign_in_method(backend) {
     // An account made by an external sign-in has no password: its only
     // identity cannot be unlinked, and the password pages say why.
     let signed = auth
+        .identities()
         .oauth_sign_in(&profile(&unique("sub")), &by)
         .await
         .unwrap();
