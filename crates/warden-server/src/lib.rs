@@ -1,10 +1,7 @@
 //! The `warden` server: configuration, store selection and the HTTP app.
 #![forbid(unsafe_code)]
 
-pub mod captcha;
 pub mod config;
-pub mod mail;
-pub mod oauth;
 pub mod ui;
 
 use axum::Router;
@@ -16,9 +13,9 @@ use base64::Engine as _;
 use config::Config;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
-use warden_axum::{AdminSecret, Warden};
+use warden_axum::{AdminSecret, Warden, WardenBuilder};
 use warden_core::store::Store;
-use warden_core::{Auth, Error};
+use warden_core::Error;
 
 /// Open the store named by the database URL (running migrations), with the
 /// default PostgreSQL pool settings.
@@ -32,7 +29,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
 /// With `redis_url`, the lockout counters live in Redis and every write that
 /// appends to the change feed publishes a wake-up for the other nodes.
 pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
-    let pg = cfg.pg_options().map_err(Error::BadRequest)?;
+    let pg = config::pg_options(cfg).map_err(Error::BadRequest)?;
     let store = open_store_with(&cfg.database_url, pg).await?;
     Ok(match open_redis(cfg)? {
         Some(redis) => Arc::new(
@@ -53,7 +50,7 @@ pub fn open_redis(cfg: &Config) -> Result<Option<warden_store_redis::Redis>, Err
 }
 
 /// With `redis_url`: keep the per-IP rate limit in Redis and run
-/// [`Auth::sync`] as soon as another node publishes a feed wake-up. Returns
+/// [`warden_core::Auth::sync`] as soon as another node publishes a feed wake-up. Returns
 /// the listener task (abort it on shutdown).
 pub async fn start_redis(
     cfg: &Config,
@@ -139,23 +136,19 @@ pub async fn admin_secret(
     Ok((AdminSecret::from_sha256(hash), Some(secret)))
 }
 
-/// Build the engine and handle from configuration.
+/// Build the engine and handle from configuration: the library's
+/// [`WardenBuilder::from_config`] with the store and the admin secret (from
+/// the configuration, else generated once and kept hashed in the store).
 pub async fn build_warden(
     cfg: &Config,
     store: Arc<dyn Store>,
 ) -> Result<(Warden, Option<String>), Error> {
-    let settings = cfg.settings().map_err(Error::BadRequest)?;
-    let mut http = cfg.http().map_err(Error::BadRequest)?;
+    let builder = WardenBuilder::from_config(cfg)?;
     let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
-    http.admin_secret = Some(secret);
-    http.captcha = captcha::from_config(cfg).map_err(Error::BadRequest)?;
-    http.oauth = oauth::from_config(cfg).map_err(Error::BadRequest)?;
-    let auth = Auth::new(store, settings).await?;
     // The recorder first, so that the mail counters are registered with it.
     prometheus();
-    let (mailer, templates) = mail::from_config(cfg).map_err(Error::BadRequest)?;
-    auth.set_mailer(mailer, templates);
-    Ok((Warden::new(auth, http), generated))
+    let warden = builder.store(store).admin_secret(secret).build().await?;
+    Ok((warden, generated))
 }
 
 fn prometheus() -> Option<&'static PrometheusHandle> {

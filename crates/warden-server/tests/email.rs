@@ -21,7 +21,7 @@ use warden_core::clock::ManualClock;
 use warden_core::mail::{Mail, Mailer};
 use warden_core::store::{AuditQuery, MemoryStore, Store};
 use warden_server::config::Config;
-use warden_server::mail::{QueuedMailer, SmtpMailer, Templates};
+use warden_axum::mail::{QueuedMailer, SmtpMailer, Templates};
 
 const ADMIN_SECRET: &str = "email-test-admin-secret-0123456789abcdef";
 const PASSWORD: &str = "correct horse battery staple";

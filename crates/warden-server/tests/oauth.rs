@@ -941,7 +941,7 @@ async fn openid_provider_full_flow() {
         return;
     };
     let cfg = Config {
-        oidc_providers: vec![warden_server::oauth::OidcSettings {
+        oidc_providers: vec![warden_axum::oauth::OidcSettings {
             name: "test".into(),
             display_name: Some("Test IdP".into()),
             issuer,

@@ -5,6 +5,15 @@
 //! `captcha`. A missing or refused token answers 422 with field `captcha`;
 //! a provider that cannot be reached answers 503 `captcha_unavailable`.
 //! Which logins failed recently is remembered per process (one hour).
+//!
+//! [`SiteVerify`] (cargo feature `captcha`, on by default) speaks the
+//! `siteverify` protocol of reCAPTCHA, hCaptcha and Cloudflare Turnstile;
+//! [`crate::config::Config`] builds it from `WARDEN_CAPTCHA_*`.
+
+#[cfg(feature = "captcha")]
+mod site_verify;
+#[cfg(feature = "captcha")]
+pub use site_verify::{PROVIDERS, SiteVerify};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
