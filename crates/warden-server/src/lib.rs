@@ -14,8 +14,8 @@ use config::Config;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use warden_axum::{AdminSecret, Warden, WardenBuilder};
-use warden_core::store::Store;
 use warden_core::Error;
+use warden_core::store::Store;
 
 /// Open the store named by the database URL (running migrations), with the
 /// default PostgreSQL pool settings.

@@ -2,9 +2,9 @@
 //! Cloudflare Turnstile: POST `secret`, `response` and `remoteip` as a form,
 //! read `{"success": bool, "score"?: number}`.
 
+use super::CaptchaVerifier;
 use async_trait::async_trait;
 use std::time::Duration;
-use super::CaptchaVerifier;
 use warden_core::Error;
 
 /// The known providers and their verify URLs.

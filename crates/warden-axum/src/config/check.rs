@@ -321,4 +321,3 @@ impl Config {
         Ok(h)
     }
 }
-

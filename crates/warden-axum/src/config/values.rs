@@ -90,4 +90,3 @@ impl<'de> Deserialize<'de> for List {
         }))
     }
 }
-

@@ -13,7 +13,12 @@ fn set(v: &Option<String>) -> Option<String> {
     v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-#[cfg(not(all(feature = "oidc", feature = "github", feature = "captcha", feature = "smtp")))]
+#[cfg(not(all(
+    feature = "oidc",
+    feature = "github",
+    feature = "captcha",
+    feature = "smtp"
+)))]
 fn needs(setting: &str, feature: &str) -> String {
     format!("{setting} needs the `{feature}` cargo feature of warden-axum")
 }

@@ -2,9 +2,9 @@
 //! `GET /user/emails` (the primary verified address is the verified email).
 
 use super::http::{TokenAnswer, client, read_json};
+use crate::oauth::OAuthProvider;
 use async_trait::async_trait;
 use serde::Deserialize;
-use crate::oauth::OAuthProvider;
 use warden_core::Error;
 use warden_core::oauth::{ExternalProfile, with_query};
 
@@ -170,4 +170,3 @@ impl OAuthProvider for GitHubProvider {
         })
     }
 }
-

@@ -85,7 +85,6 @@ pub(crate) struct TokenAnswer {
     pub(crate) error: Option<String>,
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -21,13 +21,13 @@
 
 use super::OidcSettings;
 use super::http::{TokenAnswer, client, read_json, scopes, unavailable};
+use crate::oauth::OAuthProvider;
 use async_trait::async_trait;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
-use crate::oauth::OAuthProvider;
 use warden_core::Error;
 use warden_core::oauth::{ExternalProfile, url_encode, with_query};
 
@@ -328,4 +328,3 @@ impl OAuthProvider for OidcProvider {
         })
     }
 }
-
