@@ -104,14 +104,16 @@ impl Config {
             (None, None) => {}
             _ => return Err("WARDEN_GITHUB_CLIENT_ID and _SECRET go together".into()),
         }
+        #[cfg(not(feature = "oidc"))]
+        if !self.oidc_providers.is_empty() {
+            return Err(needs("WARDEN_OIDC_*", "oidc"));
+        }
+        #[cfg(feature = "oidc")]
         for o in &self.oidc_providers {
             if providers.iter().any(|p| p.name() == o.name) {
                 return Err(format!("OIDC provider {:?} is configured twice", o.name));
             }
-            #[cfg(feature = "oidc")]
             providers.push(Arc::new(crate::oauth::OidcProvider::new(o.clone())?));
-            #[cfg(not(feature = "oidc"))]
-            return Err(needs("WARDEN_OIDC_*", "oidc"));
         }
         let redirect_allowlist = self.redirect_allowlist();
         for entry in &redirect_allowlist {
@@ -270,6 +272,7 @@ mod tests {
         assert!(b(&[("WARDEN_WEBAUTHN_RP_ID", "example.com")]).is_err());
     }
 
+    #[cfg(all(feature = "oidc", feature = "captcha", feature = "smtp"))]
     #[tokio::test]
     async fn vars_reach_the_engine() {
         let v = vars(&[
