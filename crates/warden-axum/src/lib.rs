@@ -25,7 +25,11 @@
 //! [`ApiKeyAuth`], [`Fresh`], [`RequireScopes`] (and `Option<...>` of each for
 //! optional authentication); path rules ([`PathRules`], [`Warden::rules_layer`]);
 //! server-side cookie sessions ([`SessionConfig`]); custom methods
-//! ([`AuthMethod`]); hooks ([`Hooks`]). The guide is `crates/warden-axum/README.md`
+//! ([`AuthMethod`]); hooks ([`Hooks`]). The `warden` server's configuration
+//! model is [`config::Config`] ([`WardenBuilder::from_env`]); sign-in
+//! providers ([`oauth`], features `oidc` and `github`), mail (`mail`, feature
+//! `smtp`) and captcha verifiers ([`captcha`], feature `captcha`) come with
+//! it, all on by default. The guide is `crates/warden-axum/README.md`
 //! ("Use Warden in your axum app"), the runnable examples are in `examples/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
