@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use warden_axum::error::render;
 use warden_core::model::{Account, AccountId, ApiKeyId, AuditEvent, normalize_login};
 use warden_core::store::{AccountQuery, ApiKeyQuery, AuditQuery};
 use warden_core::{Error, NewAccount};
@@ -276,14 +277,17 @@ async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Response {
                 Error::EmailTaken => Error::field("email", "is already used by an account"),
                 other => other,
             };
-            accounts_page(
-                &ap,
-                &ListQuery::default(),
-                status_of(&e),
-                Some(&f),
-                Some(&e),
+            render(
+                &e,
+                accounts_page(
+                    &ap,
+                    &ListQuery::default(),
+                    status_of(&e),
+                    Some(&f),
+                    Some(&e),
+                )
+                .await,
             )
-            .await
         }
     }
 }
@@ -427,7 +431,10 @@ async fn done(
             Some(Flash::notice(notice)),
         ),
         Err(Error::NotFound) => not_found(ap),
-        Err(e) => account_page(ap, id, status_of(&e), Some(&e), form).await,
+        Err(e) => render(
+            &e,
+            account_page(ap, id, status_of(&e), Some(&e), form).await,
+        ),
     }
 }
 
@@ -588,7 +595,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
     };
     if let Some(why) = refused {
         let e = Error::field("confirm_login", why);
-        return account_page(&ap, id, status_of(&e), Some(&e), &f).await;
+        return render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await);
     }
     match auth.delete_account(id, &ap.page.client).await {
         Ok(()) => ap.page.redirect(
@@ -596,7 +603,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
             Some(Flash::notice(format!("Account {} deleted.", a.login))),
         ),
         Err(Error::NotFound) => not_found(&ap),
-        Err(e) => account_page(&ap, id, status_of(&e), Some(&e), &f).await,
+        Err(e) => render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await),
     }
 }
 

@@ -38,6 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use warden_axum::error::{ProblemOf, http_parts, render};
 use warden_axum::{Client, Warden};
 use warden_core::model::{Account, ClientInfo, Session, SessionId};
 use warden_core::token::Claims;
@@ -288,6 +289,7 @@ impl Ui {
             .merge(passkeys::routes())
             .merge(limited)
             .fallback(not_found)
+            .method_not_allowed_fallback(warden_axum::error::method_not_allowed)
             .layer(middleware::from_fn_with_state(self.clone(), guard))
             .with_state(self.clone())
     }
@@ -366,22 +368,15 @@ async fn guard(State(ui): State<Ui>, req: Request, next: Next) -> Response {
     } else {
         next.run(req).await
     };
-    // The shared per-IP limit answers problem+json: a person gets a page.
-    if form_post && res.status() == StatusCode::TOO_MANY_REQUESTS {
-        let retry = res.headers().get(header::RETRY_AFTER).cloned();
-        let secs = retry
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(60);
-        res = Page::bare(&ui).message(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Slow down",
-            &message(&Error::TooManyAttempts { retry_after: secs }),
+    // The shared per-IP limit answers problem+json: a person gets a page,
+    // rendered from the same error.
+    if form_post && let Some(ProblemOf(e @ Error::TooManyAttempts { .. })) = res.extensions().get()
+    {
+        let e = e.clone();
+        res = render(
+            &e,
+            Page::bare(&ui).message(status_of(&e), "Slow down", &message(&e)),
         );
-        if let Some(v) = retry {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
     }
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, ui.0.csp.clone());
@@ -777,20 +772,16 @@ impl Page {
         )
     }
 
-    /// The page for an engine error that has no better place on the page.
+    /// The page for an engine error that has no better place on the page: the
+    /// HTML rendering of the error, with the status and headers of
+    /// [`warden_axum::error::http_parts`] (logged there when internal).
     pub fn error(&self, e: &Error) -> Response {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        match e {
-            Error::Internal(msg) => tracing::error!(error = %msg, "internal error"),
-            Error::Unavailable(msg) => tracing::warn!(error = %msg, "backing service unavailable"),
-            _ => {}
-        }
-        let title = if status == StatusCode::NOT_FOUND {
+        let title = if matches!(e, Error::NotFound) {
             "Not found"
         } else {
             "Something went wrong"
         };
-        self.message(status, title, &message(e))
+        render(e, self.message(status_of(e), title, &message(e)))
     }
 
     /// 303 to `location` (a path under the pages or an allow-listed URL),
@@ -944,9 +935,10 @@ pub fn form_errors(e: &Error) -> (minijinja::Value, Option<String>) {
     }
 }
 
-/// The status of an engine error as an HTTP status.
+/// The HTTP status of an engine error: its row in the one table
+/// ([`warden_axum::error::http_parts`]).
 pub fn status_of(e: &Error) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    http_parts(e).status
 }
 
 /// A page for signed-in accounts: otherwise 303 to sign-in (coming back here
