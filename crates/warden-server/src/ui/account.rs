@@ -199,6 +199,7 @@ async fn change_login(Member { page, signed }: Member, UiForm(f): UiForm<LoginFo
     let new_login = f.new_login.trim().to_owned();
     match page
         .auth()
+        .accounts()
         .change_login(signed.account.id, &new_login, &page.client)
         .await
     {
@@ -250,7 +251,7 @@ async fn change_email(Member { page, signed }: Member, UiForm(f): UiForm<EmailFo
     }
     match page
         .auth()
-        .request_email_change(signed.account.id, &new_email, &f.password, &page.client)
+        .email().request_email_change(signed.account.id, &new_email, &f.password, &page.client)
         .await
     {
         Ok(()) => page.redirect(
@@ -281,6 +282,7 @@ async fn send_verification(Member { page, signed }: Member) -> Response {
     let back = page.ui.url("/account");
     match page
         .auth()
+        .email()
         .send_verification(signed.account.id, &page.client)
         .await
     {
@@ -352,6 +354,7 @@ async fn change_password(
     let claims = signed.claims(&page.ui, true);
     match page
         .auth()
+        .accounts()
         .change_password(&claims, &f.current_password, &f.new_password, &page.client)
         .await
     {
@@ -403,11 +406,12 @@ async fn two_factor_page(
     let auth = page.auth();
     // The account as it is now (the setup may just have changed it).
     let account = auth
+        .accounts()
         .account(signed.account.id)
         .await
         .unwrap_or_else(|_| signed.account.clone());
     let codes_left = if account.mfa_enabled {
-        match auth.recovery_codes_left(account.id).await {
+        match auth.mfa().recovery_codes_left(account.id).await {
             Ok(n) => Some(n),
             Err(e) => return page.error(&e),
         }
@@ -443,6 +447,7 @@ async fn two_factor(Member { page, signed }: Member) -> Response {
 async fn totp_setup(Member { page, signed }: Member) -> Response {
     match page
         .auth()
+        .mfa()
         .totp_setup(signed.account.id, &page.client)
         .await
     {
@@ -470,6 +475,7 @@ async fn totp_confirm(Member { page, signed }: Member, UiForm(f): UiForm<CodeFor
     let code: String = f.code.chars().filter(|c| !c.is_whitespace()).collect();
     let auth = page.auth();
     match auth
+        .mfa()
         .totp_confirm(signed.account.id, &code, &page.client)
         .await
     {
@@ -483,7 +489,7 @@ async fn totp_confirm(Member { page, signed }: Member, UiForm(f): UiForm<CodeFor
         }
         Err(e @ Error::InvalidMfaCode) => {
             // The setup stays pending: show the same secret again.
-            let setup = match auth.totp_pending(signed.account.id).await {
+            let setup = match auth.mfa().totp_pending(signed.account.id).await {
                 Ok(s) => s,
                 Err(e) => return page.error(&e),
             };
@@ -518,6 +524,7 @@ async fn totp_disable(
 ) -> Response {
     match page
         .auth()
+        .mfa()
         .totp_disable(signed.account.id, &f.password, &page.client)
         .await
     {
@@ -547,7 +554,7 @@ async fn totp_disable(
 // ----- sessions -------------------------------------------------------------
 
 async fn sessions(Member { page, signed }: Member) -> Response {
-    let list = match page.auth().sessions(signed.account.id).await {
+    let list = match page.auth().sessions().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
@@ -586,6 +593,7 @@ async fn revoke_session(Member { page, signed }: Member, Path(id): Path<String>)
     }
     match page
         .auth()
+        .sessions()
         .revoke_own_session(signed.account.id, sid, &page.client)
         .await
     {
@@ -599,13 +607,14 @@ async fn revoke_session(Member { page, signed }: Member, Path(id): Path<String>)
 
 async fn revoke_others(Member { page, signed }: Member) -> Response {
     let auth = page.auth();
-    let list = match auth.sessions(signed.account.id).await {
+    let list = match auth.sessions().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
     let mut n = 0u32;
     for s in list.iter().filter(|s| s.id != signed.session.id) {
         match auth
+            .sessions()
             .revoke_own_session(signed.account.id, s.id, &page.client)
             .await
         {
@@ -642,7 +651,7 @@ async fn api_keys_page(
 ) -> Response {
     let auth = page.auth();
     let account = signed.account.id;
-    let keys = match auth.list_api_keys(account).await {
+    let keys = match auth.api_keys().list_api_keys(account).await {
         Ok(k) => k,
         Err(e) => return page.error(&e),
     };
@@ -650,6 +659,7 @@ async fn api_keys_page(
     let mut rows = Vec::with_capacity(keys.len());
     for k in &keys {
         let last = auth
+            .api_keys()
             .api_key_usage(Some(account), k.id, 1)
             .await
             .ok()
@@ -736,6 +746,7 @@ async fn create_api_key(
     };
     match page
         .auth()
+        .api_keys()
         .create_api_key(signed.account.id, input, &page.client)
         .await
     {
@@ -758,11 +769,12 @@ async fn revoke_api_key(Member { page, signed }: Member, Path(id): Path<String>)
         return not_found(&page);
     };
     let auth = page.auth();
-    let name = match auth.api_key(Some(signed.account.id), id).await {
+    let name = match auth.api_keys().api_key(Some(signed.account.id), id).await {
         Ok(k) => k.name,
         Err(e) => return page.error(&e),
     };
     match auth
+        .api_keys()
         .revoke_api_key(Some(signed.account.id), id, &page.client)
         .await
     {
@@ -780,6 +792,7 @@ async fn renew_api_key(Member { page, signed }: Member, Path(id): Path<String>) 
     };
     match page
         .auth()
+        .api_keys()
         .renew_api_key(Some(signed.account.id), id, None, &page.client)
         .await
     {
@@ -802,12 +815,16 @@ async fn api_key_usage(Member { page, signed }: Member, Path(id): Path<String>) 
         return not_found(&page);
     };
     let auth = page.auth();
-    let key = match auth.api_key(Some(signed.account.id), id).await {
+    let key = match auth.api_keys().api_key(Some(signed.account.id), id).await {
         Ok(k) if k.revoked_at.is_none() => k,
         Ok(_) => return not_found(&page),
         Err(e) => return page.error(&e),
     };
-    let usage = match auth.api_key_usage(Some(signed.account.id), id, 200).await {
+    let usage = match auth
+        .api_keys()
+        .api_key_usage(Some(signed.account.id), id, 200)
+        .await
+    {
         Ok(u) => u,
         Err(e) => return page.error(&e),
     };
@@ -840,7 +857,7 @@ async fn api_key_usage(Member { page, signed }: Member, Path(id): Path<String>) 
 // ----- identities -----------------------------------------------------------
 
 async fn identities(Member { page, signed }: Member) -> Response {
-    let list = match page.auth().identities(signed.account.id).await {
+    let list = match page.auth().identities().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
@@ -894,6 +911,7 @@ async fn unlink_identity(Member { page, signed }: Member, Path(id): Path<String>
     let back = page.ui.url("/account/identities");
     match page
         .auth()
+        .identities()
         .unlink_identity(signed.account.id, id, &page.client)
         .await
     {

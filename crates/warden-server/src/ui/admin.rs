@@ -204,6 +204,7 @@ async fn accounts_page(
             .map(|s| s.chars().take(128).collect());
     let items = match page
         .auth()
+        .accounts()
         .list_accounts(&AccountQuery {
             search: search.clone(),
             after,
@@ -266,7 +267,13 @@ async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Response {
         scopes: parse_scopes(&f.scopes),
         active: None,
     };
-    match ap.page.auth().create_account(input, &ap.page.client).await {
+    match ap
+        .page
+        .auth()
+        .accounts()
+        .create_account(input, &ap.page.client)
+        .await
+    {
         Ok(a) => ap.page.redirect(
             &ap.page.ui.url(&format!("/admin/accounts/{}", a.id)),
             Some(Flash::notice(format!("Account {} created.", a.login))),
@@ -319,16 +326,17 @@ async fn account_page(
 ) -> Response {
     let page = &ap.page;
     let auth = page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(ap),
         Err(e) => return page.error(&e),
     };
-    let sessions = match auth.sessions(id).await {
+    let sessions = match auth.sessions().list(id).await {
         Ok(s) => s,
         Err(e) => return page.error(&e),
     };
     let keys = match auth
+        .api_keys()
         .admin_list_api_keys(&ApiKeyQuery {
             account_id: Some(id),
             include_revoked: true,
@@ -377,7 +385,7 @@ async fn account_page(
             })
         })
         .collect();
-    let passkeys: Vec<serde_json::Value> = match auth.passkeys(id).await {
+    let passkeys: Vec<serde_json::Value> = match auth.passkeys().list(id).await {
         Ok(p) => p
             .iter()
             .map(|p| {
@@ -451,6 +459,7 @@ async fn block(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<AccountF
     } else {
         ap.page
             .auth()
+            .accounts()
             .block_account(id, &reason, &ap.page.client)
             .await
             .map(|()| "The account is blocked and all its sessions are revoked.".to_owned())
@@ -465,6 +474,7 @@ async fn unblock(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .accounts()
         .unblock_account(id, &ap.page.client)
         .await
         .map(|()| "The account is unblocked.".to_owned());
@@ -488,6 +498,7 @@ async fn save_scopes(
     } else {
         ap.page
             .auth()
+            .accounts()
             .set_scopes(id, scopes, &ap.page.client)
             .await
             .map(|a| {
@@ -508,6 +519,7 @@ async fn disable_mfa(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .mfa()
         .disable_mfa(id, &ap.page.client)
         .await
         .map(|()| "Two-factor sign-in is turned off for this account.".to_owned());
@@ -521,6 +533,7 @@ async fn revoke_sessions(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .sessions()
         .revoke_all_sessions(id, &ap.page.client)
         .await
         .map(|n| match n {
@@ -536,7 +549,7 @@ async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, String)>) -> R
     };
     let auth = ap.page.auth();
     // The key must belong to this account (the page's link says so).
-    let result = match auth.api_key(Some(id), key).await {
+    let result = match auth.api_keys().api_key(Some(id), key).await {
         Ok(k) if k.revoked_at.is_some() => {
             return ap.page.redirect(
                 &ap.page.ui.url(&format!("/admin/accounts/{id}")),
@@ -547,6 +560,7 @@ async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, String)>) -> R
             );
         }
         Ok(k) => auth
+            .api_keys()
             .revoke_api_key(None, key, &ap.page.client)
             .await
             .map(|()| format!("API key {} revoked.", k.name)),
@@ -569,6 +583,7 @@ async fn remove_passkey(ap: AdminPage, Path((id, pid)): Path<(String, String)>) 
     let result = ap
         .page
         .auth()
+        .passkeys()
         .delete_passkey(id, pid, true, &ap.page.client)
         .await
         .map(|()| "Passkey removed.".to_owned());
@@ -580,7 +595,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
         return not_found(&ap);
     };
     let auth = ap.page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(&ap),
         Err(e) => return ap.page.error(&e),
@@ -597,7 +612,7 @@ async fn delete(ap: AdminPage, Path(id): Path<String>, UiForm(f): UiForm<Account
         let e = Error::field("confirm_login", why);
         return render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await);
     }
-    match auth.delete_account(id, &ap.page.client).await {
+    match auth.accounts().delete_account(id, &ap.page.client).await {
         Ok(()) => ap.page.redirect(
             &ap.page.ui.url("/admin/accounts"),
             Some(Flash::notice(format!("Account {} deleted.", a.login))),
@@ -693,6 +708,7 @@ async fn audit_slice(
         };
         let want = AUDIT_BATCH + u32::try_from(skip).unwrap_or(u32::MAX - AUDIT_BATCH);
         let batch = auth
+            .accounts()
             .audit_events(&AuditQuery {
                 account_id: base.account_id,
                 from: base.from,
@@ -815,7 +831,13 @@ async fn audit(ap: AdminPage, RawQuery(raw): RawQuery) -> Response {
     let mut logins: BTreeMap<AccountId, Option<String>> = BTreeMap::new();
     for id in events.iter().filter_map(|e| e.account_id) {
         if let std::collections::btree_map::Entry::Vacant(slot) = logins.entry(id) {
-            slot.insert(auth.account(id).await.ok().map(|a| a.login.clone()));
+            slot.insert(
+                auth.accounts()
+                    .account(id)
+                    .await
+                    .ok()
+                    .map(|a| a.login.clone()),
+            );
         }
     }
     let rows: Vec<serde_json::Value> = events

@@ -628,7 +628,7 @@ async fn signed_in(ui: &Ui, key: &[u8; 32], headers: &HeaderMap) -> Result<Optio
         return Ok(None);
     };
     let auth = ui.warden().auth();
-    if auth.is_revoked(sid) {
+    if auth.sessions().is_revoked(sid) {
         return Ok(None);
     }
     let now = auth.now();
@@ -638,7 +638,7 @@ async fn signed_in(ui: &Ui, key: &[u8; 32], headers: &HeaderMap) -> Result<Optio
     if !session.is_live(now) {
         return Ok(None);
     }
-    let account = match auth.account(session.account_id).await {
+    let account = match auth.accounts().account(session.account_id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return Ok(None),
         Err(e) => return Err(e),
@@ -816,7 +816,8 @@ impl Page {
         if let Some(old) = &self.signed
             && old.session.id != sid
         {
-            auth.revoke_own_session(old.account.id, old.session.id, &self.client)
+            auth.sessions()
+                .revoke_own_session(old.account.id, old.session.id, &self.client)
                 .await?;
         }
         let session = auth
@@ -847,6 +848,7 @@ impl Page {
     pub async fn sign_out(&self, flash: Option<Flash>) -> Result<Response, Error> {
         if let Some(s) = &self.signed {
             self.auth()
+                .sessions()
                 .revoke_own_session(s.account.id, s.session.id, &self.client)
                 .await?;
         }
