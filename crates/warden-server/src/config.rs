@@ -484,7 +484,7 @@ impl Config {
                 ));
             }
             let dir = self.ui_template_dir.as_deref().filter(|d| !d.is_empty());
-            crate::ui::load_templates(dir.map(std::path::Path::new))?;
+            warden_ui::load_templates(dir.map(std::path::Path::new))?;
         }
         if self.sync_interval.0 < Duration::milliseconds(100) {
             return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());

@@ -28,19 +28,19 @@ use warden_core::{Error, NewAccount};
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/layout.html",
-        include_str!("../../templates/ui/admin/layout.html"),
+        include_str!("../templates/admin/layout.html"),
     ),
     (
         "admin/accounts.html",
-        include_str!("../../templates/ui/admin/accounts.html"),
+        include_str!("../templates/admin/accounts.html"),
     ),
     (
         "admin/account.html",
-        include_str!("../../templates/ui/admin/account.html"),
+        include_str!("../templates/admin/account.html"),
     ),
     (
         "admin/audit.html",
-        include_str!("../../templates/ui/admin/audit.html"),
+        include_str!("../templates/admin/audit.html"),
     ),
 ];
 

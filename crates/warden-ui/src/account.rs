@@ -24,35 +24,35 @@ use warden_core::oauth::OAuthState;
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "account/nav.html",
-        include_str!("../../templates/ui/account/nav.html"),
+        include_str!("../templates/account/nav.html"),
     ),
     (
         "account/profile.html",
-        include_str!("../../templates/ui/account/profile.html"),
+        include_str!("../templates/account/profile.html"),
     ),
     (
         "account/password.html",
-        include_str!("../../templates/ui/account/password.html"),
+        include_str!("../templates/account/password.html"),
     ),
     (
         "account/two_factor.html",
-        include_str!("../../templates/ui/account/two_factor.html"),
+        include_str!("../templates/account/two_factor.html"),
     ),
     (
         "account/sessions.html",
-        include_str!("../../templates/ui/account/sessions.html"),
+        include_str!("../templates/account/sessions.html"),
     ),
     (
         "account/api_keys.html",
-        include_str!("../../templates/ui/account/api_keys.html"),
+        include_str!("../templates/account/api_keys.html"),
     ),
     (
         "account/api_key_usage.html",
-        include_str!("../../templates/ui/account/api_key_usage.html"),
+        include_str!("../templates/account/api_key_usage.html"),
     ),
     (
         "account/identities.html",
-        include_str!("../../templates/ui/account/identities.html"),
+        include_str!("../templates/account/identities.html"),
     ),
 ];
 

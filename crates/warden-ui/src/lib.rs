@@ -1,4 +1,5 @@
-//! Hosted pages under `/ui` (`WARDEN_UI_PATH`; off with `WARDEN_UI=false`):
+//! Hosted pages for Warden under `/ui` (in the server: `WARDEN_UI_PATH`;
+//! off with `WARDEN_UI=false`):
 //! sign-in, sign-up, password reset, email verification, the account's
 //! self-service pages and the admin console.
 //!
@@ -17,13 +18,13 @@
 //!   travels in a signed, one-minute flash cookie.
 //! - Responses carry a strict Content-Security-Policy (no inline script),
 //!   `X-Frame-Options: DENY` and `Cache-Control: no-store`.
+#![forbid(unsafe_code)]
 
 pub mod account;
 pub mod admin;
 pub mod passkeys;
 pub mod public;
 
-use crate::config::Config;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts, Request, State};
@@ -50,8 +51,8 @@ const FLASH_COOKIE: &str = "warden_ui_flash";
 const KEY_SETTING: &str = "ui_cookie_key";
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
-const CSS: &str = include_str!("../../templates/ui/static/ui.css");
-const JS: &str = include_str!("../../templates/ui/static/ui.js");
+const CSS: &str = include_str!("../templates/static/ui.css");
+const JS: &str = include_str!("../templates/static/ui.js");
 
 /// Settings of the hosted pages.
 #[derive(Debug, Clone)]
@@ -74,6 +75,56 @@ pub struct UiConfig {
     pub captcha: Option<CaptchaWidget>,
 }
 
+impl Default for UiConfig {
+    /// Pages under `/ui`, the JSON routes under `/auth`, `Secure` cookies,
+    /// TOTP offered, no human check, no allow-listed redirect targets.
+    fn default() -> Self {
+        Self {
+            path: "/ui".to_owned(),
+            template_dir: None,
+            public_url: String::new(),
+            redirect_allowlist: Vec::new(),
+            secure_cookies: true,
+            api_prefix: "/auth".to_owned(),
+            otp_enabled: true,
+            captcha: None,
+        }
+    }
+}
+
+/// The hosted pages of `warden` as a router to merge into an app: every page
+/// under [`UiConfig::path`], and `{path}/` redirecting to `{path}`.
+///
+/// ```
+/// # async fn run() -> Result<(), warden_core::Error> {
+/// use axum::Router;
+/// use warden_axum::Warden;
+/// use warden_ui::UiConfig;
+///
+/// let warden = Warden::builder().memory().build().await?;
+/// let app: Router = Router::new()
+///     .nest("/auth", warden.router())
+///     .merge(warden_ui::pages(&warden, UiConfig::default()))
+///     .with_state(warden.clone());
+/// # let _ = app;
+/// # Ok(()) }
+/// ```
+pub fn pages<S>(warden: &Warden, cfg: UiConfig) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let ui = Ui::new(warden, cfg);
+    let base = ui.config().path.clone();
+    if base.is_empty() {
+        return ui.router();
+    }
+    let home = base.clone();
+    Router::new().nest(&base, ui.router()).route(
+        &format!("{base}/"),
+        get(move || async move { see_other(&home) }),
+    )
+}
+
 /// The provider widget of the human check (needs `WARDEN_CAPTCHA_SITE_KEY`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CaptchaWidget {
@@ -89,7 +140,9 @@ pub struct CaptchaWidget {
 }
 
 impl CaptchaWidget {
-    fn of(provider: &str, site_key: Option<&str>) -> Option<Self> {
+    /// The widget of `provider` (`recaptcha`, `hcaptcha`, `turnstile`) with
+    /// its public `site_key`; `None` without a key or for another provider.
+    pub fn of(provider: &str, site_key: Option<&str>) -> Option<Self> {
         let site_key = site_key.filter(|k| !k.is_empty())?.to_owned();
         let (class, script, origins) = match provider {
             "recaptcha" => (
@@ -115,27 +168,6 @@ impl CaptchaWidget {
             site_key,
             origins,
         })
-    }
-}
-
-impl UiConfig {
-    /// The pages' settings of a server configuration.
-    pub fn from_config(cfg: &Config) -> Self {
-        Self {
-            path: cfg.ui_path.trim_end_matches('/').to_owned(),
-            template_dir: cfg.ui_template_dir.as_deref().map(PathBuf::from),
-            public_url: cfg.public_url.trim_end_matches('/').to_owned(),
-            redirect_allowlist: cfg
-                .redirect_allowlist
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            secure_cookies: cfg.cookie_secure,
-            api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
-            otp_enabled: cfg.otp_enabled,
-            captcha: CaptchaWidget::of(&cfg.captcha_provider, cfg.captcha_site_key.as_deref()),
-        }
     }
 }
 
@@ -270,7 +302,10 @@ impl Ui {
     }
 
     /// The router of the pages, to be nested at [`UiConfig::path`].
-    pub fn router<S>(&self) -> Router<S> {
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
         let limited = Router::new()
             .merge(public::limited_routes())
             .merge(passkeys::limited_routes())
