@@ -100,8 +100,11 @@ impl Default for UiConfig {
 /// under [`UiConfig::path`], and `{path}/` redirecting to `{path}`.
 ///
 /// ```
-/// # async fn run() -> Result<(), warden_core::Error> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::Router;
+/// use axum::http::{Request, StatusCode};
+/// use tower::ServiceExt as _;
 /// use warden_axum::Warden;
 /// use warden_ui::UiConfig;
 ///
@@ -110,7 +113,11 @@ impl Default for UiConfig {
 ///     .nest("/auth", warden.router())
 ///     .merge(warden_ui::pages(&warden, UiConfig::default()))
 ///     .with_state(warden.clone());
-/// # let _ = app;
+///
+/// let res = app
+///     .oneshot(Request::get("/ui/sign-in").body(axum::body::Body::empty())?)
+///     .await?;
+/// assert_eq!(res.status(), StatusCode::OK);
 /// # Ok(()) }
 /// ```
 pub fn pages<S>(warden: &Warden, cfg: UiConfig) -> Router<S>
