@@ -1,4 +1,11 @@
-//! The one mapping of [`warden_core::Error`] to RFC 9457 problem+json.
+//! The one mapping of [`warden_core::Error`] to HTTP.
+//!
+//! [`http_parts`] is the table: for each variant the status, the stable
+//! `code` and the headers (`Retry-After`, `WWW-Authenticate`). [`render`] is
+//! the one place that applies a row to a response and logs internal errors;
+//! every rendering of an error goes through it: [`problem`] (RFC 9457
+//! problem+json, the API) and the hosted pages' HTML. Middleware and
+//! extractors hand an `Error` to these instead of building responses.
 
 use axum::Json;
 use axum::extract::FromRequest;
@@ -56,14 +63,109 @@ impl From<&FieldError> for FieldErrorBody {
     }
 }
 
-/// Build the problem response for an error.
-pub fn problem(e: &Error) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match e {
-        Error::Internal(msg) => tracing::error!(error = %msg, "internal error"),
-        Error::Unavailable(msg) => tracing::warn!(error = %msg, "backing service unavailable"),
-        _ => {}
+/// What HTTP makes of one error: its row in [`http_parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpParts {
+    /// The response status.
+    pub status: StatusCode,
+    /// The stable machine-readable code of API.md ([`Error::code`]).
+    pub code: &'static str,
+    /// `Retry-After`, in seconds: when the client may try again.
+    pub retry_after: Option<u64>,
+    /// The `WWW-Authenticate` challenge (RFC 6750) of a 401.
+    pub www_authenticate: Option<&'static str>,
+}
+
+/// The challenge of every 401: a bearer token is what is missing or wrong.
+const BEARER: Option<&str> = Some("Bearer");
+
+/// `Retry-After` of a 503: a backing service that cannot be reached (a
+/// database restarting, Redis reconnecting) is usually back within seconds.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
+/// The one table from domain errors to HTTP: status, code and headers. It
+/// names every variant (no catch-all), so a new variant does not compile
+/// until it has a row.
+pub fn http_parts(e: &Error) -> HttpParts {
+    use StatusCode as S;
+    const UNAVAILABLE: Option<u64> = Some(UNAVAILABLE_RETRY_AFTER);
+    let (status, retry_after, www_authenticate) = match e {
+        Error::BadRequest(_) => (S::BAD_REQUEST, None, None),
+        Error::InvalidMailToken => (S::BAD_REQUEST, None, None),
+        Error::OAuthFailed(_) => (S::BAD_REQUEST, None, None),
+        Error::Unauthenticated => (S::UNAUTHORIZED, None, BEARER),
+        Error::InvalidToken => (S::UNAUTHORIZED, None, BEARER),
+        Error::TokenExpired => (S::UNAUTHORIZED, None, BEARER),
+        Error::InvalidCredentials => (S::UNAUTHORIZED, None, BEARER),
+        Error::InvalidRefreshToken => (S::UNAUTHORIZED, None, BEARER),
+        Error::RefreshTokenReused => (S::UNAUTHORIZED, None, BEARER),
+        Error::FreshTokenRequired => (S::UNAUTHORIZED, None, BEARER),
+        Error::InvalidMfaCode => (S::UNAUTHORIZED, None, BEARER),
+        Error::MfaRequired => (S::UNAUTHORIZED, None, BEARER),
+        Error::InvalidApiKey => (S::UNAUTHORIZED, None, BEARER),
+        Error::Forbidden(_) => (S::FORBIDDEN, None, None),
+        Error::AccountBlocked => (S::FORBIDDEN, None, None),
+        Error::AccountInactive => (S::FORBIDDEN, None, None),
+        Error::NotFound => (S::NOT_FOUND, None, None),
+        Error::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, None, None),
+        Error::LoginTaken => (S::CONFLICT, None, None),
+        Error::EmailTaken => (S::CONFLICT, None, None),
+        Error::IdentityTaken => (S::CONFLICT, None, None),
+        Error::LastSignInMethod => (S::CONFLICT, None, None),
+        Error::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, None, None),
+        Error::Validation(_) => (S::UNPROCESSABLE_ENTITY, None, None),
+        Error::TooManyAttempts { retry_after } => (S::TOO_MANY_REQUESTS, Some(*retry_after), None),
+        Error::Misconfigured(_) => (S::INTERNAL_SERVER_ERROR, None, None),
+        Error::Internal(_) => (S::INTERNAL_SERVER_ERROR, None, None),
+        Error::OAuthProviderUnavailable => (S::BAD_GATEWAY, None, None),
+        Error::Unavailable(_) => (S::SERVICE_UNAVAILABLE, UNAVAILABLE, None),
+        Error::CaptchaUnavailable => (S::SERVICE_UNAVAILABLE, UNAVAILABLE, None),
+    };
+    HttpParts {
+        status,
+        code: e.code(),
+        retry_after,
+        www_authenticate,
     }
+}
+
+/// Answer `e` with `body`, one rendering of it (the problem document, a
+/// page): the status and headers of its row in [`http_parts`]. The one place
+/// that sets `Retry-After` and `WWW-Authenticate` for an error, and the one
+/// place that logs internal errors (and unreachable backing services).
+pub fn render(e: &Error, body: impl IntoResponse) -> Response {
+    let parts = http_parts(e);
+    if let Error::Internal(msg) | Error::Misconfigured(msg) = e {
+        tracing::error!(error = %msg, "internal error");
+    } else if let Error::Unavailable(msg) = e {
+        tracing::warn!(error = %msg, "backing service unavailable");
+    }
+    let mut res = body.into_response();
+    *res.status_mut() = parts.status;
+    let h = res.headers_mut();
+    if let Some(secs) = parts.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(challenge) = parts.www_authenticate {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    res
+}
+
+/// The error a problem+json response answers, kept in the response's
+/// extensions: a layer that speaks to another audience (the hosted pages
+/// answer a person with HTML) renders this value again instead of reading
+/// the body back.
+#[derive(Debug, Clone)]
+pub struct ProblemOf(pub Error);
+
+/// The problem+json rendering of an error (RFC 9457 with Warden's `code` and
+/// `errors`), through [`render`]; the response carries [`ProblemOf`].
+pub fn problem(e: &Error) -> Response {
+    let status = http_parts(e).status;
     let body = Problem {
         kind: "about:blank",
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -76,22 +178,23 @@ pub fn problem(e: &Error) -> Response {
         },
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let mut res = (status, bytes).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Error::TooManyAttempts { retry_after } = e
-        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-    {
-        h.insert(header::RETRY_AFTER, v);
-    }
-    if status == StatusCode::UNAUTHORIZED {
-        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    let mut res = render(e, (headers, bytes));
+    res.extensions_mut().insert(ProblemOf(e.clone()));
     res
+}
+
+/// The answer to a method a route does not have (405 `method_not_allowed`,
+/// axum keeps the `Allow` header): use with
+/// `Router::method_not_allowed_fallback`.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError(Error::MethodNotAllowed)
 }
 
 impl IntoResponse for ApiError {
@@ -189,38 +292,243 @@ where
     }
 }
 
-/// Turn a bare error response of the framework (405, 404 without a body) into problem+json.
-pub fn ensure_problem(res: Response) -> Response {
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || res.headers().contains_key(header::CONTENT_TYPE)
-    {
-        return res;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Row = (Error, u16, &'static str, Option<u64>, Option<&'static str>);
+
+    /// Every variant once, with the row the table must give it: (error,
+    /// status, code, Retry-After, WWW-Authenticate). A changed row fails here.
+    fn rows() -> Vec<Row> {
+        let b = Some("Bearer");
+        vec![
+            (
+                Error::BadRequest("x".into()),
+                400,
+                "bad_request",
+                None,
+                None,
+            ),
+            (Error::Unauthenticated, 401, "unauthenticated", None, b),
+            (Error::InvalidToken, 401, "invalid_token", None, b),
+            (Error::TokenExpired, 401, "token_expired", None, b),
+            (
+                Error::InvalidCredentials,
+                401,
+                "invalid_credentials",
+                None,
+                b,
+            ),
+            (
+                Error::InvalidRefreshToken,
+                401,
+                "invalid_refresh_token",
+                None,
+                b,
+            ),
+            (
+                Error::RefreshTokenReused,
+                401,
+                "refresh_token_reused",
+                None,
+                b,
+            ),
+            (
+                Error::FreshTokenRequired,
+                401,
+                "fresh_token_required",
+                None,
+                b,
+            ),
+            (Error::InvalidMfaCode, 401, "invalid_mfa_code", None, b),
+            (Error::MfaRequired, 401, "mfa_required", None, b),
+            (Error::InvalidApiKey, 401, "invalid_api_key", None, b),
+            (Error::InvalidMailToken, 400, "invalid_token", None, None),
+            (Error::Forbidden("no".into()), 403, "forbidden", None, None),
+            (Error::AccountBlocked, 403, "account_blocked", None, None),
+            (Error::AccountInactive, 403, "account_inactive", None, None),
+            (Error::NotFound, 404, "not_found", None, None),
+            (Error::LoginTaken, 409, "login_taken", None, None),
+            (Error::EmailTaken, 409, "email_taken", None, None),
+            (Error::PayloadTooLarge, 413, "payload_too_large", None, None),
+            (
+                Error::field("f", "bad"),
+                422,
+                "validation_failed",
+                None,
+                None,
+            ),
+            (
+                Error::TooManyAttempts { retry_after: 42 },
+                429,
+                "too_many_attempts",
+                Some(42),
+                None,
+            ),
+            (
+                Error::Unavailable("db".into()),
+                503,
+                "service_unavailable",
+                Some(5),
+                None,
+            ),
+            (
+                Error::CaptchaUnavailable,
+                503,
+                "captcha_unavailable",
+                Some(5),
+                None,
+            ),
+            (Error::IdentityTaken, 409, "identity_taken", None, None),
+            (
+                Error::LastSignInMethod,
+                409,
+                "last_sign_in_method",
+                None,
+                None,
+            ),
+            (
+                Error::OAuthFailed("state".into()),
+                400,
+                "oauth_failed",
+                None,
+                None,
+            ),
+            (
+                Error::OAuthProviderUnavailable,
+                502,
+                "oauth_provider_unavailable",
+                None,
+                None,
+            ),
+            (
+                Error::MethodNotAllowed,
+                405,
+                "method_not_allowed",
+                None,
+                None,
+            ),
+            (
+                Error::Misconfigured("add x".into()),
+                500,
+                "internal_error",
+                None,
+                None,
+            ),
+            (
+                Error::Internal("boom".into()),
+                500,
+                "internal_error",
+                None,
+                None,
+            ),
+        ]
     }
-    let code = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "bad_request",
-        s if s.is_server_error() => "internal_error",
-        _ => "bad_request",
-    };
-    let body = Problem {
-        kind: "about:blank",
-        title: status.canonical_reason().unwrap_or("Error").to_owned(),
-        status: status.as_u16(),
-        code,
-        detail: status.canonical_reason().unwrap_or("error").to_lowercase(),
-        errors: None,
-    };
-    let (mut parts, _) = res.into_parts();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(
-        parts,
-        axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default()),
-    )
+
+    /// The rows above name every variant: this match has no catch-all, so a
+    /// new variant fails to compile here until it has an expected row.
+    fn row_index(e: &Error) -> usize {
+        match e {
+            Error::BadRequest(_) => 0,
+            Error::Unauthenticated => 1,
+            Error::InvalidToken => 2,
+            Error::TokenExpired => 3,
+            Error::InvalidCredentials => 4,
+            Error::InvalidRefreshToken => 5,
+            Error::RefreshTokenReused => 6,
+            Error::FreshTokenRequired => 7,
+            Error::InvalidMfaCode => 8,
+            Error::MfaRequired => 9,
+            Error::InvalidApiKey => 10,
+            Error::InvalidMailToken => 11,
+            Error::Forbidden(_) => 12,
+            Error::AccountBlocked => 13,
+            Error::AccountInactive => 14,
+            Error::NotFound => 15,
+            Error::LoginTaken => 16,
+            Error::EmailTaken => 17,
+            Error::PayloadTooLarge => 18,
+            Error::Validation(_) => 19,
+            Error::TooManyAttempts { .. } => 20,
+            Error::Unavailable(_) => 21,
+            Error::CaptchaUnavailable => 22,
+            Error::IdentityTaken => 23,
+            Error::LastSignInMethod => 24,
+            Error::OAuthFailed(_) => 25,
+            Error::OAuthProviderUnavailable => 26,
+            Error::MethodNotAllowed => 27,
+            Error::Misconfigured(_) => 28,
+            Error::Internal(_) => 29,
+        }
+    }
+
+    #[test]
+    fn every_variant_has_its_status_code_and_headers() {
+        let rows = rows();
+        for (i, (e, status, code, retry_after, challenge)) in rows.iter().enumerate() {
+            assert_eq!(row_index(e), i, "{e:?} is listed once, in order");
+            let p = http_parts(e);
+            assert_eq!(p.status.as_u16(), *status, "{e:?}");
+            assert_eq!(p.code, *code, "{e:?}");
+            assert_eq!(p.code, e.code(), "{e:?}");
+            assert_eq!(p.retry_after, *retry_after, "{e:?}");
+            assert_eq!(p.www_authenticate, *challenge, "{e:?}");
+        }
+        assert_eq!(rows.len(), 30);
+    }
+
+    #[test]
+    fn render_applies_the_row_to_any_body() {
+        for (e, status, _, retry_after, challenge) in rows() {
+            let res = render(&e, "a page");
+            assert_eq!(res.status().as_u16(), status, "{e:?}");
+            let h = res.headers();
+            assert_eq!(
+                h.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()),
+                retry_after.map(|s| s.to_string()).as_deref(),
+                "{e:?}"
+            );
+            assert_eq!(
+                h.get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok()),
+                challenge,
+                "{e:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn problem_is_the_json_rendering_of_the_row() {
+        for (e, status, code, _, _) in rows() {
+            let res = problem(&e);
+            assert_eq!(res.status().as_u16(), status);
+            assert_eq!(
+                res.headers()[header::CONTENT_TYPE],
+                "application/problem+json"
+            );
+            assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+            assert!(res.extensions().get::<ProblemOf>().is_some());
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            assert_eq!(doc["status"], status, "{e:?}");
+            assert_eq!(doc["code"], code, "{e:?}");
+            assert_eq!(doc["detail"], e.public_detail().as_str(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn internals_never_reach_the_client() {
+        assert_eq!(
+            Error::Internal("secret".into()).public_detail(),
+            "internal error"
+        );
+        assert!(
+            !Error::Unavailable("postgres://u:pw@db".into())
+                .public_detail()
+                .contains("pw")
+        );
+    }
 }

@@ -2,12 +2,11 @@
 //! record, freshness, scopes and the principal established by path rules.
 
 use crate::Warden;
-use crate::error::{ApiError, Problem, problem};
+use crate::error::ApiError;
 use crate::extract::{Principal, authenticate, optional, principal};
 use crate::rules::RulesOutcome;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -242,41 +241,22 @@ where
 #[derive(Debug, Clone)]
 pub struct RulePrincipal(pub Principal);
 
-fn missing_rules_layer() -> Response {
-    tracing::error!(
-        "RulePrincipal used on a route without a matching path rule: add warden.rules_layer()"
-    );
-    let body = Problem {
-        kind: "about:blank",
-        title: "Internal Server Error".to_owned(),
-        status: 500,
-        code: "internal_error",
-        detail: "misconfigured route: add warden.rules_layer() with a rule matching this path"
-            .to_owned(),
-        errors: None,
-    };
-    let mut res = (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        serde_json::to_vec(&body).unwrap_or_default(),
-    )
-        .into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
+fn missing_rules_layer() -> ApiError {
+    ApiError(Error::Misconfigured(
+        "misconfigured route: add warden.rules_layer() with a rule matching this path".to_owned(),
+    ))
 }
 
 impl<S> FromRequestParts<S> for RulePrincipal
 where
     S: Send + Sync,
 {
-    type Rejection = Response;
+    type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<RulesOutcome>() {
             None => Err(missing_rules_layer()),
             Some(RulesOutcome(Some(p))) => Ok(RulePrincipal(p.clone())),
-            Some(RulesOutcome(None)) => Err(problem(&Error::Unauthenticated)),
+            Some(RulesOutcome(None)) => Err(ApiError(Error::Unauthenticated)),
         }
     }
 }
@@ -285,7 +265,7 @@ impl<S> OptionalFromRequestParts<S> for RulePrincipal
 where
     S: Send + Sync,
 {
-    type Rejection = Response;
+    type Rejection = ApiError;
     async fn from_request_parts(
         parts: &mut Parts,
         _state: &S,

@@ -21,98 +21,108 @@ impl FieldError {
     }
 }
 
-/// Errors of the Warden domain. The HTTP layer maps each variant to a status and
-/// a stable machine-readable `code` (see API.md).
+/// Errors of the Warden domain, each with a stable machine-readable
+/// [`code`](Error::code) (see API.md). The domain knows no transport: the HTTP
+/// status and headers of each variant are one table in `warden-axum`
+/// (`warden_axum::error::http_parts`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
-    /// Malformed input (400 `bad_request`).
+    /// Malformed input.
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// No credentials on a protected route (401).
+    /// No credentials on a protected route.
     #[error("authentication required")]
     Unauthenticated,
-    /// Bad signature, malformed token, wrong alg/iss/aud or revoked session (401).
+    /// Bad signature, malformed token, wrong alg/iss/aud or revoked session.
     #[error("invalid token")]
     InvalidToken,
-    /// Access token past `exp` (401).
+    /// Access token past `exp`.
     #[error("token expired")]
     TokenExpired,
-    /// Wrong login or password (401); identical for unknown logins.
+    /// Wrong login or password; identical for unknown logins.
     #[error("login or password is wrong")]
     InvalidCredentials,
-    /// Unknown, expired or revoked refresh token (401).
+    /// Unknown, expired or revoked refresh token.
     #[error("invalid refresh token")]
     InvalidRefreshToken,
-    /// An already rotated refresh token was presented: the session is revoked (401).
+    /// An already rotated refresh token was presented: the session is revoked.
     #[error("refresh token reused; the session has been revoked")]
     RefreshTokenReused,
-    /// The route needs a fresh access token (401).
+    /// The route needs a fresh access token.
     #[error("a fresh token is required")]
     FreshTokenRequired,
-    /// Wrong TOTP or recovery code (401).
+    /// Wrong TOTP or recovery code.
     #[error("invalid MFA code")]
     InvalidMfaCode,
-    /// The second factor has not been passed (401).
+    /// The second factor has not been passed.
     #[error("second factor required")]
     MfaRequired,
-    /// Unknown, revoked or expired API key (401).
+    /// Unknown, revoked or expired API key.
     #[error("invalid API key")]
     InvalidApiKey,
-    /// Unknown, expired or used mail token (verification, reset, email change) (400).
+    /// Unknown, expired or used mail token (verification, reset, email change).
     #[error("invalid or expired token")]
     InvalidMailToken,
-    /// Authenticated but not allowed (403).
+    /// Authenticated but not allowed.
     #[error("{0}")]
     Forbidden(String),
-    /// Account blocked by an admin (403).
+    /// Account blocked by an admin.
     #[error("account is blocked")]
     AccountBlocked,
-    /// Account not active (403).
+    /// Account not active.
     #[error("account is not active")]
     AccountInactive,
-    /// Unknown resource, or one that belongs to another account (404).
+    /// Unknown resource, or one that belongs to another account.
     #[error("not found")]
     NotFound,
-    /// Login already taken (409).
+    /// Login already taken.
     #[error("login is taken")]
     LoginTaken,
-    /// Email already taken (409).
+    /// Email already taken.
     #[error("email is taken")]
     EmailTaken,
-    /// Body over the limit (413).
+    /// Body over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// Field rules broken (422).
+    /// Field rules broken.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// Lockout or rate limit (429) with the seconds to wait.
+    /// Lockout or rate limit, with the seconds to wait.
     #[error("too many attempts")]
     TooManyAttempts {
         /// Seconds until another attempt may succeed.
         retry_after: u64,
     },
-    /// A dependency (store, counter backend) cannot be reached (503).
+    /// A dependency (store, counter backend) cannot be reached.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// The human-check (captcha) provider cannot be reached (503).
+    /// The human-check (captcha) provider cannot be reached.
     #[error("the human check is unavailable; try again")]
     CaptchaUnavailable,
-    /// The external identity is already linked to an account (409).
+    /// The external identity is already linked to an account.
     #[error("this external identity is already linked to an account")]
     IdentityTaken,
-    /// Removing this would leave the account with no way to sign in (409).
+    /// Removing this would leave the account with no way to sign in.
     #[error("this is the last way to sign in; set a password or link another identity first")]
     LastSignInMethod,
     /// An OAuth / OpenID Connect sign-in failed: denied consent, bad or used
-    /// `state` or `code`, an ID token that does not verify (400). The text is
+    /// `state` or `code`, an ID token that does not verify. The text is
     /// safe to show.
     #[error("external sign-in failed: {0}")]
     OAuthFailed(String),
     /// The OAuth / OpenID Connect provider cannot be reached or answered
-    /// nonsense (502).
+    /// nonsense.
     #[error("the sign-in provider is unavailable; try again")]
     OAuthProviderUnavailable,
-    /// Anything else (500). The message is logged, never sent to the client.
+    /// The route exists, but not with the request's method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The application is wired wrong (e.g. an extractor needs a layer that is
+    /// not installed): a fault of the code, not of the request. The text names
+    /// the fix and is shown, as it carries no data.
+    #[error("{0}")]
+    Misconfigured(String),
+    /// Anything else. The message is logged, never sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -148,40 +158,13 @@ impl Error {
             Error::LastSignInMethod => "last_sign_in_method",
             Error::OAuthFailed(_) => "oauth_failed",
             Error::OAuthProviderUnavailable => "oauth_provider_unavailable",
-            Error::Internal(_) => "internal_error",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Misconfigured(_) | Error::Internal(_) => "internal_error",
         }
     }
 
-    /// The HTTP status this error maps to.
-    pub fn status(&self) -> u16 {
-        match self {
-            Error::BadRequest(_) | Error::InvalidMailToken | Error::OAuthFailed(_) => 400,
-            Error::Unauthenticated
-            | Error::InvalidToken
-            | Error::TokenExpired
-            | Error::InvalidCredentials
-            | Error::InvalidRefreshToken
-            | Error::RefreshTokenReused
-            | Error::FreshTokenRequired
-            | Error::InvalidMfaCode
-            | Error::MfaRequired
-            | Error::InvalidApiKey => 401,
-            Error::Forbidden(_) | Error::AccountBlocked | Error::AccountInactive => 403,
-            Error::NotFound => 404,
-            Error::LoginTaken
-            | Error::EmailTaken
-            | Error::IdentityTaken
-            | Error::LastSignInMethod => 409,
-            Error::OAuthProviderUnavailable => 502,
-            Error::PayloadTooLarge => 413,
-            Error::Validation(_) => 422,
-            Error::TooManyAttempts { .. } => 429,
-            Error::Unavailable(_) | Error::CaptchaUnavailable => 503,
-            Error::Internal(_) => 500,
-        }
-    }
-
-    /// The text safe to show a client. 5xx never carry internals.
+    /// The text safe to show a client: internal and backing-service errors
+    /// never carry their message.
     pub fn public_detail(&self) -> String {
         match self {
             Error::Internal(_) => "internal error".to_owned(),

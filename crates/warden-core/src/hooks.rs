@@ -1,7 +1,7 @@
 //! Application hooks: veto or enrich a registration, add claims to access
 //! tokens, react to a login. Every hook is async and optional; an error a hook
-//! returns is answered as that error (e.g. [`crate::Error::Forbidden`] → 403,
-//! [`crate::Error::Validation`] → 422).
+//! returns is answered as that error (e.g. [`crate::Error::Forbidden`] is a
+//! `forbidden` refusal, [`crate::Error::Validation`] names the broken fields).
 //!
 //! ```
 //! use warden_core::hooks::Hooks;

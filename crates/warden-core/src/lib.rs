@@ -31,6 +31,7 @@ pub mod clock;
 mod email_flow;
 pub mod error;
 pub mod hooks;
+pub mod imported_hash;
 pub mod limits;
 pub mod mail;
 pub mod mfa;

@@ -20,6 +20,65 @@ pub fn lock_window(base: u64, n: u32) -> u64 {
     base.saturating_mul(factor).clamp(1, 86_400)
 }
 
+/// One lockout counter: the state every [`crate::store::CounterStore`] keeps
+/// per key, with the one set of rules all stores apply to it.
+///
+/// ```
+/// use warden_core::limits::AttemptCounter;
+/// use warden_core::store::AttemptGate;
+/// let now = time::OffsetDateTime::UNIX_EPOCH;
+/// let mut c = AttemptCounter::default();
+/// assert!(matches!(c.begin(now, 1), AttemptGate::Allowed));
+/// assert_eq!(c.failed(now, 1, 60), Some(60));
+/// assert!(matches!(c.begin(now, 1), AttemptGate::Locked(60)));
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCounter {
+    /// Failures since the last success or lock.
+    pub failures: u32,
+    /// Attempts begun and not yet reported.
+    pub in_flight: u32,
+    /// Locks since the last success (each doubles the window).
+    pub locks: u32,
+    /// Locked until then.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+impl AttemptCounter {
+    /// Begin an attempt at `now` with at most `max` failures before a lock.
+    pub fn begin(&mut self, now: OffsetDateTime, max: u32) -> crate::store::AttemptGate {
+        use crate::store::AttemptGate;
+        if let Some(until) = self.locked_until {
+            if until > now {
+                return AttemptGate::Locked(secs_until(now, until));
+            }
+            self.locked_until = None;
+        }
+        if self.failures.saturating_add(self.in_flight) >= max {
+            // The budget is taken by attempts still being checked.
+            return AttemptGate::Locked(1);
+        }
+        self.in_flight += 1;
+        AttemptGate::Allowed
+    }
+
+    /// A begun attempt failed: the lock's seconds when this failure locks
+    /// (the window is [`lock_window`] of `base` seconds).
+    pub fn failed(&mut self, now: OffsetDateTime, max: u32, base: u64) -> Option<u64> {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.failures = self.failures.saturating_add(1);
+        if self.failures < max {
+            return None;
+        }
+        let secs = lock_window(base, self.locks);
+        self.locks = self.locks.saturating_add(1);
+        self.failures = 0;
+        let secs_i64 = i64::try_from(secs).unwrap_or(i64::MAX);
+        self.locked_until = Some(now.saturating_add(time::Duration::seconds(secs_i64)));
+        Some(secs)
+    }
+}
+
 /// A per-key token bucket kept in process memory (per-IP limits of one node).
 ///
 /// ```

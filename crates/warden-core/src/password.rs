@@ -341,12 +341,37 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
 
 /// Verify against a stored PHC string with the parameters it records (so hashes
 /// made under older settings keep working), comparing in constant time.
-fn verify_with(password: &str, phc: &str) -> Result<bool> {
+/// Verify against any stored hash: Argon2 here, imported schemes in
+/// [`crate::imported_hash`].
+fn verify_with(password: &str, stored: &str) -> Result<bool> {
+    if stored.starts_with("$argon2") {
+        verify_argon2(password, stored)
+    } else {
+        crate::imported_hash::verify(password, stored)
+    }
+}
+
+/// Whether `phc` is a well-formed `$argon2id$` or `$argon2i$` string.
+pub(crate) fn parse_argon2(phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|p| {
+        (p.algorithm == argon2::ARGON2ID_IDENT || p.algorithm == argon2::ARGON2I_IDENT)
+            && Params::try_from(&p).is_ok()
+            && p.salt.is_some()
+            && p.hash.is_some()
+    })
+}
+
+/// Verify an `$argon2id$` or `$argon2i$` PHC string.
+pub(crate) fn verify_argon2(password: &str, phc: &str) -> Result<bool> {
     let parsed =
         PasswordHash::new(phc).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
-    if parsed.algorithm != argon2::ARGON2ID_IDENT {
-        return Err(Error::Internal("stored hash is not argon2id".into()));
-    }
+    let algorithm = if parsed.algorithm == argon2::ARGON2ID_IDENT {
+        Algorithm::Argon2id
+    } else if parsed.algorithm == argon2::ARGON2I_IDENT {
+        Algorithm::Argon2i
+    } else {
+        return Err(Error::Internal("stored hash is not argon2".into()));
+    };
     let version = match parsed.version {
         Some(v) => Version::try_from(v).map_err(argon_err)?,
         None => Version::V0x13,
@@ -355,7 +380,7 @@ fn verify_with(password: &str, phc: &str) -> Result<bool> {
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(Error::Internal("stored hash lacks salt or output".into()));
     };
-    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let argon = Argon2::new(algorithm, version, params.clone());
     let mut out = vec![0u8; expected.len()];
     with_blocks(params.block_count(), |blocks| {
         argon.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, blocks)

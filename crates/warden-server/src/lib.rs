@@ -196,7 +196,7 @@ async fn metrics_route() -> Response {
     res
 }
 
-/// Count every response by status class and make framework errors problem+json.
+/// Count every response by status class.
 /// The counter handles are registered once: no registry lookup per request.
 fn track(res: Response) -> Response {
     static COUNTERS: OnceLock<[metrics::Counter; 5]> = OnceLock::new();
@@ -206,11 +206,11 @@ fn track(res: Response) -> Response {
     });
     let i = usize::from(res.status().as_u16() / 100).clamp(1, 5) - 1;
     counters[i].increment(1);
-    warden_axum::error::ensure_problem(res)
+    res
 }
 
+/// A panicking handler answers 500 `internal_error`, logged once by the mapping.
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
     warden_axum::error::problem(&Error::Internal("handler panicked".into()))
 }
 
@@ -259,6 +259,7 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })
+        .method_not_allowed_fallback(warden_axum::error::method_not_allowed)
         .with_state(warden.clone())
         .layer(tower::util::MapResponseLayer::new(track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

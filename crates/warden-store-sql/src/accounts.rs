@@ -5,7 +5,7 @@ use crate::backend::{
 };
 use crate::codec::{AccountCols, like_escape, storable, ts};
 use crate::dialect::Dialect;
-use crate::rows::{self, account_cols};
+use crate::rows::{self, account_cols, select};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -23,48 +23,30 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
     }
 
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                account_cols!(),
-                " FROM accounts WHERE id = $1"
-            )))
+        self.q(select!(account_cols, "accounts WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::account).transpose()
+            .one(rows::account)
+            .await
     }
 
     async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>> {
         if !storable(login_key) {
             return Ok(None);
         }
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                account_cols!(),
-                " FROM accounts WHERE login_key = $1"
-            )))
+        self.q(select!(account_cols, "accounts WHERE login_key = $1"))
             .bind(login_key)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::account).transpose()
+            .one(rows::account)
+            .await
     }
 
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>> {
         if !storable(email_key) {
             return Ok(None);
         }
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                account_cols!(),
-                " FROM accounts WHERE email_key = $1"
-            )))
+        self.q(select!(account_cols, "accounts WHERE email_key = $1"))
             .bind(email_key)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::account).transpose()
+            .one(rows::account)
+            .await
     }
 
     async fn update_account(
@@ -164,22 +146,20 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
             .search
             .as_deref()
             .map(|s| format!("%{}%", like_escape(&s.to_lowercase())));
-        let rows = self
-            .q(sql!(concat!(
-                "SELECT ",
-                account_cols!(),
-                " FROM accounts WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL \
+        self.q(sql!(concat!(
+            "SELECT ",
+            account_cols!(),
+            " FROM accounts WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL \
                  OR login_key LIKE $2 ESCAPE '!' OR email_key LIKE $2 ESCAPE '!') \
                  ORDER BY id LIMIT $3"
-            )))
-            .binds((
-                query.after.map(|a| a.0),
-                pattern.as_deref(),
-                i64::from(query.limit),
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::account).collect()
+        )))
+        .binds((
+            query.after.map(|a| a.0),
+            pattern.as_deref(),
+            i64::from(query.limit),
+        ))
+        .all(rows::account)
+        .await
     }
 }
 

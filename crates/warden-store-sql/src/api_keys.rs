@@ -4,7 +4,7 @@ use crate::accounts::require_account;
 use crate::backend::{SqlBackend, finish_revoke, insert_audit};
 use crate::codec::{json_list, ts, ts_opt};
 use crate::dialect::Dialect;
-use crate::rows::{self, api_key_cols};
+use crate::rows::{self, api_key_cols, select};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -41,34 +41,26 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
     }
 
     async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>> {
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                api_key_cols!(),
-                " FROM api_keys WHERE id = $1"
-            )))
+        self.q(select!(api_key_cols, "api_keys WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::api_key).transpose()
+            .one(rows::api_key)
+            .await
     }
 
     async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>> {
-        let rows = self
-            .q(sql!(concat!(
-                "SELECT ",
-                api_key_cols!(),
-                " FROM api_keys WHERE ($1::uuid IS NULL OR account_id = $1) \
+        self.q(sql!(concat!(
+            "SELECT ",
+            api_key_cols!(),
+            " FROM api_keys WHERE ($1::uuid IS NULL OR account_id = $1) \
                  AND ($2 OR revoked_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3"
-            )))
-            .binds((
-                query.account_id.map(|a| a.0),
-                query.include_revoked,
-                i64::from(query.limit),
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::api_key).collect()
+        )))
+        .binds((
+            query.account_id.map(|a| a.0),
+            query.include_revoked,
+            i64::from(query.limit),
+        ))
+        .all(rows::api_key)
+        .await
     }
 
     async fn revoke_api_key(
@@ -176,14 +168,12 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
     }
 
     async fn api_key_usage(&self, id: ApiKeyId, limit: u32) -> Result<Vec<ApiKeyUsage>> {
-        let rows = self
-            .q(sql!(
-                "SELECT key_id, at, ip, method, path FROM api_key_usage WHERE key_id = $1 \
+        self.q(sql!(
+            "SELECT key_id, at, ip, method, path FROM api_key_usage WHERE key_id = $1 \
                  ORDER BY at DESC, id DESC LIMIT $2"
-            ))
-            .binds((id.0, i64::from(limit)))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::usage).collect()
+        ))
+        .binds((id.0, i64::from(limit)))
+        .all(rows::usage)
+        .await
     }
 }

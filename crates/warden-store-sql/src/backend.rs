@@ -92,9 +92,8 @@ pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) 
         a.login_key().as_str(),
         c.email_key.as_deref(),
     ))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 /// The statement that appends an audit event (see [`audit_stmt`]).
@@ -123,10 +122,7 @@ pub(crate) fn audit_stmt<'t, 'a, D: Dialect>(
 /// Append an audit event in the caller's transaction.
 pub(crate) async fn insert_audit<D: Dialect>(tx: &mut Tx<D>, ev: &AuditEvent) -> Result<()> {
     let detail = json_value(&ev.detail)?;
-    audit_stmt(tx.q(audit_sql()), ev, &detail)?
-        .execute()
-        .await?;
-    Ok(())
+    audit_stmt(tx.q(audit_sql()), ev, &detail)?.run().await
 }
 
 /// Append to the feed (only in a [`SqlBackend::feed_write`] transaction).
@@ -140,9 +136,8 @@ pub(crate) async fn insert_feed<D: Dialect>(
         "INSERT INTO feed (kind, id, account_id, at) VALUES ($1, $2, $3, $4)"
     ))
     .binds((kind, id, account, at))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 /// Finish revoking one locked row: `update` (binds: `at`, `id`) marks it

@@ -6,7 +6,7 @@
 use time::OffsetDateTime;
 use warden_core::error::{Error, Result};
 use warden_core::model::{Account, normalize_email};
-use warden_core::store::{AttemptGate, Change};
+use warden_core::store::Change;
 
 /// Column value of a timestamp: unix nanoseconds (UTC).
 pub(crate) fn ts(t: OffsetDateTime) -> Result<i64, Error> {
@@ -242,51 +242,6 @@ impl AccountCols {
             updated_at: ts(a.updated_at)?,
         })
     }
-}
-
-/// One lockout counter row.
-#[derive(Default)]
-pub(crate) struct Counter {
-    pub(crate) failures: u32,
-    pub(crate) in_flight: u32,
-    pub(crate) locks: u32,
-    pub(crate) locked_until: Option<OffsetDateTime>,
-}
-
-/// Same rules as the reference `MemoryStore`.
-pub(crate) fn counter_begin(c: &mut Counter, now: OffsetDateTime, max: u32) -> AttemptGate {
-    if let Some(until) = c.locked_until {
-        if until > now {
-            return AttemptGate::Locked(warden_core::limits::secs_until(now, until));
-        }
-        c.locked_until = None;
-    }
-    if c.failures.saturating_add(c.in_flight) >= max {
-        // The budget is taken by attempts still being checked.
-        return AttemptGate::Locked(1);
-    }
-    c.in_flight += 1;
-    AttemptGate::Allowed
-}
-
-/// Same rules as the reference `MemoryStore`.
-pub(crate) fn counter_failed(
-    c: &mut Counter,
-    now: OffsetDateTime,
-    max: u32,
-    base: u64,
-) -> Option<u64> {
-    c.in_flight = c.in_flight.saturating_sub(1);
-    c.failures = c.failures.saturating_add(1);
-    if c.failures >= max {
-        let secs = warden_core::limits::lock_window(base, c.locks);
-        c.locks = c.locks.saturating_add(1);
-        c.failures = 0;
-        let secs_i64 = i64::try_from(secs).unwrap_or(i64::MAX);
-        c.locked_until = Some(now.saturating_add(time::Duration::seconds(secs_i64)));
-        return Some(secs);
-    }
-    None
 }
 
 #[cfg(test)]

@@ -350,6 +350,21 @@ impl<'t, 'a, D: Dialect> Stmt<'t, 'a, D> {
             .ok_or_else(|| Error::Internal("a query returned no row".into()))
     }
 
+    /// Run it; its first row decoded by `row`, if any.
+    pub(crate) async fn one<T>(self, row: fn(&Record<D>) -> Result<T>) -> Result<Option<T>> {
+        self.fetch_optional().await?.as_ref().map(row).transpose()
+    }
+
+    /// Run it; its rows decoded by `row`.
+    pub(crate) async fn all<T>(self, row: fn(&Record<D>) -> Result<T>) -> Result<Vec<T>> {
+        self.fetch_all().await?.iter().map(row).collect()
+    }
+
+    /// Run it for its effect only.
+    pub(crate) async fn run(self) -> Result<()> {
+        self.execute().await.map(drop)
+    }
+
     /// Whether it returns a row.
     pub(crate) async fn exists(self) -> Result<bool> {
         Ok(self.fetch_optional().await?.is_some())

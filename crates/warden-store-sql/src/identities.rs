@@ -9,7 +9,7 @@ use crate::accounts::require_account;
 use crate::backend::{SqlBackend, insert_audit, remove_sign_in_method};
 use crate::codec::{from_ts, storable, ts};
 use crate::dialect::Dialect;
-use crate::rows::{self, identity_cols};
+use crate::rows::{self, identity_cols, select};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -57,29 +57,23 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
         if !storable(provider) || !storable(subject) {
             return Ok(None);
         }
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                identity_cols!(),
-                " FROM identities WHERE provider = $1 AND subject = $2"
-            )))
-            .binds((provider, subject))
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::identity).transpose()
+        self.q(select!(
+            identity_cols,
+            "identities WHERE provider = $1 AND subject = $2"
+        ))
+        .binds((provider, subject))
+        .one(rows::identity)
+        .await
     }
 
     async fn identities_of(&self, account: AccountId) -> Result<Vec<Identity>> {
-        let rows = self
-            .q(sql!(concat!(
-                "SELECT ",
-                identity_cols!(),
-                " FROM identities WHERE account_id = $1 ORDER BY created_at, id"
-            )))
-            .bind(account.0)
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::identity).collect()
+        self.q(select!(
+            identity_cols,
+            "identities WHERE account_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(account.0)
+        .all(rows::identity)
+        .await
     }
 
     async fn unlink_identity(
@@ -104,9 +98,8 @@ impl<D: Dialect> IdentityStore for SqlBackend<D> {
             "INSERT INTO oauth_states (hash, payload, expires_at) VALUES ($1, $2, $3)"
         ))
         .binds((hash, payload, ts(expires_at)?))
-        .execute()
-        .await?;
-        Ok(())
+        .run()
+        .await
     }
 
     async fn take_oauth_state(

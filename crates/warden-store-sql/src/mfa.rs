@@ -20,23 +20,20 @@ async fn lock_challenge<D: Dialect>(
     tx: &mut Tx<D>,
     hash: &[u8; 32],
 ) -> Result<Option<MfaChallenge>> {
-    let row = tx
-        .q(sql!(
-            "SELECT account_id, remember, expires_at, attempts FROM mfa_challenges \
+    tx.q(sql!(
+        "SELECT account_id, remember, expires_at, attempts FROM mfa_challenges \
              WHERE hash = $1 {FOR UPDATE}"
-        ))
-        .bind(hash)
-        .fetch_optional()
-        .await?;
-    row.as_ref().map(rows::challenge).transpose()
+    ))
+    .bind(hash)
+    .one(rows::challenge)
+    .await
 }
 
 async fn delete_challenge<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32]) -> Result<()> {
     tx.q(sql!("DELETE FROM mfa_challenges WHERE hash = $1"))
         .bind(hash)
-        .execute()
-        .await?;
-    Ok(())
+        .run()
+        .await
 }
 
 async fn delete_totp<D: Dialect>(tx: &mut Tx<D>, account: AccountId) -> Result<()> {
@@ -46,9 +43,8 @@ async fn delete_totp<D: Dialect>(tx: &mut Tx<D>, account: AccountId) -> Result<(
         .await?;
     tx.q(sql!("DELETE FROM recovery_codes WHERE account_id = $1"))
         .bind(account.0)
-        .execute()
-        .await?;
-    Ok(())
+        .run()
+        .await
 }
 
 #[async_trait]

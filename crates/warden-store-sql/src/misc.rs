@@ -2,10 +2,7 @@
 //! [`SqlBackend`].
 
 use crate::backend::{SqlBackend, audit_sql, audit_stmt};
-use crate::codec::{
-    Counter, count, counter_begin, counter_failed, feed_change, from_ts, from_ts_opt, json_value,
-    ts, ts_opt,
-};
+use crate::codec::{count, feed_change, from_ts, from_ts_opt, json_value, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows;
 use crate::sql::sql;
@@ -13,6 +10,7 @@ use async_trait::async_trait;
 use std::borrow::Cow;
 use time::OffsetDateTime;
 use warden_core::error::Result;
+use warden_core::limits::AttemptCounter;
 use warden_core::model::{AuditEvent, StoredKey};
 use warden_core::store::{
     AttemptGate, AuditQuery, AuditStore, ChangeFeed, CounterStore, FeedEntry, KeyStore,
@@ -48,28 +46,23 @@ impl<D: Dialect> ChangeFeed for SqlBackend<D> {
 impl<D: Dialect> AuditStore for SqlBackend<D> {
     async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
         let detail = json_value(&event.detail)?;
-        audit_stmt(self.q(audit_sql()), event, &detail)?
-            .execute()
-            .await?;
-        Ok(())
+        audit_stmt(self.q(audit_sql()), event, &detail)?.run().await
     }
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let rows = self
-            .q(sql!(
-                "SELECT at, account_id, event, ip, user_agent, detail FROM audit \
+        self.q(sql!(
+            "SELECT at, account_id, event, ip, user_agent, detail FROM audit \
                  WHERE ($1::uuid IS NULL OR account_id = $1) AND ($2::bigint IS NULL OR at >= $2) \
                  AND ($3::bigint IS NULL OR at < $3) ORDER BY at DESC, id DESC LIMIT $4"
-            ))
-            .binds((
-                query.account_id.map(|a| a.0),
-                ts_opt(query.from)?,
-                ts_opt(query.to)?,
-                i64::from(query.limit),
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::audit).collect()
+        ))
+        .binds((
+            query.account_id.map(|a| a.0),
+            ts_opt(query.from)?,
+            ts_opt(query.to)?,
+            i64::from(query.limit),
+        ))
+        .all(rows::audit)
+        .await
     }
 
     async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
@@ -83,14 +76,12 @@ impl<D: Dialect> AuditStore for SqlBackend<D> {
 #[async_trait]
 impl<D: Dialect> KeyStore for SqlBackend<D> {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = self
-            .q(sql!(
-                "SELECT kid, alg, private_der, created_at, retired_at FROM signing_keys \
+        self.q(sql!(
+            "SELECT kid, alg, private_der, created_at, retired_at FROM signing_keys \
                  ORDER BY created_at, kid"
-            ))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::signing_key).collect()
+        ))
+        .all(rows::signing_key)
+        .await
     }
 
     async fn add_signing_key(
@@ -162,7 +153,7 @@ fn counter_key(key: &str) -> Cow<'_, str> {
 
 /// Load the counter of `key`, creating it if needed, locked until the
 /// transaction ends.
-async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> {
+async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<AttemptCounter> {
     tx.q(sql!(
         "INSERT INTO counters (\"key\", failures, in_flight, locks, locked_until) \
          VALUES ($1, 0, 0, 0, NULL) ON CONFLICT (\"key\") DO NOTHING"
@@ -181,9 +172,9 @@ async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> 
     let Some(row) = row else {
         // Cleared between the two statements: start from zero (the upsert
         // in `store_counter` creates it again).
-        return Ok(Counter::default());
+        return Ok(AttemptCounter::default());
     };
-    Ok(Counter {
+    Ok(AttemptCounter {
         failures: count(row.get("failures")?),
         in_flight: count(row.get("in_flight")?),
         locks: count(row.get("locks")?),
@@ -191,7 +182,7 @@ async fn lock_counter<D: Dialect>(tx: &mut Tx<D>, key: &str) -> Result<Counter> 
     })
 }
 
-async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &Counter) -> Result<()> {
+async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &AttemptCounter) -> Result<()> {
     tx.q(sql!(
         "INSERT INTO counters (\"key\", failures, in_flight, locks, locked_until) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (\"key\") DO UPDATE SET \
@@ -205,9 +196,8 @@ async fn store_counter<D: Dialect>(tx: &mut Tx<D>, key: &str, c: &Counter) -> Re
         i64::from(c.locks),
         ts_opt(c.locked_until)?,
     ))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 #[async_trait]
@@ -216,7 +206,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
         let key = counter_key(key);
         let mut tx = self.write().await?;
         let mut c = lock_counter(&mut tx, &key).await?;
-        let gate = counter_begin(&mut c, now, max);
+        let gate = c.begin(now, max);
         store_counter(&mut tx, &key, &c).await?;
         tx.commit().await?;
         Ok(gate)
@@ -232,7 +222,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
         let key = counter_key(key);
         let mut tx = self.write().await?;
         let mut c = lock_counter(&mut tx, &key).await?;
-        let locked = counter_failed(&mut c, now, max, base_window_secs);
+        let locked = c.failed(now, max, base_window_secs);
         store_counter(&mut tx, &key, &c).await?;
         tx.commit().await?;
         Ok(locked)
@@ -241,8 +231,7 @@ impl<D: Dialect> CounterStore for SqlBackend<D> {
     async fn attempt_clear(&self, key: &str) -> Result<()> {
         self.q(sql!("DELETE FROM counters WHERE \"key\" = $1"))
             .bind(counter_key(key).as_ref())
-            .execute()
-            .await?;
-        Ok(())
+            .run()
+            .await
     }
 }

@@ -7,7 +7,7 @@ use crate::backend::{
 };
 use crate::codec::{ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
-use crate::rows::{self, passkey_cols};
+use crate::rows::{self, passkey_cols, select};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -46,9 +46,8 @@ async fn insert_row<D: Dialect>(tx: &mut Tx<D>, p: &Passkey) -> Result<()> {
         ts(p.created_at)?,
         ts_opt(p.last_used_at)?,
     ))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 #[async_trait]
@@ -85,29 +84,20 @@ impl<D: Dialect> PasskeyStore for SqlBackend<D> {
     }
 
     async fn passkeys_of(&self, account: AccountId) -> Result<Vec<Passkey>> {
-        let rows = self
-            .q(sql!(concat!(
-                "SELECT ",
-                passkey_cols!(),
-                " FROM passkeys WHERE account_id = $1 ORDER BY created_at, id"
-            )))
-            .bind(account.0)
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::passkey).collect()
+        self.q(select!(
+            passkey_cols,
+            "passkeys WHERE account_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(account.0)
+        .all(rows::passkey)
+        .await
     }
 
     async fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<Passkey>> {
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                passkey_cols!(),
-                " FROM passkeys WHERE credential_id = $1"
-            )))
+        self.q(select!(passkey_cols, "passkeys WHERE credential_id = $1"))
             .bind(credential_id)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::passkey).transpose()
+            .one(rows::passkey)
+            .await
     }
 
     async fn passkey_used(

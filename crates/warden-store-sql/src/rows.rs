@@ -50,6 +50,14 @@ macro_rules! identity_cols {
 }
 pub(crate) use identity_cols;
 
+/// A `SELECT` of a column list: `select!(account_cols, "accounts WHERE id = $1")`.
+macro_rules! select {
+    ($cols:ident, $from:literal) => {
+        $crate::sql::sql!(concat!("SELECT ", $crate::rows::$cols!(), " FROM ", $from))
+    };
+}
+pub(crate) use select;
+
 pub(crate) fn account<D: Dialect>(row: &Record<D>) -> Result<Account> {
     Ok(Account {
         id: AccountId(row.get("id")?),

@@ -11,7 +11,7 @@ use crate::accounts::require_account;
 use crate::backend::{SqlBackend, finish_revoke, insert_audit, insert_feed, revoke_live};
 use crate::codec::{from_ts_opt, json_list, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
-use crate::rows::{self, session_cols};
+use crate::rows::{self, select, session_cols};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -26,9 +26,8 @@ async fn insert_refresh<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32], sid: Uuid) 
         "INSERT INTO refresh_tokens (hash, session_id, used_at) VALUES ($1, $2, NULL)"
     ))
     .binds((hash, sid))
-    .execute()
-    .await?;
-    Ok(())
+    .run()
+    .await
 }
 
 #[async_trait]
@@ -67,30 +66,22 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>> {
-        let row = self
-            .q(sql!(concat!(
-                "SELECT ",
-                session_cols!(),
-                " FROM sessions WHERE id = $1"
-            )))
+        self.q(select!(session_cols, "sessions WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional()
-            .await?;
-        row.as_ref().map(rows::session).transpose()
+            .one(rows::session)
+            .await
     }
 
     async fn live_sessions(&self, account: AccountId, now: OffsetDateTime) -> Result<Vec<Session>> {
-        let rows = self
-            .q(sql!(concat!(
-                "SELECT ",
-                session_cols!(),
-                " FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+        self.q(sql!(concat!(
+            "SELECT ",
+            session_cols!(),
+            " FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
                  ORDER BY created_at DESC, id DESC"
-            )))
-            .binds((account.0, ts(now)?))
-            .fetch_all()
-            .await?;
-        rows.iter().map(rows::session).collect()
+        )))
+        .binds((account.0, ts(now)?))
+        .all(rows::session)
+        .await
     }
 
     async fn rotate_refresh(
@@ -116,11 +107,7 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         let sid: Uuid = token.get("session_id")?;
         // The session row lock serializes every rotation of this session.
         let Some(row) = tx
-            .q(sql!(concat!(
-                "SELECT ",
-                session_cols!(),
-                " FROM sessions WHERE id = $1 {FOR UPDATE}"
-            )))
+            .q(select!(session_cols, "sessions WHERE id = $1 {FOR UPDATE}"))
             .bind(sid)
             .fetch_optional()
             .await?
@@ -272,9 +259,8 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
     async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<()> {
         self.q(sql!("UPDATE sessions SET last_seen_at = $1 WHERE id = $2"))
             .binds((ts(now)?, id.0))
-            .execute()
-            .await?;
-        Ok(())
+            .run()
+            .await
     }
 
     async fn prune(&self, before: OffsetDateTime, feed_before: OffsetDateTime) -> Result<u64> {

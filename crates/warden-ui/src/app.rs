@@ -124,6 +124,7 @@ impl Ui {
             .merge(passkeys::routes())
             .merge(limited)
             .fallback(not_found)
+            .method_not_allowed_fallback(warden_axum::error::method_not_allowed)
             .layer(middleware::from_fn_with_state(self.clone(), guard::guard))
             .with_state(self.clone())
     }

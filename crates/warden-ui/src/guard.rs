@@ -2,13 +2,14 @@
 //! each POST the same-origin check and the CSRF token (warden-axum's
 //! [`Csrf`], signed double submit).
 
-use crate::{BODY_LIMIT, CSRF_COOKIE, Page, Ui, message};
+use crate::{BODY_LIMIT, CSRF_COOKIE, Page, Ui, message, status_of};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use warden_axum::csrf::{Csrf, same_origin};
+use warden_axum::error::{ProblemOf, render};
 use warden_core::Error;
 
 /// Every request: security headers; every POST: same-origin and CSRF check.
@@ -27,22 +28,15 @@ pub(crate) async fn guard(State(ui): State<Ui>, req: Request, next: Next) -> Res
     } else {
         next.run(req).await
     };
-    // The shared per-IP limit answers problem+json: a person gets a page.
-    if form_post && res.status() == StatusCode::TOO_MANY_REQUESTS {
-        let retry = res.headers().get(header::RETRY_AFTER).cloned();
-        let secs = retry
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(60);
-        res = Page::bare(&ui).message(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Slow down",
-            &message(&Error::TooManyAttempts { retry_after: secs }),
+    // The shared per-IP limit answers problem+json: a person gets a page,
+    // rendered from the same error.
+    if form_post && let Some(ProblemOf(e @ Error::TooManyAttempts { .. })) = res.extensions().get()
+    {
+        let e = e.clone();
+        res = render(
+            &e,
+            Page::bare(&ui).message(status_of(&e), "Slow down", &message(&e)),
         );
-        if let Some(v) = retry {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
     }
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, ui.0.csp.clone());

@@ -4,6 +4,7 @@
 
 use crate::app::Keys;
 use crate::signed::signed_in;
+use crate::status_of;
 use crate::{
     CSRF_COOKIE, FLASH_COOKIE, Flash, Signed, Ui, message, safe_redirect, see_other, to_value,
 };
@@ -13,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use warden_axum::Client;
 use warden_axum::csrf::Csrf;
+use warden_axum::error::render;
 use warden_core::Error;
 use warden_core::model::{ClientInfo, SessionId};
 
@@ -200,20 +202,16 @@ impl Page {
         )
     }
 
-    /// The page for an engine error that has no better place on the page.
+    /// The page for an engine error that has no better place on the page: the
+    /// HTML rendering of the error, with the status and headers of
+    /// [`warden_axum::error::http_parts`] (logged there when internal).
     pub fn error(&self, e: &Error) -> Response {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        match e {
-            Error::Internal(msg) => tracing::error!(error = %msg, "internal error"),
-            Error::Unavailable(msg) => tracing::warn!(error = %msg, "backing service unavailable"),
-            _ => {}
-        }
-        let title = if status == StatusCode::NOT_FOUND {
+        let title = if matches!(e, Error::NotFound) {
             "Not found"
         } else {
             "Something went wrong"
         };
-        self.message(status, title, &message(e))
+        render(e, self.message(status_of(e), title, &message(e)))
     }
 
     /// 303 to `location` (a path under the pages or an allow-listed URL),

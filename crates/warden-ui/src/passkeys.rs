@@ -8,11 +8,12 @@ use super::{Flash, Member, Page, Ui, UiForm, form_errors, message, status_of};
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequest, Path, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use warden_axum::error::render;
 use warden_core::Error;
 
 /// Built-in templates of these pages.
@@ -55,13 +56,7 @@ impl<T: DeserializeOwned> FromRequest<Ui> for UiJson<T> {
 
 /// An error for the pages' script: `{"error": "<text for a person>"}`.
 fn json_error(e: &Error) -> Response {
-    let mut res = (status_of(e), Json(serde_json::json!({"error": message(e)}))).into_response();
-    if let Error::TooManyAttempts { retry_after } = e
-        && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-    {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
+    render(e, Json(serde_json::json!({"error": message(e)})))
 }
 
 /// `{"redirect": to}` carrying the cookies a redirect response would set
@@ -232,7 +227,7 @@ async fn rename(m: Member, Path(id): Path<String>, UiForm(f): UiForm<RenameForm>
             &page.ui.url("/account/passkeys"),
             Some(Flash::notice("Passkey renamed.")),
         ),
-        Err(e @ Error::Validation(_)) => render_list(&m, status_of(&e), Some(&e)).await,
+        Err(e @ Error::Validation(_)) => render(&e, render_list(&m, status_of(&e), Some(&e)).await),
         Err(e) => page.error(&e),
     }
 }

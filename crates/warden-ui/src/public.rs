@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
+use warden_axum::error::render;
 use warden_core::{Error, LoginOutcome, NewAccount};
 
 /// Built-in templates of these pages (and the shared layout).
@@ -202,22 +203,17 @@ async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
         Ok(LoginOutcome::MfaRequired { mfa_token, .. }) => {
             mfa_form(&page, StatusCode::OK, &mfa_token, to.as_deref(), None)
         }
-        Err(e) => {
-            let mut res = sign_in_form(
+        Err(e) => render(
+            &e,
+            sign_in_form(
                 &page,
                 status_of(&e),
                 &f.login,
                 to.as_deref(),
                 remember,
                 Some(&e),
-            );
-            if let Error::TooManyAttempts { retry_after } = e
-                && let Ok(v) = retry_after.to_string().parse()
-            {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
+            ),
+        ),
     }
 }
 
@@ -270,9 +266,10 @@ async fn sign_in_mfa(page: Page, UiForm(f): UiForm<MfaForm>) -> Response {
                 .await
                 .unwrap_or_else(|e| page.error(&e))
         }
-        Err(e @ Error::InvalidMfaCode) => {
-            mfa_form(&page, status_of(&e), &f.mfa_token, to.as_deref(), Some(&e))
-        }
+        Err(e @ Error::InvalidMfaCode) => render(
+            &e,
+            mfa_form(&page, status_of(&e), &f.mfa_token, to.as_deref(), Some(&e)),
+        ),
         Err(e) => {
             // The step is over (expired, used, too many wrong codes): start again.
             let mut back = page.ui.url("/sign-in");
@@ -343,7 +340,10 @@ async fn sign_up(page: Page, UiForm(f): UiForm<SignUpForm>) -> Response {
     if let Some(c) = &w.http().captcha {
         let answer = f.captcha.answer();
         if let Err(e) = c.check(answer, page.client.ip.as_deref()).await {
-            return sign_up_form(&page, status_of(&e), &f.login, &f.email, Some(&e));
+            return render(
+                &e,
+                sign_up_form(&page, status_of(&e), &f.login, &f.email, Some(&e)),
+            );
         }
     }
     let email = f.email.trim().to_owned();
@@ -361,7 +361,10 @@ async fn sign_up(page: Page, UiForm(f): UiForm<SignUpForm>) -> Response {
                 Error::EmailTaken => Error::field("email", "is already used by an account"),
                 other => other,
             };
-            return sign_up_form(&page, status_of(&e), &f.login, &f.email, Some(&e));
+            return render(
+                &e,
+                sign_up_form(&page, status_of(&e), &f.login, &f.email, Some(&e)),
+            );
         }
     };
     metrics::counter!("warden_registrations_total").increment(1);
@@ -411,7 +414,10 @@ fn no_referrer(h: &mut HeaderMap) {
 async fn verify(page: Page, UiForm(f): UiForm<TokenQuery>) -> Response {
     match page.auth().verify_email(&f.token, &page.client).await {
         Ok(()) => page.render("verify_email.html", minijinja::context! { done => true }),
-        Err(e) => page.message(status_of(&e), "Confirm your email", &super::message(&e)),
+        Err(e) => render(
+            &e,
+            page.message(status_of(&e), "Confirm your email", &super::message(&e)),
+        ),
     }
 }
 
@@ -432,20 +438,26 @@ async fn forgot(page: Page, State(ui): State<Ui>, UiForm(f): UiForm<ForgotForm>)
     if email.is_empty() || !email.contains('@') {
         let e = Error::field("email", "enter the email address of your account");
         let (errors, _) = form_errors(&e);
-        return page.render_status(
-            status_of(&e),
-            "forgot.html",
-            minijinja::context! { email => email, errors => errors },
+        return render(
+            &e,
+            page.render_status(
+                status_of(&e),
+                "forgot.html",
+                minijinja::context! { email => email, errors => errors },
+            ),
         );
     }
     if let Some(c) = &ui.warden().http().captcha {
         let answer = f.captcha.answer();
         if let Err(e) = c.check(answer, page.client.ip.as_deref()).await {
             let (errors, alert) = form_errors(&e);
-            return page.render_status(
-                status_of(&e),
-                "forgot.html",
-                minijinja::context! { email => email, errors => errors, alert => alert },
+            return render(
+                &e,
+                page.render_status(
+                    status_of(&e),
+                    "forgot.html",
+                    minijinja::context! { email => email, errors => errors, alert => alert },
+                ),
             );
         }
     }
@@ -503,10 +515,13 @@ async fn reset(page: Page, UiForm(f): UiForm<ResetForm>) -> Response {
                 other => other,
             };
             let (errors, alert) = form_errors(&e);
-            page.render_status(
-                status_of(&e),
-                "reset.html",
-                minijinja::context! { token => f.token, errors => errors, alert => alert },
+            render(
+                &e,
+                page.render_status(
+                    status_of(&e),
+                    "reset.html",
+                    minijinja::context! { token => f.token, errors => errors, alert => alert },
+                ),
             )
         }
     }

@@ -5,6 +5,7 @@ use crate::Ui;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use warden_axum::error::http_parts;
 use warden_core::Error;
 
 /// `redirect_to` when it is a local path or an allow-listed URL.
@@ -74,9 +75,10 @@ pub fn form_errors(e: &Error) -> (minijinja::Value, Option<String>) {
     }
 }
 
-/// The status of an engine error as an HTTP status.
+/// The HTTP status of an engine error: its row in the one table
+/// ([`warden_axum::error::http_parts`]).
 pub fn status_of(e: &Error) -> StatusCode {
-    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    http_parts(e).status
 }
 
 /// Any serializable value as a template value.

@@ -52,11 +52,10 @@ pub async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// Every response of the auth routes: problem+json for framework errors, and
-/// `Cache-Control: no-store` unless the handler chose otherwise. A plain
-/// function layer: no boxed future on the request path.
-fn finish(res: Response) -> Response {
-    let mut res = crate::error::ensure_problem(res);
+/// Every response of the auth routes: `Cache-Control: no-store` unless the
+/// handler chose otherwise. A plain function layer: no boxed future on the
+/// request path.
+fn finish(mut res: Response) -> Response {
     res.headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -162,6 +161,7 @@ where
     limited
         .merge(open)
         .fallback(not_found)
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
         .layer(tower::util::MapResponseLayer::new(finish))
         .layer(DefaultBodyLimit::max(warden.http().body_limit))
 }
@@ -171,7 +171,9 @@ where
     S: Clone + Send + Sync + 'static,
     Warden: FromRef<S>,
 {
-    Router::new().route("/.well-known/jwks.json", get(auth::jwks))
+    Router::new()
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
 }
 
 /// Parse a path id, answering 404 for anything that is not a UUID.

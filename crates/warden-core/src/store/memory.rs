@@ -6,14 +6,6 @@ use crate::model::normalize_email;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Default)]
-struct Counter {
-    failures: u32,
-    in_flight: u32,
-    locks: u32,
-    locked_until: Option<OffsetDateTime>,
-}
-
 struct TokenRow {
     session: SessionId,
     used: bool,
@@ -29,7 +21,7 @@ struct Inner {
     audit: Vec<AuditEvent>,
     keys: Vec<StoredKey>,
     settings: HashMap<String, String>,
-    counters: HashMap<String, Counter>,
+    counters: HashMap<String, crate::limits::AttemptCounter>,
     api_keys: HashMap<crate::model::ApiKeyId, ApiKey>,
     api_key_usage: HashMap<crate::model::ApiKeyId, Vec<ApiKeyUsage>>,
     totp: HashMap<AccountId, TotpRow>,
@@ -534,7 +526,7 @@ impl CounterStore for MemoryStore {
     async fn attempt_begin(&self, key: &str, now: OffsetDateTime, max: u32) -> Result<AttemptGate> {
         let mut g = self.inner.lock();
         let c = g.counters.entry(key.to_owned()).or_default();
-        Ok(counter_begin(c, now, max))
+        Ok(c.begin(now, max))
     }
 
     async fn attempt_failed(
@@ -546,41 +538,13 @@ impl CounterStore for MemoryStore {
     ) -> Result<Option<u64>> {
         let mut g = self.inner.lock();
         let c = g.counters.entry(key.to_owned()).or_default();
-        Ok(counter_failed(c, now, max, base_window_secs))
+        Ok(c.failed(now, max, base_window_secs))
     }
 
     async fn attempt_clear(&self, key: &str) -> Result<()> {
         self.inner.lock().counters.remove(key);
         Ok(())
     }
-}
-
-fn counter_begin(c: &mut Counter, now: OffsetDateTime, max: u32) -> AttemptGate {
-    if let Some(until) = c.locked_until {
-        if until > now {
-            return AttemptGate::Locked(crate::limits::secs_until(now, until));
-        }
-        c.locked_until = None;
-    }
-    if c.failures + c.in_flight >= max {
-        // The budget is taken by attempts still being checked.
-        return AttemptGate::Locked(1);
-    }
-    c.in_flight += 1;
-    AttemptGate::Allowed
-}
-
-fn counter_failed(c: &mut Counter, now: OffsetDateTime, max: u32, base: u64) -> Option<u64> {
-    c.in_flight = c.in_flight.saturating_sub(1);
-    c.failures += 1;
-    if c.failures >= max {
-        let secs = crate::limits::lock_window(base, c.locks);
-        c.locks = c.locks.saturating_add(1);
-        c.failures = 0;
-        c.locked_until = Some(now + time::Duration::seconds(secs as i64));
-        return Some(secs);
-    }
-    None
 }
 
 #[async_trait]

@@ -124,8 +124,8 @@ pub(super) async fn create_api_key(
             api_keys_page(&page, &signed, StatusCode::OK, ctx).await
         }
         Err(e) => {
-            let (status, ctx) = fail(e);
-            api_keys_page(&page, &signed, status, ctx).await
+            let (status, ctx) = fail(e.clone());
+            render(&e, api_keys_page(&page, &signed, status, ctx).await)
         }
     }
 }

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use warden_axum::error::render;
 use warden_core::Error;
 use warden_core::api_key::{KEY_PREFIX, NewApiKey};
 use warden_core::model::{ApiKeyId, SessionId};
@@ -220,12 +221,15 @@ async fn change_login(Member { page, signed }: Member, UiForm(f): UiForm<LoginFo
                 Error::LoginTaken => Error::field("new_login", "is taken; choose another"),
                 other => other,
             };
-            profile_page(
-                &page,
-                &signed,
-                status_of(&e),
-                minijinja::context! { new_login => new_login },
-                Some(&e),
+            render(
+                &e,
+                profile_page(
+                    &page,
+                    &signed,
+                    status_of(&e),
+                    minijinja::context! { new_login => new_login },
+                    Some(&e),
+                ),
             )
         }
     }
@@ -243,12 +247,15 @@ async fn change_email(Member { page, signed }: Member, UiForm(f): UiForm<EmailFo
     if signed.account.password_hash.is_none() {
         let e =
             Error::Forbidden("changing the email needs a password; this account has none".into());
-        return profile_page(
-            &page,
-            &signed,
-            status_of(&e),
-            minijinja::context! { new_email => new_email },
-            Some(&e),
+        return render(
+            &e,
+            profile_page(
+                &page,
+                &signed,
+                status_of(&e),
+                minijinja::context! { new_email => new_email },
+                Some(&e),
+            ),
         );
     }
     match page
@@ -269,13 +276,13 @@ async fn change_email(Member { page, signed }: Member, UiForm(f): UiForm<EmailFo
                 Error::BadRequest(msg) => Error::field("new_email", msg),
                 other => other,
             };
-            profile_page(
+            render(&e, profile_page(
                 &page,
                 &signed,
                 status_of(&e),
                 minijinja::context! { new_email => new_email },
                 Some(&e),
-            )
+            ))
         }
     }
 }
@@ -345,11 +352,11 @@ async fn change_password(
                 "For your safety, sign out and in again, then set the password within 10 minutes."
                     .into(),
             );
-            return password_form(&page, &signed, status_of(&e), Some(&e));
+            return render(&e, password_form(&page, &signed, status_of(&e), Some(&e)));
         }
     } else if f.current_password.is_empty() {
         let e = Error::field("current_password", "enter your current password");
-        return password_form(&page, &signed, status_of(&e), Some(&e));
+        return render(&e, password_form(&page, &signed, status_of(&e), Some(&e)));
     }
     // The engine re-checks the current password: that is the re-authentication.
     let claims = signed.claims(&page.ui, true);
@@ -381,7 +388,7 @@ async fn change_password(
                 ),
                 other => other,
             };
-            password_form(&page, &signed, status_of(&e), Some(&e))
+            render(&e, password_form(&page, &signed, status_of(&e), Some(&e)))
         }
     }
 }

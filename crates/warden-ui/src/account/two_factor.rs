@@ -114,7 +114,10 @@ pub(super) async fn totp_confirm(
                 },
                 ..TwoFactorView::default()
             };
-            two_factor_page(&page, &signed, status_of(&e), view).await
+            render(
+                &e,
+                two_factor_page(&page, &signed, status_of(&e), view).await,
+            )
         }
         Err(e) => page.redirect(
             &page.ui.url("/account/two-factor"),
@@ -153,7 +156,10 @@ pub(super) async fn totp_disable(
                 alert,
                 ..TwoFactorView::default()
             };
-            two_factor_page(&page, &signed, status_of(&e), view).await
+            render(
+                &e,
+                two_factor_page(&page, &signed, status_of(&e), view).await,
+            )
         }
     }
 }

@@ -139,7 +139,10 @@ pub(super) async fn done(
             Some(Flash::notice(notice)),
         ),
         Err(Error::NotFound) => not_found(ap),
-        Err(e) => account_page(ap, id, status_of(&e), Some(&e), form).await,
+        Err(e) => render(
+            &e,
+            account_page(ap, id, status_of(&e), Some(&e), form).await,
+        ),
     }
 }
 
@@ -311,7 +314,7 @@ pub(super) async fn delete(
     };
     if let Some(why) = refused {
         let e = Error::field("confirm_login", why);
-        return account_page(&ap, id, status_of(&e), Some(&e), &f).await;
+        return render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await);
     }
     match auth.delete_account(id, &ap.page.client).await {
         Ok(()) => ap.page.redirect(
@@ -319,6 +322,6 @@ pub(super) async fn delete(
             Some(Flash::notice(format!("Account {} deleted.", a.login))),
         ),
         Err(Error::NotFound) => not_found(&ap),
-        Err(e) => account_page(&ap, id, status_of(&e), Some(&e), &f).await,
+        Err(e) => render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await),
     }
 }

@@ -134,14 +134,17 @@ pub(super) async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Resp
                 Error::EmailTaken => Error::field("email", "is already used by an account"),
                 other => other,
             };
-            accounts_page(
-                &ap,
-                &ListQuery::default(),
-                status_of(&e),
-                Some(&f),
-                Some(&e),
+            render(
+                &e,
+                accounts_page(
+                    &ap,
+                    &ListQuery::default(),
+                    status_of(&e),
+                    Some(&f),
+                    Some(&e),
+                )
+                .await,
             )
-            .await
         }
     }
 }

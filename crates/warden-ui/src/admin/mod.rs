@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use warden_axum::error::render;
 use warden_core::model::{Account, AccountId, ApiKeyId, AuditEvent, normalize_login};
 use warden_core::store::{AccountQuery, ApiKeyQuery, AuditQuery};
 use warden_core::{Error, NewAccount};
