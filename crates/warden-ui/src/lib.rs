@@ -12,8 +12,14 @@
 //!   the session list, are revoked by logout-all, blocking and password
 //!   changes, and reach every node. "Remember me" makes it persistent and the
 //!   session long; otherwise it is a browser-session cookie on a short session.
+//!   It is warden-axum's [`warden_axum::session_cookie::SessionCookie`], the
+//!   same mechanism as the JSON API's cookie sessions.
 //! - Every POST carries `_csrf`, the HMAC of a random HttpOnly cookie (signed
-//!   double submit); a POST whose `Origin` names another host is refused too.
+//!   double submit, warden-axum's [`warden_axum::csrf::Csrf`]); a POST whose
+//!   `Origin` names another host is refused too.
+//!
+//! Mount the pages with [`pages`]; the `warden` server does exactly that,
+//! filling [`UiConfig`] from its `WARDEN_*` settings.
 //! - After a successful POST the handler answers 303 to a GET page; its notice
 //!   travels in a signed, one-minute flash cookie.
 //! - Responses carry a strict Content-Security-Policy (no inline script),
