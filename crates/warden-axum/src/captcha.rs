@@ -4,20 +4,12 @@
 //! The client sends the provider's response token in the JSON field
 //! `captcha`. A missing or refused token answers 422 with field `captcha`;
 //! a provider that cannot be reached answers 503 `captcha_unavailable`.
-//! Which logins failed recently is remembered per process (one hour).
+//! Which logins failed recently is the engine's login gate's to remember
+//! ([`warden_core::login_gate::LoginGate::failed_recently`]).
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use warden_core::Error;
-use warden_core::model::normalize_login;
-
-/// How long a failed login keeps the human check on for that login.
-const FAILURE_MEMORY: Duration = Duration::from_secs(3600);
-/// Logins remembered at most (the oldest half is dropped beyond).
-const FAILURE_MAX: usize = 100_000;
 
 /// Checks a captcha response token with its provider.
 #[async_trait]
@@ -31,7 +23,6 @@ pub trait CaptchaVerifier: Send + Sync {
 #[derive(Clone)]
 pub struct Captcha {
     verifier: Arc<dyn CaptchaVerifier>,
-    failures: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl std::fmt::Debug for Captcha {
@@ -43,10 +34,7 @@ impl std::fmt::Debug for Captcha {
 impl Captcha {
     /// A human check with this verifier.
     pub fn new(verifier: Arc<dyn CaptchaVerifier>) -> Self {
-        Self {
-            verifier,
-            failures: Arc::default(),
-        }
+        Self { verifier }
     }
 
     /// Check a response token (422 `captcha` when missing or refused).
@@ -73,32 +61,6 @@ impl Captcha {
             false => Err(Error::field("captcha", "failed the human check")),
         }
     }
-
-    /// Whether a login needs the check (a recent failed attempt).
-    pub fn login_needs_check(&self, login: &str) -> bool {
-        let key = normalize_login(login);
-        self.failures
-            .lock()
-            .get(&key)
-            .is_some_and(|at| at.elapsed() < FAILURE_MEMORY)
-    }
-
-    /// Remember a failed login (or forget it after a success).
-    pub fn login_outcome(&self, login: &str, failed: bool) {
-        let key = normalize_login(login);
-        let mut f = self.failures.lock();
-        if !failed {
-            f.remove(&key);
-            return;
-        }
-        if f.len() >= FAILURE_MAX {
-            f.retain(|_, at| at.elapsed() < FAILURE_MEMORY);
-            if f.len() >= FAILURE_MAX {
-                f.clear();
-            }
-        }
-        f.insert(key, Instant::now());
-    }
 }
 
 /// Before a password login: the check, when on and the login failed recently.
@@ -109,18 +71,9 @@ pub async fn before_login(
     remote_ip: Option<&str>,
 ) -> Result<(), Error> {
     match &w.http().captcha {
-        Some(c) if c.login_needs_check(login) => c.check(response, remote_ip).await,
-        _ => Ok(()),
-    }
-}
-
-/// After a password login: remember a wrong password, forget it on success.
-pub fn after_login<T>(w: &crate::Warden, login: &str, outcome: &Result<T, Error>) {
-    if let Some(c) = &w.http().captcha {
-        match outcome {
-            Ok(_) => c.login_outcome(login, false),
-            Err(Error::InvalidCredentials) => c.login_outcome(login, true),
-            Err(_) => {}
+        Some(c) if w.auth().login_gate().failed_recently(login) => {
+            c.check(response, remote_ip).await
         }
+        _ => Ok(()),
     }
 }

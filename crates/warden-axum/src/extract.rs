@@ -126,7 +126,7 @@ pub struct Authenticated {
 
 pub(crate) fn authenticate(parts: &Parts, warden: &Warden) -> Result<Authenticated, Error> {
     if let Some(token) = bearer(&parts.headers)? {
-        let claims = warden.auth().authenticate(token)?;
+        let claims = warden.auth().sessions().authenticate(token)?;
         return Ok(Authenticated {
             claims,
             via: Via::Bearer,
@@ -136,7 +136,7 @@ pub(crate) fn authenticate(parts: &Parts, warden: &Warden) -> Result<Authenticat
         return Err(Error::Unauthenticated);
     };
     check_csrf(&parts.method, &parts.headers, warden)?;
-    let claims = warden.auth().authenticate(token)?;
+    let claims = warden.auth().sessions().authenticate(token)?;
     Ok(Authenticated {
         claims,
         via: Via::Cookie,
@@ -190,6 +190,7 @@ async fn authenticate_key(
         .map_or_else(|| parts.uri.path(), |u| u.path());
     warden
         .auth()
+        .api_keys()
         .authenticate_api_key(key, ip.as_deref(), parts.method.as_str(), path)
         .await
 }
@@ -445,7 +446,7 @@ where
 pub struct CurrentAccount(pub Arc<Account>);
 
 async fn current_account_by_id(warden: &Warden, id: AccountId) -> Result<Arc<Account>, Error> {
-    let account = match warden.auth().account(id).await {
+    let account = match warden.auth().accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return Err(Error::InvalidToken),
         Err(e) => return Err(e),
@@ -477,7 +478,7 @@ pub(crate) async fn current_account(
     warden: &Warden,
     claims: &Claims,
 ) -> Result<Arc<Account>, Error> {
-    let account = match warden.auth().account(claims.sub).await {
+    let account = match warden.auth().accounts().account(claims.sub).await {
         Ok(a) => a,
         Err(Error::NotFound) => return Err(Error::InvalidToken),
         Err(e) => return Err(e),

@@ -81,7 +81,9 @@ async fn current_session(parts: &mut Parts, warden: &Warden) -> Result<CurrentSe
     };
     let now = warden.auth().now();
     match warden.auth().store().session(sid).await? {
-        Some(s) if s.is_live(now) && !warden.auth().is_revoked(sid) => Ok(CurrentSession(s)),
+        Some(s) if s.is_live(now) && !warden.auth().sessions().is_revoked(sid) => {
+            Ok(CurrentSession(s))
+        }
         _ => Err(Error::InvalidToken),
     }
 }

@@ -277,7 +277,7 @@ impl Warden {
     /// Run the engine's change-feed sync and housekeeping (which deletes
     /// expired sessions, cookie sessions included) until the handle is aborted.
     pub fn spawn_background(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        self.shared.auth.spawn_background(every)
+        self.shared.auth.upkeep().spawn_background(every)
     }
 
     /// The engine.

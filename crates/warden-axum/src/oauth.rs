@@ -106,7 +106,7 @@ impl OAuthConfig {
         provider: &dyn OAuthProvider,
         state: &warden_core::oauth::OAuthState,
     ) -> Result<String, Error> {
-        let token = auth.oauth_save_state(state).await?;
+        let token = auth.identities().oauth_save_state(state).await?;
         let callback = self.callback_url(prefix, provider.name());
         provider
             .authorization_url(

@@ -149,7 +149,8 @@ impl CookieSessions {
         }
         let mut sessions: Vec<Session> = warden
             .auth()
-            .sessions(account)
+            .sessions()
+            .list(account)
             .await?
             .into_iter()
             .filter(|s| s.amr.iter().any(|m| m == COOKIE_AMR))
@@ -158,6 +159,7 @@ impl CookieSessions {
         for old in sessions.iter().skip(max) {
             warden
                 .auth()
+                .sessions()
                 .revoke_own_session(account, old.id, client)
                 .await?;
         }
@@ -183,6 +185,7 @@ pub(crate) async fn login(
     crate::captcha::before_login(&w, &b.login, b.captcha.as_deref(), client.ip.as_deref()).await?;
     let outcome = w
         .auth()
+        .sessions()
         .login_with_amr(
             &b.login,
             &b.password,
@@ -191,7 +194,6 @@ pub(crate) async fn login(
             &client,
         )
         .await;
-    crate::captcha::after_login(&w, &b.login, &outcome);
     let outcome = outcome?;
     match outcome {
         LoginOutcome::Tokens(pair) => open(&w, s, pair.session_id, &headers, &client).await,
@@ -216,6 +218,7 @@ pub(crate) async fn login_mfa(
     let s = w.cookie_sessions().ok_or_else(not_enabled)?;
     let pair = w
         .auth()
+        .mfa()
         .login_mfa_with_amr(&b.mfa_token, &b.code, &[COOKIE_AMR], &client)
         .await?;
     open(&w, s, pair.session_id, &headers, &client).await
@@ -236,6 +239,7 @@ async fn open(
         && old.is_live(w.auth().now())
     {
         w.auth()
+            .sessions()
             .revoke_own_session(old.account_id, old.id, client)
             .await?;
     }
@@ -245,7 +249,7 @@ async fn open(
         .session(sid)
         .await?
         .ok_or(Error::InvalidToken)?;
-    let account = w.auth().account(session.account_id).await?;
+    let account = w.auth().accounts().account(session.account_id).await?;
     s.evict(w, account.id, client).await?;
     let end = (session.created_at + s.config.absolute_timeout).min(session.expires_at);
     let max_age = (end - w.auth().now()).whole_seconds().max(0);
@@ -275,6 +279,7 @@ pub(crate) async fn logout(
         return Err(Error::Unauthenticated.into());
     };
     w.auth()
+        .sessions()
         .revoke_own_session(auth.session.account_id, auth.session.id, &client)
         .await?;
     let mut res = StatusCode::NO_CONTENT.into_response();

@@ -175,7 +175,7 @@ impl SessionCookie {
         sid: SessionId,
         client: &ClientInfo,
     ) -> Result<Option<Session>, Error> {
-        if auth.is_revoked(sid) {
+        if auth.sessions().is_revoked(sid) {
             return Ok(None);
         }
         let now = auth.now();
@@ -199,7 +199,8 @@ impl SessionCookie {
             .idle_timeout
             .is_some_and(|t| session.last_seen_at + t <= now);
         if overdue || idle {
-            auth.revoke_own_session(session.account_id, sid, client)
+            auth.sessions()
+                .revoke_own_session(session.account_id, sid, client)
                 .await?;
             return Ok(None);
         }

@@ -97,6 +97,7 @@ async fn current_account_accepts_a_token_and_refuses_a_blocked_account() {
     assert_eq!(res.headers["content-type"], "application/problem+json");
 
     w.auth()
+        .accounts()
         .block_account(id, "abuse", &ClientInfo::default())
         .await
         .unwrap();
@@ -117,6 +118,7 @@ async fn current_account_refuses_a_blocked_owner_of_a_live_token() {
     let res = get_with(&app, "/account", &[("x-api-key", &key)]).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     w.auth()
+        .accounts()
         .block_account(id, "abuse", &ClientInfo::default())
         .await
         .unwrap();
@@ -228,6 +230,7 @@ async fn fresh_accepts_a_login_token_and_refuses_a_refreshed_one() {
 
     let refreshed = w
         .auth()
+        .sessions()
         .refresh(&pair.refresh_token, &ClientInfo::default())
         .await
         .unwrap();

@@ -95,7 +95,7 @@ async fn extra_claims_go_into_access_tokens() {
     assert_eq!(payload["sid"], res.body["session_id"]);
     assert_eq!(payload["sub"], id.to_string());
     // The token still verifies, and refresh keeps the claim.
-    let claims = w.auth().authenticate(token).unwrap();
+    let claims = w.auth().sessions().authenticate(token).unwrap();
     assert_eq!(claims.extra["tenant"], "t-carol");
     let refresh = res.body["refresh_token"].as_str().unwrap();
     let res = post_json(
@@ -156,5 +156,5 @@ async fn after_login_is_called_and_can_refuse() {
     assert_eq!(res.code(), "forbidden");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     // The refused login left no live session.
-    assert!(w.auth().sessions(mallory).await.unwrap().is_empty());
+    assert!(w.auth().sessions().list(mallory).await.unwrap().is_empty());
 }

@@ -284,6 +284,7 @@ async fn custom_method_acting_as_an_account_and_blocked_accounts() {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     // CurrentAccount refuses a blocked account.
     w.auth()
+        .accounts()
         .block_account(id, "x", &ClientInfo::default())
         .await
         .unwrap();
@@ -291,6 +292,7 @@ async fn custom_method_acting_as_an_account_and_blocked_accounts() {
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert_eq!(res.code(), "account_blocked");
     w.auth()
+        .accounts()
         .unblock_account(id, &ClientInfo::default())
         .await
         .unwrap();
@@ -299,6 +301,7 @@ async fn custom_method_acting_as_an_account_and_blocked_accounts() {
         ..Default::default()
     };
     w.auth()
+        .accounts()
         .update_account(id, patch, &ClientInfo::default())
         .await
         .unwrap();

@@ -293,6 +293,7 @@ async fn cookie_login_with_a_second_factor() {
     let id = account(&w, "hugo", &[]).await;
     let setup = w
         .auth()
+        .mfa()
         .totp_setup(id, &warden_core::model::ClientInfo::default())
         .await
         .unwrap();
@@ -300,6 +301,7 @@ async fn cookie_login_with_a_second_factor() {
     let now = clock.now_unix();
     let code = warden_core::mfa::generate(&secret, now as u64, 6).unwrap();
     w.auth()
+        .mfa()
         .totp_confirm(id, &code, &warden_core::model::ClientInfo::default())
         .await
         .unwrap();

@@ -16,30 +16,28 @@
 //! settings.hash = warden_core::password::HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 //! let auth = Auth::new(Arc::new(MemoryStore::new()), settings).await?;
 //! let by = ClientInfo::default();
-//! let alice = auth.create_account(NewAccount::new("alice", "correct horse battery"), &by).await?;
-//! let issued = auth.create_api_key(alice.id, NewApiKey::named("ci"), &by).await?;
+//! let alice = auth.accounts().create_account(NewAccount::new("alice", "correct horse battery"), &by).await?;
+//! let issued = auth.api_keys().create_api_key(alice.id, NewApiKey::named("ci"), &by).await?;
 //! assert!(issued.key.starts_with("wdn_"));
-//! let principal = auth.authenticate_api_key(&issued.key, None, "GET", "/me").await?;
+//! let principal = auth.api_keys().authenticate_api_key(&issued.key, None, "GET", "/me").await?;
 //! assert_eq!(principal.account.id, alice.id);
-//! auth.revoke_api_key(Some(alice.id), issued.record.id, &by).await?;
-//! assert!(matches!(auth.authenticate_api_key(&issued.key, None, "GET", "/me").await, Err(Error::InvalidApiKey)));
+//! auth.api_keys().revoke_api_key(Some(alice.id), issued.record.id, &by).await?;
+//! assert!(matches!(auth.api_keys().authenticate_api_key(&issued.key, None, "GET", "/me").await, Err(Error::InvalidApiKey)));
 //! # Ok::<(), Error>(())
 //! # }).unwrap();
 //! ```
 
-use crate::Auth;
+use crate::accounts::{Accounts, check_usable, valid_scope};
 use crate::error::{Error, FieldError, Result};
+use crate::key_cache::ApiKeyState;
 use crate::model::{Account, AccountId, ApiKeyId, ClientInfo};
 use crate::random;
-use crate::store::{ApiKey, ApiKeyQuery, ApiKeyUsage, Store};
+use crate::shared::Shared;
+use crate::store::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage, AuditStore};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use time::{Duration, OffsetDateTime};
-use tokio::sync::mpsc;
 
 /// Every key starts with this.
 pub const KEY_PREFIX: &str = "wdn_";
@@ -55,18 +53,8 @@ pub const MAX_EXPIRY_DAYS: u32 = 3650;
 pub const MAX_KEYS_PER_ACCOUNT: usize = 100;
 /// Longest key name, in characters.
 pub const NAME_MAX: usize = 100;
-/// How long a verified key record is trusted without a store query.
-const CACHE_TTL: Duration = Duration::seconds(30);
-/// Key records kept in the cache at most.
-const CACHE_MAX: usize = 10_000;
-/// Usage records buffered between requests and the writer.
-const USAGE_BUFFER: usize = 10_000;
-/// Usage records written in one batch at most.
-const USAGE_BATCH: usize = 500;
 /// Longest request path recorded, in bytes.
 const PATH_MAX: usize = 512;
-/// At most one `api_key.rejected` audit event per key in this window.
-const REJECT_AUDIT_EVERY: Duration = Duration::minutes(1);
 
 /// The two parts of a well-formed key string.
 #[derive(Clone, Copy)]
@@ -119,7 +107,7 @@ fn new_key(id: ApiKeyId) -> (String, [u8; 32]) {
     (key, hash)
 }
 
-/// Input of [`Auth::create_api_key`].
+/// Input of [`ApiKeys::create_api_key`].
 #[derive(Debug, Clone, Default)]
 pub struct NewApiKey {
     /// A name for the owner (1–100 characters).
@@ -179,149 +167,6 @@ impl ApiKeyPrincipal {
     }
 }
 
-struct Cached {
-    key: Arc<ApiKey>,
-    scopes: Arc<[String]>,
-    at: OffsetDateTime,
-}
-
-/// Per-engine state of API keys: the verification cache and the usage buffer.
-pub(crate) struct ApiKeyState {
-    cache: RwLock<HashMap<ApiKeyId, Cached>>,
-    /// Bumped by every removal, so that a lookup that raced with a revoke
-    /// does not put the old record back.
-    generation: AtomicU64,
-    tx: mpsc::Sender<ApiKeyUsage>,
-    rx: Mutex<Option<mpsc::Receiver<ApiKeyUsage>>>,
-    writer_started: AtomicBool,
-    dropped: Arc<AtomicU64>,
-    rejected: Mutex<HashMap<ApiKeyId, OffsetDateTime>>,
-}
-
-impl ApiKeyState {
-    pub(crate) fn new() -> Self {
-        let (tx, rx) = mpsc::channel(USAGE_BUFFER);
-        Self {
-            cache: RwLock::new(HashMap::new()),
-            generation: AtomicU64::new(0),
-            tx,
-            rx: Mutex::new(Some(rx)),
-            writer_started: AtomicBool::new(false),
-            dropped: Arc::new(AtomicU64::new(0)),
-            rejected: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn cached(&self, id: ApiKeyId, now: OffsetDateTime) -> Option<(Arc<ApiKey>, Arc<[String]>)> {
-        let cache = self.cache.read();
-        let c = cache.get(&id)?;
-        (now - c.at < CACHE_TTL && c.at <= now).then(|| (c.key.clone(), c.scopes.clone()))
-    }
-
-    fn insert(
-        &self,
-        key: ApiKey,
-        generation: u64,
-        now: OffsetDateTime,
-    ) -> (Arc<ApiKey>, Arc<[String]>) {
-        let scopes: Arc<[String]> = key.scopes.clone().into();
-        let key = Arc::new(key);
-        let mut cache = self.cache.write();
-        if self.generation.load(Ordering::Acquire) == generation {
-            if cache.len() >= CACHE_MAX && !cache.contains_key(&key.id) {
-                cache.retain(|_, c| now - c.at < CACHE_TTL);
-                if cache.len() >= CACHE_MAX {
-                    cache.clear();
-                }
-            }
-            cache.insert(
-                key.id,
-                Cached {
-                    key: key.clone(),
-                    scopes: scopes.clone(),
-                    at: now,
-                },
-            );
-        }
-        (key, scopes)
-    }
-
-    /// Drop one key from the cache (revoked or renewed).
-    pub(crate) fn forget(&self, id: ApiKeyId) {
-        let mut cache = self.cache.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        cache.remove(&id);
-    }
-
-    /// Drop every key of an account from the cache (the account changed).
-    pub(crate) fn forget_account(&self, account: AccountId) {
-        let mut cache = self.cache.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        cache.retain(|_, c| c.key.account_id != account);
-    }
-
-    /// Whether a rejection of this key should be audited now (at most one a minute per key).
-    fn audit_rejection(&self, id: ApiKeyId, now: OffsetDateTime) -> bool {
-        let mut seen = self.rejected.lock();
-        if seen.get(&id).is_some_and(|t| now - *t < REJECT_AUDIT_EVERY) {
-            return false;
-        }
-        if seen.len() >= CACHE_MAX {
-            seen.clear();
-        }
-        seen.insert(id, now);
-        true
-    }
-
-    /// Queue a usage record without waiting; counted and dropped when the buffer is full.
-    fn record(&self, store: &Arc<dyn Store>, keep: u32, usage: ApiKeyUsage) {
-        if !self.writer_started.load(Ordering::Acquire) {
-            self.start_writer(store, keep);
-        }
-        if self.tx.try_send(usage).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn start_writer(&self, store: &Arc<dyn Store>, keep: u32) {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let Some(rx) = self.rx.lock().take() else {
-            return;
-        };
-        self.writer_started.store(true, Ordering::Release);
-        handle.spawn(write_usage(store.clone(), rx, keep, self.dropped.clone()));
-    }
-}
-
-/// The usage writer: takes whatever is buffered (up to a batch) and writes it
-/// in one transaction, pruning each key's log to the newest `keep`. Ends when
-/// the engine is dropped.
-async fn write_usage(
-    store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<ApiKeyUsage>,
-    keep: u32,
-    dropped: Arc<AtomicU64>,
-) {
-    let mut batch = Vec::with_capacity(USAGE_BATCH);
-    let mut reported = 0;
-    while rx.recv_many(&mut batch, USAGE_BATCH).await > 0 {
-        if let Err(e) = store.append_api_key_usage(&batch, keep).await {
-            tracing::warn!(error = %e, records = batch.len(), "API key usage batch not written");
-        }
-        batch.clear();
-        let d = dropped.load(Ordering::Relaxed);
-        if d > reported {
-            tracing::warn!(
-                dropped = d - reported,
-                "API key usage records dropped: the buffer was full"
-            );
-            reported = d;
-        }
-    }
-}
-
 fn valid_name(name: &str) -> Result<String> {
     let name = name.trim();
     let n = name.chars().count();
@@ -348,13 +193,23 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
-impl Auth {
+/// API keys (see [`crate::Auth::api_keys`]).
+#[derive(Clone)]
+pub struct ApiKeys {
+    pub(crate) store: Arc<dyn ApiKeyStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) state: Arc<ApiKeyState>,
+    pub(crate) accounts: Accounts,
+}
+
+impl ApiKeys {
     pub(crate) fn api_key_expiry(
         &self,
         days: Option<u32>,
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>> {
-        let s = self.settings();
+        let s = &self.shared.settings;
         let days = days.unwrap_or(s.api_key_ttl_days);
         if days == 0 {
             return if s.api_key_allow_no_expiry {
@@ -384,8 +239,8 @@ impl Auth {
         input: NewApiKey,
         client: &ClientInfo,
     ) -> Result<IssuedApiKey> {
-        let owner = self.account(account).await?;
-        Self::check_usable(&owner)?;
+        let owner = self.accounts.account(account).await?;
+        check_usable(&owner)?;
         let mut errors = Vec::new();
         let name = match valid_name(&input.name) {
             Ok(n) => Some(n),
@@ -399,7 +254,7 @@ impl Auth {
         scopes.sort();
         scopes.dedup();
         for s in &scopes {
-            if !crate::auth::valid_scope(s) {
+            if !valid_scope(s) {
                 errors.push(FieldError::new("scopes", format!("invalid scope {s:?}")));
             } else if !owner.has_scope(s) {
                 errors.push(FieldError::new(
@@ -408,7 +263,7 @@ impl Auth {
                 ));
             }
         }
-        let now = self.now();
+        let now = self.shared.now();
         let expires_at = match self.api_key_expiry(input.expires_in_days, now) {
             Ok(e) => Some(e),
             Err(Error::Validation(v)) => {
@@ -424,7 +279,7 @@ impl Auth {
             return Err(Error::Validation(errors));
         }
         let live = self
-            .store()
+            .store
             .list_api_keys(&ApiKeyQuery {
                 account_id: Some(account),
                 include_revoked: false,
@@ -451,7 +306,7 @@ impl Auth {
             expires_at,
             revoked_at: None,
         };
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "api_key.created",
             Some(account),
             client,
@@ -460,13 +315,13 @@ impl Auth {
                 "expires_at": expires_at.map(|t| t.unix_timestamp()),
             }),
         );
-        self.store().insert_api_key(&record, &ev).await?;
+        self.store.insert_api_key(&record, &ev).await?;
         Ok(IssuedApiKey { record, key })
     }
 
     /// The account's keys that are not revoked (expired ones included), newest first.
     pub async fn list_api_keys(&self, account: AccountId) -> Result<Vec<ApiKey>> {
-        self.store()
+        self.store
             .list_api_keys(&ApiKeyQuery {
                 account_id: Some(account),
                 include_revoked: false,
@@ -477,12 +332,12 @@ impl Auth {
 
     /// Keys of every account, or of one (admin), revoked ones included, newest first.
     pub async fn admin_list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>> {
-        self.store().list_api_keys(query).await
+        self.store.list_api_keys(query).await
     }
 
     /// A key by id; with `owner`, `NotFound` for another account's key.
     pub async fn api_key(&self, owner: Option<AccountId>, id: ApiKeyId) -> Result<ApiKey> {
-        match self.store().api_key(id).await? {
+        match self.store.api_key(id).await? {
             Some(k) if owner.is_none_or(|o| o == k.account_id) => Ok(k),
             _ => Err(Error::NotFound),
         }
@@ -502,7 +357,7 @@ impl Auth {
         if k.revoked_at.is_some() {
             return Err(Error::NotFound);
         }
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "api_key.revoked",
             Some(k.account_id),
             client,
@@ -511,8 +366,8 @@ impl Auth {
                 "by": if owner.is_some() { "owner" } else { "admin" },
             }),
         );
-        let done = self.store().revoke_api_key(id, self.now(), &ev).await;
-        self.api_key_state().forget(id);
+        let done = self.store.revoke_api_key(id, self.shared.now(), &ev).await;
+        self.state.forget(id);
         if !done? {
             return Err(Error::NotFound);
         }
@@ -532,8 +387,8 @@ impl Auth {
         if k.revoked_at.is_some() {
             return Err(Error::NotFound);
         }
-        let expires_at = self.api_key_expiry(expires_in_days, self.now())?;
-        let ev = self.audit(
+        let expires_at = self.api_key_expiry(expires_in_days, self.shared.now())?;
+        let ev = self.shared.audit(
             "api_key.renewed",
             Some(k.account_id),
             client,
@@ -542,8 +397,8 @@ impl Auth {
                 "expires_at": expires_at.map(|t| t.unix_timestamp()),
             }),
         );
-        let done = self.store().renew_api_key(id, expires_at, &ev).await;
-        self.api_key_state().forget(id);
+        let done = self.store.renew_api_key(id, expires_at, &ev).await;
+        self.state.forget(id);
         if !done? {
             return Err(Error::NotFound);
         }
@@ -559,12 +414,12 @@ impl Auth {
         limit: u32,
     ) -> Result<Vec<ApiKeyUsage>> {
         self.api_key(owner, id).await?;
-        self.store().api_key_usage(id, limit).await
+        self.store.api_key_usage(id, limit).await
     }
 
     /// Usage records dropped so far because the buffer was full.
     pub fn api_key_usage_dropped(&self) -> u64 {
-        self.api_key_state().dropped.load(Ordering::Relaxed)
+        self.state.dropped()
     }
 
     /// Verify an API key and record its use (time, `ip`, `method`, `path`)
@@ -574,7 +429,7 @@ impl Auth {
     /// `AccountInactive`; a deleted owner `InvalidApiKey`.
     ///
     /// A verified record is cached for at most 30 s; a revoke on this node
-    /// clears it at once, on other nodes at their next [`Auth::sync`].
+    /// clears it at once, on other nodes at their next [`crate::Upkeep::sync`].
     pub async fn authenticate_api_key(
         &self,
         key: &str,
@@ -584,13 +439,13 @@ impl Auth {
     ) -> Result<ApiKeyPrincipal> {
         let parsed = parse_key(key).ok_or(Error::InvalidApiKey)?;
         let hash = random::sha256(parsed.secret.as_bytes());
-        let now = self.now();
-        let state = self.api_key_state();
+        let now = self.shared.now();
+        let state = &self.state;
         let (record, scopes) = match state.cached(parsed.id, now) {
             Some(hit) => hit,
             None => {
-                let generation = state.generation.load(Ordering::Acquire);
-                let Some(k) = self.store().api_key(parsed.id).await? else {
+                let generation = state.generation();
+                let Some(k) = self.store.api_key(parsed.id).await? else {
                     return Err(Error::InvalidApiKey);
                 };
                 if k.is_live(now) {
@@ -613,12 +468,12 @@ impl Auth {
             self.api_key_rejected(&record, reason, ip, now).await;
             return Err(Error::InvalidApiKey);
         }
-        let account = match self.account(record.account_id).await {
+        let account = match self.accounts.account(record.account_id).await {
             Ok(a) => a,
             Err(Error::NotFound) => return Err(Error::InvalidApiKey),
             Err(e) => return Err(e),
         };
-        Self::check_usable(&account)?;
+        check_usable(&account)?;
         let scopes = if scopes.iter().all(|s| account.has_scope(s)) {
             scopes
         } else {
@@ -628,10 +483,10 @@ impl Auth {
                 .cloned()
                 .collect()
         };
-        let keep = self.settings().api_key_usage_keep;
+        let keep = self.shared.settings.api_key_usage_keep;
         if keep > 0 {
             state.record(
-                self.store(),
+                &self.store,
                 keep,
                 ApiKeyUsage {
                     key_id: record.id,
@@ -656,21 +511,21 @@ impl Auth {
         ip: Option<&str>,
         now: OffsetDateTime,
     ) {
-        self.api_key_state().forget(key.id);
-        if !self.api_key_state().audit_rejection(key.id, now) {
+        self.state.forget(key.id);
+        if !self.state.audit_rejection(key.id, now) {
             return;
         }
         let client = ClientInfo {
             ip: ip.map(str::to_owned),
             ..ClientInfo::default()
         };
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "api_key.rejected",
             Some(key.account_id),
             &client,
             serde_json::json!({"key_id": key.id, "reason": reason}),
         );
-        if let Err(e) = self.store().append_audit(&ev).await {
+        if let Err(e) = self.audit.append_audit(&ev).await {
             tracing::warn!(error = %e, "cannot audit a rejected API key");
         }
     }

@@ -27,8 +27,8 @@
 //! assert!(!hooks.is_empty());
 //! ```
 
-use crate::auth::NewAccount;
 use crate::error::Result;
+use crate::model::NewAccount;
 use crate::model::{Account, ClientInfo, Session};
 use std::future::Future;
 use std::pin::Pin;

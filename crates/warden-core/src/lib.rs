@@ -4,7 +4,10 @@
 //! refresh-token sessions, lockout, audit, and the storage traits every backend
 //! implements. No HTTP and no SQL types live here.
 //!
-//! The entry point is [`Auth`], built from a [`store::Store`] and [`Settings`]:
+//! The entry point is [`Auth`], built from a [`store::Store`] and [`Settings`];
+//! it hands out one service per capability ([`Accounts`], [`Sessions`],
+//! [`Mfa`], [`ApiKeys`], [`EmailFlows`], [`Passkeys`], [`Identities`],
+//! [`Upkeep`]), each holding only the store traits it uses:
 //!
 //! ```
 //! # tokio_test_block(async {
@@ -13,9 +16,9 @@
 //! let mut settings = Settings::default();
 //! settings.hash = warden_core::password::HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 //! let auth = Auth::new(Arc::new(MemoryStore::new()), settings).await?;
-//! let account = auth.create_account(NewAccount::new("alice", "correct horse battery"), &ClientInfo::default()).await?;
-//! let pair = auth.login("ALICE", "correct horse battery", false, &ClientInfo::default()).await?.tokens().expect("no MFA");
-//! let claims = auth.authenticate(&pair.access_token)?;
+//! let account = auth.accounts().create_account(NewAccount::new("alice", "correct horse battery"), &ClientInfo::default()).await?;
+//! let pair = auth.sessions().login("ALICE", "correct horse battery", false, &ClientInfo::default()).await?.tokens().expect("no MFA");
+//! let claims = auth.sessions().authenticate(&pair.access_token)?;
 //! assert_eq!(claims.sub, account.id);
 //! # Ok::<(), warden_core::Error>(()) });
 //! # fn tokio_test_block<F: std::future::Future<Output = Result<(), warden_core::Error>>>(f: F) {
@@ -25,15 +28,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accounts;
 pub mod api_key;
 mod auth;
+mod caches;
 pub mod clock;
 mod email_flow;
 pub mod error;
 pub mod hooks;
 pub mod imported_hash;
+mod key_cache;
 pub mod limits;
+pub mod login_gate;
 pub mod mail;
+mod mail_tokens;
 pub mod mfa;
 mod mfa_flow;
 pub mod model;
@@ -41,12 +49,22 @@ pub mod oauth;
 pub mod passkey;
 pub mod password;
 pub mod random;
+mod sessions;
 mod settings;
+mod shared;
 pub mod store;
 pub mod token;
+mod upkeep;
 
-pub use auth::{AccountPatch, Auth, LoginOutcome, NewAccount, TokenPair, rotate_signing_key};
+pub use accounts::Accounts;
+pub use api_key::ApiKeys;
+pub use auth::{Auth, rotate_signing_key};
+pub use email_flow::EmailFlows;
 pub use error::{Error, FieldError, Result};
-pub use mfa_flow::TotpSetup;
-pub use passkey::{PasskeyChallenge, PasskeySignup, WebauthnSettings};
-pub use settings::{Registration, Settings};
+pub use mfa_flow::{Mfa, TotpSetup};
+pub use model::{AccountPatch, NewAccount};
+pub use oauth::Identities;
+pub use passkey::{PasskeyChallenge, PasskeySignup, Passkeys};
+pub use sessions::{LoginOutcome, Sessions, TokenPair};
+pub use settings::{Registration, Settings, WebauthnSettings};
+pub use upkeep::Upkeep;

@@ -120,3 +120,10 @@ impl MailRenderer for PlainRenderer {
         })
     }
 }
+
+/// The installed mailer and its renderer.
+#[derive(Clone)]
+pub(crate) struct MailSetup {
+    pub(crate) mailer: std::sync::Arc<dyn Mailer>,
+    pub(crate) renderer: std::sync::Arc<dyn MailRenderer>,
+}

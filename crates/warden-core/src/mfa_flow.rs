@@ -1,24 +1,20 @@
 //! The second-factor operations of the engine: TOTP setup, confirmation and
 //! removal, and the MFA step of a password login.
 
-use crate::auth::{Auth, LoginOutcome, TokenPair};
+use crate::accounts::{Accounts, check_usable};
 use crate::error::{Error, Result};
+use crate::login_gate::GateKey;
 use crate::mfa::{self, EncryptionKey};
-use crate::model::{Account, AccountId, ClientInfo};
+use crate::model::{AccountId, ClientInfo};
 use crate::random;
+use crate::sessions::{MFA_TOKEN_PREFIX, Sessions, TokenPair};
 use crate::settings::Settings;
-use crate::store::{AttemptGate, MfaChallenge, Store};
-use time::Duration;
+use crate::shared::Shared;
+use crate::store::{AccountStore, AuditStore, KeyStore, MfaChallenge, MfaStore};
+use std::sync::Arc;
 
 /// Name of the store setting that keeps a generated encryption key.
 const KEY_SETTING: &str = "encryption_key";
-/// Prefix of an `mfa_token`.
-const MFA_TOKEN_PREFIX: &str = "wmf_";
-/// Lifetime of an `mfa_token`.
-const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
-/// Methods accepted by the MFA step of a login.
-const METHODS: [&str; 2] = ["totp", "recovery_code"];
-
 /// A new, not yet confirmed TOTP secret, as shown to the account once.
 #[derive(Clone)]
 pub struct TotpSetup {
@@ -39,7 +35,7 @@ impl std::fmt::Debug for TotpSetup {
 /// The key that encrypts TOTP secrets: from the settings, else the one stored
 /// in the store (generated and stored on first start).
 pub(crate) async fn encryption_key(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     settings: &Settings,
 ) -> Result<EncryptionKey> {
     if settings.otp_block_tries == 0 {
@@ -74,27 +70,54 @@ enum Factor {
     Wrong(&'static str),
 }
 
-impl Auth {
+/// The second factor (see [`crate::Auth::mfa`]).
+#[derive(Clone)]
+pub struct Mfa {
+    pub(crate) store: Arc<dyn MfaStore>,
+    pub(crate) account_store: Arc<dyn AccountStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) key: EncryptionKey,
+    pub(crate) accounts: Accounts,
+    pub(crate) sessions: Sessions,
+}
+
+impl Mfa {
+    /// Whether the account has a second factor enabled.
+    pub async fn mfa_status(&self, id: AccountId) -> Result<bool> {
+        Ok(self.accounts.account(id).await?.mfa_enabled)
+    }
+
+    /// Turn off the account's second factor (admin and CLI): its TOTP secret and
+    /// recovery codes are deleted. A no-op for accounts without one.
+    pub async fn disable_mfa(&self, id: AccountId, client: &ClientInfo) -> Result<()> {
+        self.accounts.account(id).await?;
+        self.remove_mfa(id, "admin", client).await
+    }
+
     /// Start TOTP enrolment: a new secret is stored encrypted as pending
-    /// (replacing an earlier pending one) until [`Auth::totp_confirm`].
+    /// (replacing an earlier pending one) until [`Mfa::totp_confirm`].
     /// Refused while a second factor is already enabled.
     pub async fn totp_setup(&self, account: AccountId, client: &ClientInfo) -> Result<TotpSetup> {
-        if !self.settings().otp_enabled {
+        if !self.shared.settings.otp_enabled {
             return Err(Error::Forbidden("TOTP is disabled on this server".into()));
         }
-        let account = self.account(account).await?;
+        let account = self.accounts.account(account).await?;
         if account.mfa_enabled {
             return Err(Error::BadRequest(
                 "TOTP is already enabled; disable it first".into(),
             ));
         }
         let secret = mfa::new_secret();
-        let otpauth_uri = mfa::otpauth_uri(&secret, &self.settings().otp_issuer, &account.login)?;
+        let otpauth_uri =
+            mfa::otpauth_uri(&secret, &self.shared.settings.otp_issuer, &account.login)?;
         let qr_svg = mfa::qr_svg(&otpauth_uri)?;
-        let sealed = self.mfa_key().seal(&secret, &context(account.id))?;
-        let ev = self.audit("mfa.setup", Some(account.id), client, serde_json::json!({}));
-        self.store()
-            .set_pending_totp(account.id, &sealed, self.now(), &ev)
+        let sealed = self.key.seal(&secret, &context(account.id))?;
+        let ev = self
+            .shared
+            .audit("mfa.setup", Some(account.id), client, serde_json::json!({}));
+        self.store
+            .set_pending_totp(account.id, &sealed, self.shared.now(), &ev)
             .await?;
         Ok(TotpSetup {
             secret: mfa::secret_base32(&secret),
@@ -106,12 +129,12 @@ impl Auth {
     /// The pending (not yet confirmed) TOTP setup of an account, shown again
     /// (e.g. after a wrong confirmation code); `None` without one.
     pub async fn totp_pending(&self, account: AccountId) -> Result<Option<TotpSetup>> {
-        let Some(sealed) = self.store().pending_totp(account).await? else {
+        let Some(sealed) = self.store.pending_totp(account).await? else {
             return Ok(None);
         };
-        let a = self.account(account).await?;
-        let secret = self.mfa_key().open(&sealed, &context(account))?;
-        let otpauth_uri = mfa::otpauth_uri(&secret, &self.settings().otp_issuer, &a.login)?;
+        let a = self.accounts.account(account).await?;
+        let secret = self.key.open(&sealed, &context(account))?;
+        let otpauth_uri = mfa::otpauth_uri(&secret, &self.shared.settings.otp_issuer, &a.login)?;
         let qr_svg = mfa::qr_svg(&otpauth_uri)?;
         Ok(Some(TotpSetup {
             secret: mfa::secret_base32(&secret),
@@ -129,19 +152,20 @@ impl Auth {
         code: &str,
         client: &ClientInfo,
     ) -> Result<Vec<String>> {
-        if !self.settings().otp_enabled {
+        if !self.shared.settings.otp_enabled {
             return Err(Error::Forbidden("TOTP is disabled on this server".into()));
         }
-        let store = self.store();
+        let store = &self.store;
         let Some(sealed) = store.pending_totp(account).await? else {
             return Err(Error::BadRequest(
                 "no pending TOTP setup; call setup first".into(),
             ));
         };
-        let secret = self.mfa_key().open(&sealed, &context(account))?;
-        let Some(step) = mfa::verify(&secret, code, self.now().unix_timestamp(), None) else {
-            store
-                .append_audit(&self.audit(
+        let secret = self.key.open(&sealed, &context(account))?;
+        let Some(step) = mfa::verify(&secret, code, self.shared.now().unix_timestamp(), None)
+        else {
+            self.audit
+                .append_audit(&self.shared.audit(
                     "mfa.failure",
                     Some(account),
                     client,
@@ -160,16 +184,16 @@ impl Auth {
         if hashes.len() != codes.len() {
             return Err(Error::Internal("recovery code generation".into()));
         }
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "mfa.enabled",
             Some(account),
             client,
             serde_json::json!({"method": "totp", "recovery_codes": codes.len()}),
         );
         let enabled = store
-            .enable_totp(account, &sealed, step, &hashes, self.now(), &ev)
+            .enable_totp(account, &sealed, step, &hashes, self.shared.now(), &ev)
             .await?;
-        self.forget_account(account);
+        self.accounts.forget_account(account);
         if !enabled {
             return Err(Error::BadRequest(
                 "the pending TOTP setup changed; start again".into(),
@@ -186,8 +210,10 @@ impl Auth {
         password: &str,
         client: &ClientInfo,
     ) -> Result<()> {
-        let a = self.account(account).await?;
-        self.verify_own_password(&a, password, client).await?;
+        let a = self.accounts.account(account).await?;
+        self.accounts
+            .verify_own_password(&a, password, client)
+            .await?;
         self.remove_mfa(account, "self", client).await
     }
 
@@ -199,52 +225,22 @@ impl Auth {
         by: &str,
         client: &ClientInfo,
     ) -> Result<()> {
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "mfa.disabled",
             Some(account),
             client,
             serde_json::json!({ "by": by }),
         );
-        self.store().disable_totp(account, self.now(), &ev).await?;
-        self.forget_account(account);
+        self.store
+            .disable_totp(account, self.shared.now(), &ev)
+            .await?;
+        self.accounts.forget_account(account);
         Ok(())
     }
 
     /// Unused recovery codes of an account.
     pub async fn recovery_codes_left(&self, account: AccountId) -> Result<u32> {
-        self.store().recovery_codes_left(account).await
-    }
-
-    /// Whether a login of this account (just read from the store) needs the
-    /// second factor: its flag is set, or it has an active secret.
-    pub(crate) async fn mfa_required(&self, account: &Account) -> Result<bool> {
-        if account.mfa_enabled {
-            return Ok(true);
-        }
-        Ok(self.store().active_totp(account.id).await?.is_some())
-    }
-
-    /// The password was right and the account has a second factor: issue the
-    /// single-use `mfa_token` (no session yet).
-    pub(crate) async fn begin_mfa(
-        &self,
-        account: &Account,
-        remember: bool,
-    ) -> Result<LoginOutcome> {
-        let token = format!("{MFA_TOKEN_PREFIX}{}", random::token(32));
-        let challenge = MfaChallenge {
-            account_id: account.id,
-            remember,
-            expires_at: self.now() + MFA_TOKEN_TTL,
-            attempts: 0,
-        };
-        self.store()
-            .create_mfa_challenge(&random::sha256(token.as_bytes()), &challenge)
-            .await?;
-        Ok(LoginOutcome::MfaRequired {
-            mfa_token: token,
-            methods: METHODS.to_vec(),
-        })
+        self.store.recovery_codes_left(account).await
     }
 
     /// Finish a login with its `mfa_token` and a TOTP or recovery code. The
@@ -264,7 +260,7 @@ impl Auth {
         self.login_mfa_with_amr(mfa_token, code, &[], client).await
     }
 
-    /// [`Auth::login_mfa`] whose session records `extra_amr` after
+    /// [`Mfa::login_mfa`] whose session records `extra_amr` after
     /// `["pwd","otp"]` (e.g. `cookie` for a server-side cookie session).
     pub async fn login_mfa_with_amr(
         &self,
@@ -280,38 +276,26 @@ impl Auth {
             return Err(Error::InvalidMfaCode);
         }
         let hash = random::sha256(mfa_token.as_bytes());
-        let store = self.store();
-        let s = self.settings();
+        let store = &self.store;
+        let s = &self.shared.settings;
         let Some(challenge) = store
-            .begin_mfa_attempt(&hash, self.now(), s.otp_block_tries)
+            .begin_mfa_attempt(&hash, self.shared.now(), s.otp_block_tries)
             .await?
         else {
             return Err(Error::InvalidMfaCode);
         };
-        let lock = format!("mfa:{}", challenge.account_id);
-        if let AttemptGate::Locked(secs) = store
-            .attempt_begin(&lock, self.now(), s.block_tries)
-            .await?
-        {
-            return Err(Error::TooManyAttempts { retry_after: secs });
-        }
+        let lock = GateKey::Mfa(challenge.account_id);
+        let gate = &self.accounts.gate;
+        gate.begin(&lock).await?;
         let result = self
             .finish_mfa(&hash, &challenge, code, extra_amr, client)
             .await;
         match &result {
-            Ok(_) => store.attempt_clear(&lock).await?,
+            Ok(_) => gate.clear(&lock).await?,
             Err(_) => {
-                let locked = store
-                    .attempt_failed(
-                        &lock,
-                        self.now(),
-                        s.block_tries,
-                        s.block_window.whole_seconds().max(1).unsigned_abs(),
-                    )
-                    .await?;
-                if let Some(secs) = locked {
-                    store
-                        .append_audit(&self.audit(
+                if let Some(secs) = gate.failed(&lock).await? {
+                    self.audit
+                        .append_audit(&self.shared.audit(
                             "mfa.lockout",
                             Some(challenge.account_id),
                             client,
@@ -333,21 +317,21 @@ impl Auth {
         extra_amr: &[&str],
         client: &ClientInfo,
     ) -> Result<TokenPair> {
-        let store = self.store();
+        let store = &self.store;
         let id = challenge.account_id;
-        let Some(account) = store.account_by_id(id).await? else {
-            store.take_mfa_challenge(hash, self.now()).await?;
+        let Some(account) = self.account_store.account_by_id(id).await? else {
+            store.take_mfa_challenge(hash, self.shared.now()).await?;
             return Err(Error::InvalidMfaCode);
         };
-        if let Err(e) = Self::check_usable(&account) {
-            store.take_mfa_challenge(hash, self.now()).await?;
+        if let Err(e) = check_usable(&account) {
+            store.take_mfa_challenge(hash, self.shared.now()).await?;
             return Err(e);
         }
         let method = match self.check_factor(id, code).await? {
             Factor::Totp => "totp",
             Factor::Recovery { left } => {
-                store
-                    .append_audit(&self.audit(
+                self.audit
+                    .append_audit(&self.shared.audit(
                         "mfa.recovery_code_used",
                         Some(id),
                         client,
@@ -358,10 +342,10 @@ impl Auth {
             }
             Factor::Wrong(reason) => {
                 let left = store
-                    .mfa_attempt_failed(hash, self.settings().otp_block_tries)
+                    .mfa_attempt_failed(hash, self.shared.settings.otp_block_tries)
                     .await?;
-                store
-                    .append_audit(&self.audit(
+                self.audit
+                    .append_audit(&self.shared.audit(
                         "mfa.failure",
                         Some(id),
                         client,
@@ -372,25 +356,26 @@ impl Auth {
             }
         };
         // Single use: of two concurrent completions only one takes the token.
-        let Some(challenge) = store.take_mfa_challenge(hash, self.now()).await? else {
+        let Some(challenge) = store.take_mfa_challenge(hash, self.shared.now()).await? else {
             return Err(Error::InvalidMfaCode);
         };
         tracing::debug!(account = %id, method, "second factor passed");
         let mut amr = vec!["pwd", "otp"];
         amr.extend_from_slice(extra_amr);
-        self.start_session(&account, challenge.remember, &amr, client)
+        self.sessions
+            .start_session(&account, challenge.remember, &amr, client)
             .await
     }
 
     /// Check a TOTP or recovery code of an account, consuming it when right.
     async fn check_factor(&self, account: AccountId, code: &str) -> Result<Factor> {
-        let store = self.store();
+        let store = &self.store;
         if mfa::looks_like_totp(code) {
             let Some(active) = store.active_totp(account).await? else {
                 return Ok(Factor::Wrong("no_totp"));
             };
-            let secret = self.mfa_key().open(&active.secret, &context(account))?;
-            let now = self.now().unix_timestamp();
+            let secret = self.key.open(&active.secret, &context(account))?;
+            let now = self.shared.now().unix_timestamp();
             return Ok(match mfa::verify(&secret, code, now, active.last_step) {
                 Some(step) if store.use_totp_step(account, step).await? => Factor::Totp,
                 Some(_) => Factor::Wrong("replay"),

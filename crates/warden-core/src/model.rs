@@ -227,3 +227,54 @@ impl fmt::Debug for StoredKey {
             .finish()
     }
 }
+
+/// Input for a new account (registration or admin creation).
+#[derive(Clone, Default)]
+pub struct NewAccount {
+    /// Login (3–64 of letters, digits, `_ . - @`).
+    pub login: String,
+    /// Password (8–128 characters, not common).
+    pub password: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Application properties (a JSON object).
+    pub properties: Option<serde_json::Value>,
+    /// Scopes (admin creation only).
+    pub scopes: Vec<String>,
+    /// Active (admin creation only; default true).
+    pub active: Option<bool>,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("login", &self.login)
+            .field("password", &"[redacted]")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewAccount {
+    /// A login and password; everything else default.
+    pub fn new(login: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            login: login.into(),
+            password: password.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Changes an admin may make to an account; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    /// Active flag.
+    pub active: Option<bool>,
+    /// Replace scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Replace properties (a JSON object).
+    pub properties: Option<serde_json::Value>,
+    /// Set (`Some(Some)`) or clear (`Some(None)`) the email.
+    pub email: Option<Option<String>>,
+}

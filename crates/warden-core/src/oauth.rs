@@ -20,14 +20,18 @@
 //!   the first factor);
 //! - an identity can be unlinked unless it is the last way to sign in.
 
-use crate::auth::{Auth, LoginOutcome};
+use crate::accounts::{Accounts, check_usable};
 use crate::error::{Error, Result};
 use crate::model::{Account, AccountId, ClientInfo, normalize_email, normalize_login};
 use crate::random;
-use crate::store::Identity;
+use crate::sessions::{LoginOutcome, Sessions};
+use crate::settings::Registration;
+use crate::shared::Shared;
+use crate::store::{AccountStore, AuditStore, Identity, IdentityStore};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::Duration;
 
 /// How long an authorization request may take (10 minutes).
@@ -239,17 +243,29 @@ fn login_base(profile: &ExternalProfile) -> String {
     from_profile.unwrap_or_else(|| clean(&format!("{}_{}", profile.provider, profile.subject)))
 }
 
-impl Auth {
+/// External identities: OAuth sign-in, linking and unlinking (see
+/// [`crate::Auth::identities`]).
+#[derive(Clone)]
+pub struct Identities {
+    pub(crate) store: Arc<dyn IdentityStore>,
+    pub(crate) account_store: Arc<dyn AccountStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) accounts: Accounts,
+    pub(crate) sessions: Sessions,
+}
+
+impl Identities {
     /// Store an authorization request; returns its `state` parameter
     /// (256 random bits; only its SHA-256 is stored).
     pub async fn oauth_save_state(&self, state: &OAuthState) -> Result<String> {
         let token = random::token(32);
         let payload = serde_json::to_string(state).map_err(Error::internal)?;
-        self.store()
+        self.store
             .put_oauth_state(
                 &random::sha256(token.as_bytes()),
                 &payload,
-                self.now() + OAUTH_STATE_TTL,
+                self.shared.now() + OAUTH_STATE_TTL,
             )
             .await?;
         Ok(token)
@@ -263,8 +279,8 @@ impl Auth {
             return Err(failed());
         }
         let payload = self
-            .store()
-            .take_oauth_state(&random::sha256(state.as_bytes()), self.now())
+            .store
+            .take_oauth_state(&random::sha256(state.as_bytes()), self.shared.now())
             .await?
             .ok_or_else(failed)?;
         serde_json::from_str(&payload).map_err(|_| failed())
@@ -279,9 +295,9 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<ExternalSignIn> {
         let (account, created) = self.oauth_account(profile, client).await?;
-        if let Err(e) = Self::check_usable(&account) {
-            self.store()
-                .append_audit(&self.audit(
+        if let Err(e) = check_usable(&account) {
+            self.audit
+                .append_audit(&self.shared.audit(
                     "login.failure",
                     Some(account.id),
                     client,
@@ -290,19 +306,20 @@ impl Auth {
                 .await?;
             return Err(e);
         }
-        self.store()
-            .append_audit(&self.audit(
+        self.audit
+            .append_audit(&self.shared.audit(
                 "oauth.login",
                 Some(account.id),
                 client,
                 serde_json::json!({"provider": profile.provider, "created": created}),
             ))
             .await?;
-        let outcome = if self.mfa_required(&account).await? {
-            self.begin_mfa(&account, false).await?
+        let outcome = if self.sessions.mfa_required(&account).await? {
+            self.sessions.begin_mfa(&account, false).await?
         } else {
             LoginOutcome::Tokens(
-                self.start_session(&account, false, &[AMR_EXTERNAL], client)
+                self.sessions
+                    .start_session(&account, false, &[AMR_EXTERNAL], client)
                     .await?,
             )
         };
@@ -319,19 +336,23 @@ impl Auth {
         profile: &ExternalProfile,
         client: &ClientInfo,
     ) -> Result<(Account, bool)> {
-        let store = self.store();
+        let store = &self.store;
         if let Some(identity) = store
             .identity_by_subject(&profile.provider, &profile.subject)
             .await?
         {
-            let account = store
+            let account = self
+                .account_store
                 .account_by_id(identity.account_id)
                 .await?
                 .ok_or(Error::NotFound)?;
             return Ok((account, false));
         }
         if let Some(email) = profile.email.as_deref()
-            && let Some(existing) = store.account_by_email(&normalize_email(email)).await?
+            && let Some(existing) = self
+                .account_store
+                .account_by_email(&normalize_email(email))
+                .await?
         {
             if !profile.email_verified {
                 // Never hand an account to whoever typed its address at a provider.
@@ -341,7 +362,7 @@ impl Auth {
                 .await?;
             return Ok((existing, false));
         }
-        if self.settings().registration == crate::Registration::Closed {
+        if self.shared.settings.registration == Registration::Closed {
             return Err(Error::Forbidden("registration is closed".into()));
         }
         let account = self.oauth_create_account(profile, client).await?;
@@ -352,18 +373,21 @@ impl Auth {
             Ok(_) => Ok((account, true)),
             Err(Error::IdentityTaken) => {
                 // A concurrent first sign-in of the same identity won: use its account.
-                let ev = self.audit(
+                let ev = self.shared.audit(
                     "account.deleted",
                     Some(account.id),
                     client,
                     serde_json::json!({"reason": "oauth_sign_up_race"}),
                 );
-                store.delete_account(account.id, self.now(), &ev).await?;
+                self.account_store
+                    .delete_account(account.id, self.shared.now(), &ev)
+                    .await?;
                 let identity = store
                     .identity_by_subject(&profile.provider, &profile.subject)
                     .await?
                     .ok_or(Error::IdentityTaken)?;
-                let existing = store
+                let existing = self
+                    .account_store
                     .account_by_id(identity.account_id)
                     .await?
                     .ok_or(Error::NotFound)?;
@@ -379,8 +403,8 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<Account> {
         let base = login_base(profile);
-        let now = self.now();
-        let require = self.settings().require_verified_email;
+        let now = self.shared.now();
+        let require = self.shared.settings.require_verified_email;
         for attempt in 0..8u32 {
             let login = match attempt {
                 0 => base.clone(),
@@ -388,7 +412,7 @@ impl Auth {
                 _ => format!("{base}_{}", &random::token(6)[..8]),
             };
             if self
-                .store()
+                .account_store
                 .account_by_login(&normalize_login(&login))
                 .await?
                 .is_some()
@@ -411,13 +435,13 @@ impl Auth {
                 created_at: now,
                 updated_at: now,
             };
-            let ev = self.audit(
+            let ev = self.shared.audit(
                 "oauth.account_created",
                 Some(account.id),
                 client,
                 serde_json::json!({"login": account.login, "provider": profile.provider}),
             );
-            match self.store().insert_account(&account, &ev).await {
+            match self.account_store.insert_account(&account, &ev).await {
                 Ok(()) => return Ok(account),
                 Err(Error::LoginTaken) => continue,
                 Err(e) => return Err(e),
@@ -439,15 +463,15 @@ impl Auth {
             provider: profile.provider.clone(),
             subject: profile.subject.clone(),
             email: profile.email.clone(),
-            created_at: self.now(),
+            created_at: self.shared.now(),
         };
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "identity.linked",
             Some(account),
             client,
             serde_json::json!({"provider": profile.provider, "identity_id": identity.id, "how": how}),
         );
-        self.store().link_identity(&identity, &ev).await?;
+        self.store.link_identity(&identity, &ev).await?;
         Ok(identity)
     }
 
@@ -460,10 +484,10 @@ impl Auth {
         profile: &ExternalProfile,
         client: &ClientInfo,
     ) -> Result<Identity> {
-        let a = self.account(account).await?;
-        Self::check_usable(&a)?;
+        let a = self.accounts.account(account).await?;
+        check_usable(&a)?;
         if let Some(existing) = self
-            .store()
+            .store
             .identity_by_subject(&profile.provider, &profile.subject)
             .await?
         {
@@ -478,8 +502,8 @@ impl Auth {
     }
 
     /// The identities linked to an account, oldest first.
-    pub async fn identities(&self, account: AccountId) -> Result<Vec<Identity>> {
-        self.store().identities_of(account).await
+    pub async fn list(&self, account: AccountId) -> Result<Vec<Identity>> {
+        self.store.identities_of(account).await
     }
 
     /// Unlink an identity of the account. `NotFound` if it is not the
@@ -491,19 +515,19 @@ impl Auth {
         id: uuid::Uuid,
         client: &ClientInfo,
     ) -> Result<()> {
-        let list = self.store().identities_of(account).await?;
+        let list = self.store.identities_of(account).await?;
         let Some(identity) = list.iter().find(|i| i.id == id) else {
             return Err(Error::NotFound);
         };
         // The store refuses to remove the last sign-in method (password,
         // identities, passkeys) inside its transaction: `LastSignInMethod`.
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "identity.unlinked",
             Some(account),
             client,
             serde_json::json!({"provider": identity.provider, "identity_id": id}),
         );
-        if self.store().unlink_identity(account, id, &ev).await? {
+        if self.store.unlink_identity(account, id, &ev).await? {
             Ok(())
         } else {
             Err(Error::NotFound)

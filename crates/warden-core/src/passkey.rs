@@ -21,14 +21,19 @@
 //!   external identities; the last one can never be removed
 //!   ([`Error::LastSignInMethod`], enforced by the store in its transaction).
 
-use crate::auth::Auth;
+use crate::accounts::check_usable;
 use crate::error::{Error, FieldError, Result};
-use crate::model::{Account, AccountId, ClientInfo, normalize_email, normalize_login};
+use crate::mail_tokens::MailTokens;
+use crate::model::{Account, AccountId, ClientInfo, NewAccount, normalize_email, normalize_login};
 use crate::password::{Login, check_email};
 use crate::random;
-use crate::store::Passkey;
-use crate::{NewAccount, TokenPair};
+use crate::sessions::{Sessions, TokenPair};
+use crate::settings::Registration;
+pub use crate::settings::WebauthnSettings;
+use crate::shared::Shared;
+use crate::store::{AccountStore, AuditStore, IdentityStore, Passkey, PasskeyStore};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::Duration;
 use webauthn_rs::prelude as wa;
 
@@ -42,19 +47,6 @@ pub const NAME_MAX: usize = 64;
 pub const CREDENTIAL_ID_MAX: usize = 1023;
 /// The name of a passkey registered without one.
 pub const DEFAULT_NAME: &str = "Passkey";
-
-/// The WebAuthn relying party.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebauthnSettings {
-    /// Relying-party id: the host of `origin` or a parent domain of it
-    /// (`example.com`). Passkeys are bound to it.
-    pub rp_id: String,
-    /// Name shown by the authenticator (`Warden`).
-    pub rp_name: String,
-    /// The origin of the pages that call the WebAuthn API
-    /// (`https://auth.example.com`).
-    pub origin: String,
-}
 
 impl WebauthnSettings {
     /// Check the settings: `Err` holds a one-line reason.
@@ -200,9 +192,22 @@ fn to_stored(
     })
 }
 
-impl Auth {
+/// Passkeys (see [`crate::Auth::passkeys`]).
+#[derive(Clone)]
+pub struct Passkeys {
+    pub(crate) store: Arc<dyn PasskeyStore>,
+    pub(crate) account_store: Arc<dyn AccountStore>,
+    /// Ceremony states are kept with the OAuth authorization states.
+    pub(crate) states: Arc<dyn IdentityStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) mail: MailTokens,
+    pub(crate) sessions: Sessions,
+}
+
+impl Passkeys {
     fn webauthn(&self) -> Result<wa::Webauthn> {
-        let Some(s) = &self.settings().webauthn else {
+        let Some(s) = &self.shared.settings.webauthn else {
             return Err(Error::Forbidden(
                 "passkeys are not configured on this server (WARDEN_WEBAUTHN_RP_ID)".into(),
             ));
@@ -213,11 +218,11 @@ impl Auth {
     async fn put_ceremony(&self, ceremony: &Ceremony) -> Result<String> {
         let challenge_id = random::token(32);
         let payload = serde_json::to_string(ceremony).map_err(Error::internal)?;
-        self.store()
+        self.states
             .put_oauth_state(
                 &state_key(&ceremony.kind, &challenge_id),
                 &payload,
-                self.now() + CHALLENGE_TTL,
+                self.shared.now() + CHALLENGE_TTL,
             )
             .await?;
         Ok(challenge_id)
@@ -228,8 +233,8 @@ impl Auth {
             return Err(Error::InvalidMailToken);
         }
         let payload = self
-            .store()
-            .take_oauth_state(&state_key(kind, challenge_id), self.now())
+            .states
+            .take_oauth_state(&state_key(kind, challenge_id), self.shared.now())
             .await?
             .ok_or(Error::InvalidMailToken)?;
         let ceremony: Ceremony = serde_json::from_str(&payload).map_err(Error::internal)?;
@@ -261,12 +266,12 @@ impl Auth {
         let webauthn = self.webauthn()?;
         let name = check_name(name)?;
         let a = self
-            .store()
+            .account_store
             .account_by_id(account)
             .await?
             .ok_or(Error::NotFound)?;
-        Self::check_usable(&a)?;
-        let existing = self.store().passkeys_of(account).await?;
+        check_usable(&a)?;
+        let existing = self.store.passkeys_of(account).await?;
         if existing.len() >= MAX_PASSKEYS {
             return Err(Error::Validation(vec![FieldError::new(
                 "name",
@@ -318,14 +323,14 @@ impl Auth {
         let pk = webauthn
             .finish_passkey_registration(&reg, &state)
             .map_err(bad_credential)?;
-        let passkey = to_stored(account, name.or(ceremony.name), &pk, self.now())?;
-        let ev = self.audit(
+        let passkey = to_stored(account, name.or(ceremony.name), &pk, self.shared.now())?;
+        let ev = self.shared.audit(
             "passkey.registered",
             Some(account),
             client,
             serde_json::json!({"passkey_id": passkey.id, "name": passkey.name}),
         );
-        self.store().insert_passkey(&passkey, &ev).await?;
+        self.store.insert_passkey(&passkey, &ev).await?;
         Ok(passkey)
     }
 
@@ -340,7 +345,7 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<PasskeyChallenge> {
         let webauthn = self.webauthn()?;
-        if self.settings().registration == crate::Registration::Closed {
+        if self.shared.settings.registration == Registration::Closed {
             return Err(Error::Forbidden("registration is closed".into()));
         }
         let input = NewAccount {
@@ -348,14 +353,18 @@ impl Auth {
             email: email.map(str::to_owned),
             ..NewAccount::default()
         };
-        let input = self.hooks().run_before_register(input, client).await?;
+        let input = self
+            .shared
+            .hooks()
+            .run_before_register(input, client)
+            .await?;
         let mut errors = Vec::new();
         let login = Login::parse(&input.login).map_err(|e| errors.push(e)).ok();
         let email = match input.email.as_deref() {
             None | Some("") => None,
             Some(e) => check_email(e).map_err(|e| errors.push(e)).ok(),
         };
-        if self.settings().require_verified_email && email.is_none() && errors.is_empty() {
+        if self.shared.settings.require_verified_email && email.is_none() && errors.is_empty() {
             errors.push(FieldError::new(
                 "email",
                 "is required: accounts are active once their email is verified",
@@ -365,7 +374,7 @@ impl Auth {
             return Err(Error::Validation(errors));
         };
         if self
-            .store()
+            .account_store
             .account_by_login(&normalize_login(login.as_str()))
             .await?
             .is_some()
@@ -374,7 +383,7 @@ impl Auth {
         }
         if let Some(e) = &email
             && self
-                .store()
+                .account_store
                 .account_by_email(&normalize_email(e))
                 .await?
                 .is_some()
@@ -422,8 +431,8 @@ impl Auth {
         let pk = webauthn
             .finish_passkey_registration(&reg, &state)
             .map_err(bad_credential)?;
-        let now = self.now();
-        let require = self.settings().require_verified_email;
+        let now = self.shared.now();
+        let require = self.shared.settings.require_verified_email;
         let account = Account {
             id,
             login,
@@ -442,30 +451,31 @@ impl Auth {
         };
         let passkey = to_stored(id, None, &pk, now)?;
         let events = [
-            self.audit(
+            self.shared.audit(
                 "account.registered",
                 Some(id),
                 client,
                 serde_json::json!({"login": account.login, "scopes": account.scopes, "method": "passkey"}),
             ),
-            self.audit(
+            self.shared.audit(
                 "passkey.registered",
                 Some(id),
                 client,
                 serde_json::json!({"passkey_id": passkey.id, "name": passkey.name}),
             ),
         ];
-        self.store()
+        self.store
             .insert_account_with_passkey(&account, &passkey, &events)
             .await?;
         if require {
-            self.issue_verification(&account, client).await?;
+            self.mail.issue_verification(&account, client).await?;
             return Ok(PasskeySignup {
                 account,
                 tokens: None,
             });
         }
         let tokens = self
+            .sessions
             .start_session_via(
                 &account,
                 false,
@@ -510,8 +520,8 @@ impl Auth {
         reason: &str,
         client: &ClientInfo,
     ) -> Result<()> {
-        self.store()
-            .append_audit(&self.audit(
+        self.audit
+            .append_audit(&self.shared.audit(
                 "login.failure",
                 account,
                 client,
@@ -542,7 +552,7 @@ impl Auth {
                 .await?;
             return Err(Error::InvalidCredentials);
         };
-        let stored = match self.store().passkey_by_credential(cred_id).await? {
+        let stored = match self.store.passkey_by_credential(cred_id).await? {
             Some(p) if p.account_id.0 == user => p,
             _ => {
                 self.passkey_login_failed(None, "unknown_credential", client)
@@ -561,34 +571,35 @@ impl Auth {
                 return Err(Error::InvalidCredentials);
             }
         };
-        let Some(account) = self.store().account_by_id(stored.account_id).await? else {
+        let Some(account) = self.account_store.account_by_id(stored.account_id).await? else {
             return Err(Error::InvalidCredentials);
         };
-        if let Err(e) = Self::check_usable(&account) {
+        if let Err(e) = check_usable(&account) {
             self.passkey_login_failed(Some(account.id), e.code(), client)
                 .await?;
             return Err(e);
         }
         pk.update_credential(&result);
         let json = serde_json::to_string(&pk).map_err(Error::internal)?;
-        self.store()
-            .passkey_used(stored.id, &json, result.backup_state(), self.now())
+        self.store
+            .passkey_used(stored.id, &json, result.backup_state(), self.shared.now())
             .await?;
-        self.start_session_via(
-            &account,
-            remember,
-            &[amr_of(credential)],
-            client,
-            Some("passkey"),
-        )
-        .await
+        self.sessions
+            .start_session_via(
+                &account,
+                remember,
+                &[amr_of(credential)],
+                client,
+                Some("passkey"),
+            )
+            .await
     }
 
     // ----- management ---------------------------------------------------------
 
     /// The passkeys of an account, oldest first.
-    pub async fn passkeys(&self, account: AccountId) -> Result<Vec<Passkey>> {
-        self.store().passkeys_of(account).await
+    pub async fn list(&self, account: AccountId) -> Result<Vec<Passkey>> {
+        self.store.passkeys_of(account).await
     }
 
     /// Rename a passkey of `account`; `NotFound` for another account's.
@@ -601,10 +612,10 @@ impl Auth {
         let Some(name) = check_name(Some(name))? else {
             return Err(Error::field("name", "is required"));
         };
-        if !self.store().rename_passkey(account, id, &name).await? {
+        if !self.store.rename_passkey(account, id, &name).await? {
             return Err(Error::NotFound);
         }
-        self.store()
+        self.store
             .passkeys_of(account)
             .await?
             .into_iter()
@@ -622,13 +633,13 @@ impl Auth {
         by_admin: bool,
         client: &ClientInfo,
     ) -> Result<()> {
-        let ev = self.audit(
+        let ev = self.shared.audit(
             "passkey.deleted",
             Some(account),
             client,
             serde_json::json!({"passkey_id": id, "by": if by_admin { "admin" } else { "self" }}),
         );
-        if self.store().delete_passkey(account, id, &ev).await? {
+        if self.store.delete_passkey(account, id, &ev).await? {
             Ok(())
         } else {
             Err(Error::NotFound)

@@ -77,7 +77,7 @@ pub struct Settings {
     /// Lifetime of an email-change token (24 h).
     pub change_email_ttl: Duration,
     /// The WebAuthn relying party of passkeys; `None`: passkeys are off.
-    pub webauthn: Option<crate::passkey::WebauthnSettings>,
+    pub webauthn: Option<WebauthnSettings>,
 }
 
 impl Default for Settings {
@@ -115,4 +115,17 @@ impl Default for Settings {
             webauthn: None,
         }
     }
+}
+
+/// The WebAuthn relying party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnSettings {
+    /// Relying-party id: the host of `origin` or a parent domain of it
+    /// (`example.com`). Passkeys are bound to it.
+    pub rp_id: String,
+    /// Name shown by the authenticator (`Warden`).
+    pub rp_name: String,
+    /// The origin of the pages that call the WebAuthn API
+    /// (`https://auth.example.com`).
+    pub origin: String,
 }

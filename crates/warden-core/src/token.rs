@@ -304,7 +304,7 @@ fn sig_key(token: &str) -> u64 {
 const CACHE_MAX: usize = 65_536;
 
 /// How long after a rotation a node may still sign with the retired key
-/// (nodes reload keys once a minute; see `Auth::housekeeping`).
+/// (nodes reload keys once a minute; see `Upkeep::housekeeping`).
 pub const RELOAD_MARGIN: Duration = Duration::minutes(2);
 
 /// Signs and verifies access tokens with a pinned algorithm and a key ring.

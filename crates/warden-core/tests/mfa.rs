@@ -45,6 +45,7 @@ async fn env_with(settings: Settings) -> Env {
         .await
         .unwrap();
     let id = auth
+        .accounts()
         .create_account(NewAccount::new("alice", PASSWORD), &client())
         .await
         .unwrap()
@@ -80,10 +81,16 @@ impl Env {
     /// Enrol and confirm; returns the secret and the recovery codes. The clock
     /// moves on a step so the confirming code's step is in the past.
     async fn enrol(&self) -> (Vec<u8>, Vec<String>) {
-        let setup = self.auth.totp_setup(self.id, &client()).await.unwrap();
+        let setup = self
+            .auth
+            .mfa()
+            .totp_setup(self.id, &client())
+            .await
+            .unwrap();
         let secret = decode(&setup.secret);
         let codes = self
             .auth
+            .mfa()
             .totp_confirm(self.id, &self.code(&secret, 0), &client())
             .await
             .unwrap();
@@ -94,6 +101,7 @@ impl Env {
     async fn mfa_token(&self) -> String {
         match self
             .auth
+            .sessions()
             .login("alice", PASSWORD, false, &client())
             .await
             .unwrap()
@@ -107,11 +115,12 @@ impl Env {
     }
 
     async fn finish(&self, token: &str, code: &str) -> Result<TokenPair, Error> {
-        self.auth.login_mfa(token, code, &client()).await
+        self.auth.mfa().login_mfa(token, code, &client()).await
     }
 
     async fn events(&self) -> Vec<(String, serde_json::Value)> {
         self.auth
+            .accounts()
             .audit_events(&AuditQuery {
                 account_id: Some(self.id),
                 limit: 1000,
@@ -148,8 +157,8 @@ fn rfc6238_sha1_vectors_on_a_manual_clock() {
 #[tokio::test]
 async fn enrol_then_login_with_totp() {
     let e = env().await;
-    assert!(!e.auth.mfa_status(e.id).await.unwrap());
-    let setup = e.auth.totp_setup(e.id, &client()).await.unwrap();
+    assert!(!e.auth.mfa().mfa_status(e.id).await.unwrap());
+    let setup = e.auth.mfa().totp_setup(e.id, &client()).await.unwrap();
     assert!(
         setup
             .otpauth_uri
@@ -163,6 +172,7 @@ async fn enrol_then_login_with_totp() {
     // Not active before confirmation: the login still answers tokens.
     assert!(
         e.auth
+            .sessions()
             .login("alice", PASSWORD, false, &client())
             .await
             .unwrap()
@@ -172,20 +182,22 @@ async fn enrol_then_login_with_totp() {
     // Wrong code: refused, still off.
     let wrong = e
         .auth
+        .mfa()
         .totp_confirm(e.id, &e.code(&secret, 120), &client())
         .await;
     assert!(matches!(wrong, Err(Error::InvalidMfaCode)), "{wrong:?}");
-    assert!(!e.auth.mfa_status(e.id).await.unwrap());
+    assert!(!e.auth.mfa().mfa_status(e.id).await.unwrap());
     // Right code.
     let confirm_code = e.code(&secret, 0);
     let codes = e
         .auth
+        .mfa()
         .totp_confirm(e.id, &confirm_code, &client())
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
-    assert!(e.auth.mfa_status(e.id).await.unwrap());
-    assert_eq!(e.auth.recovery_codes_left(e.id).await.unwrap(), 10);
+    assert!(e.auth.mfa().mfa_status(e.id).await.unwrap());
+    assert_eq!(e.auth.mfa().recovery_codes_left(e.id).await.unwrap(), 10);
     // The confirming code cannot be used again to log in.
     let token = e.mfa_token().await;
     let replay = e.finish(&token, &confirm_code).await;
@@ -193,7 +205,7 @@ async fn enrol_then_login_with_totp() {
     // The next step's code works; the session says pwd + otp.
     e.clock.advance(Duration::seconds(30));
     let pair = e.finish(&token, &e.code(&secret, 0)).await.unwrap();
-    let claims = e.auth.authenticate(&pair.access_token).unwrap();
+    let claims = e.auth.sessions().authenticate(&pair.access_token).unwrap();
     assert_eq!(claims.sub, e.id);
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     // The token is single use.
@@ -327,7 +339,7 @@ async fn mfa_token_expires_after_five_minutes() {
     // Housekeeping prunes dead tokens.
     let dead = e.mfa_token().await;
     e.clock.advance(Duration::minutes(10));
-    e.auth.housekeeping().await.unwrap();
+    e.auth.upkeep().housekeeping().await.unwrap();
     let hash = warden_core::random::sha256(dead.as_bytes());
     assert_eq!(
         e.store
@@ -348,9 +360,9 @@ async fn recovery_codes_work_once() {
     let (_, codes) = e.enrol().await;
     let token = e.mfa_token().await;
     let pair = e.finish(&token, &codes[0].to_uppercase()).await.unwrap();
-    let claims = e.auth.authenticate(&pair.access_token).unwrap();
+    let claims = e.auth.sessions().authenticate(&pair.access_token).unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
-    assert_eq!(e.auth.recovery_codes_left(e.id).await.unwrap(), 9);
+    assert_eq!(e.auth.mfa().recovery_codes_left(e.id).await.unwrap(), 9);
     let token = e.mfa_token().await;
     assert!(matches!(
         e.finish(&token, &codes[0]).await,
@@ -370,26 +382,42 @@ async fn recovery_codes_work_once() {
 #[tokio::test]
 async fn setup_twice_replaces_the_pending_secret() {
     let e = env().await;
-    let first = decode(&e.auth.totp_setup(e.id, &client()).await.unwrap().secret);
-    let second = decode(&e.auth.totp_setup(e.id, &client()).await.unwrap().secret);
+    let first = decode(
+        &e.auth
+            .mfa()
+            .totp_setup(e.id, &client())
+            .await
+            .unwrap()
+            .secret,
+    );
+    let second = decode(
+        &e.auth
+            .mfa()
+            .totp_setup(e.id, &client())
+            .await
+            .unwrap()
+            .secret,
+    );
     assert_ne!(first, second);
     assert!(matches!(
         e.auth
+            .mfa()
             .totp_confirm(e.id, &e.code(&first, 0), &client())
             .await,
         Err(Error::InvalidMfaCode)
     ));
     e.auth
+        .mfa()
         .totp_confirm(e.id, &e.code(&second, 0), &client())
         .await
         .unwrap();
     // Enabled: a further setup is refused, confirm without setup too.
     assert!(matches!(
-        e.auth.totp_setup(e.id, &client()).await,
+        e.auth.mfa().totp_setup(e.id, &client()).await,
         Err(Error::BadRequest(_))
     ));
     assert!(matches!(
-        e.auth.totp_confirm(e.id, "123456", &client()).await,
+        e.auth.mfa().totp_confirm(e.id, "123456", &client()).await,
         Err(Error::BadRequest(_))
     ));
 }
@@ -400,18 +428,20 @@ async fn disable_needs_the_password_and_deletes_everything() {
     let (_, codes) = e.enrol().await;
     assert!(matches!(
         e.auth
+            .mfa()
             .totp_disable(e.id, "wrong password!", &client())
             .await,
         Err(Error::InvalidCredentials)
     ));
-    assert!(e.auth.mfa_status(e.id).await.unwrap());
+    assert!(e.auth.mfa().mfa_status(e.id).await.unwrap());
     e.auth
+        .mfa()
         .totp_disable(e.id, PASSWORD, &client())
         .await
         .unwrap();
-    assert!(!e.auth.mfa_status(e.id).await.unwrap());
+    assert!(!e.auth.mfa().mfa_status(e.id).await.unwrap());
     assert_eq!(e.store.active_totp(e.id).await.unwrap(), None);
-    assert_eq!(e.auth.recovery_codes_left(e.id).await.unwrap(), 0);
+    assert_eq!(e.auth.mfa().recovery_codes_left(e.id).await.unwrap(), 0);
     assert_eq!(
         e.store
             .use_recovery_code(e.id, &mfa::recovery_code_hash(&codes[2]).unwrap())
@@ -421,12 +451,17 @@ async fn disable_needs_the_password_and_deletes_everything() {
     );
     let outcome = e
         .auth
+        .sessions()
         .login("alice", PASSWORD, false, &client())
         .await
         .unwrap();
     let pair = outcome.tokens().expect("no MFA step any more");
     assert_eq!(
-        e.auth.authenticate(&pair.access_token).unwrap().amr,
+        e.auth
+            .sessions()
+            .authenticate(&pair.access_token)
+            .unwrap()
+            .amr,
         vec!["pwd".to_owned()]
     );
     let disabled: Vec<_> = e
@@ -444,14 +479,15 @@ async fn admin_disable_deletes_the_secret() {
     let e = env().await;
     e.enrol().await;
     let token = e.mfa_token().await;
-    e.auth.disable_mfa(e.id, &client()).await.unwrap();
-    assert!(!e.auth.mfa_status(e.id).await.unwrap());
+    e.auth.mfa().disable_mfa(e.id, &client()).await.unwrap();
+    assert!(!e.auth.mfa().mfa_status(e.id).await.unwrap());
     assert_eq!(e.store.active_totp(e.id).await.unwrap(), None);
-    assert_eq!(e.auth.recovery_codes_left(e.id).await.unwrap(), 0);
+    assert_eq!(e.auth.mfa().recovery_codes_left(e.id).await.unwrap(), 0);
     // A pending MFA login cannot be finished any more.
     assert!(e.finish(&token, "123456").await.is_err());
     assert!(
         e.auth
+            .sessions()
             .login("alice", PASSWORD, false, &client())
             .await
             .unwrap()
@@ -459,7 +495,7 @@ async fn admin_disable_deletes_the_secret() {
             .is_some()
     );
     // A no-op the second time; still only one event.
-    e.auth.disable_mfa(e.id, &client()).await.unwrap();
+    e.auth.mfa().disable_mfa(e.id, &client()).await.unwrap();
     let n = e
         .events()
         .await
@@ -469,13 +505,13 @@ async fn admin_disable_deletes_the_secret() {
     assert_eq!(n, 1);
     // Enrolling again works.
     e.enrol().await;
-    assert!(e.auth.mfa_status(e.id).await.unwrap());
+    assert!(e.auth.mfa().mfa_status(e.id).await.unwrap());
 }
 
 #[tokio::test]
 async fn secrets_are_encrypted_at_rest() {
     let e = env().await;
-    let setup = e.auth.totp_setup(e.id, &client()).await.unwrap();
+    let setup = e.auth.mfa().totp_setup(e.id, &client()).await.unwrap();
     let secret = decode(&setup.secret);
     let stored = e.store.pending_totp(e.id).await.unwrap().unwrap();
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_slice()));
@@ -495,7 +531,7 @@ async fn secrets_are_encrypted_at_rest() {
     })
     .await;
     assert_eq!(e2.store.setting("encryption_key").await.unwrap(), None);
-    e2.auth.totp_setup(e2.id, &client()).await.unwrap();
+    e2.auth.mfa().totp_setup(e2.id, &client()).await.unwrap();
     let stored = e2.store.pending_totp(e2.id).await.unwrap().unwrap();
     let mut ctx = b"warden-totp:".to_vec();
     ctx.extend_from_slice(e2.id.0.as_bytes());
@@ -510,7 +546,7 @@ async fn otp_disabled_refuses_enrolment() {
     })
     .await;
     assert!(matches!(
-        e.auth.totp_setup(e.id, &client()).await,
+        e.auth.mfa().totp_setup(e.id, &client()).await,
         Err(Error::Forbidden(_))
     ));
 }
@@ -537,7 +573,11 @@ async fn blocked_account_cannot_finish_mfa() {
     let e = env().await;
     let (secret, _) = e.enrol().await;
     let token = e.mfa_token().await;
-    e.auth.block_account(e.id, "test", &client()).await.unwrap();
+    e.auth
+        .accounts()
+        .block_account(e.id, "test", &client())
+        .await
+        .unwrap();
     assert!(matches!(
         e.finish(&token, &e.code(&secret, 0)).await,
         Err(Error::AccountBlocked)

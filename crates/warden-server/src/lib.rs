@@ -55,7 +55,7 @@ pub fn open_redis(cfg: &Config) -> Result<Option<warden_store_redis::Redis>, Err
 }
 
 /// With `redis_url`: keep the per-IP rate limit in Redis and run
-/// [`Auth::sync`] as soon as another node publishes a feed wake-up. Returns
+/// [`Upkeep::sync`](warden_core::Upkeep::sync) as soon as another node publishes a feed wake-up. Returns
 /// the listener task (abort it on shutdown).
 pub async fn start_redis(
     cfg: &Config,
@@ -72,7 +72,7 @@ pub async fn start_redis(
     Ok(Some(redis.spawn_feed_listener(move || {
         let auth = auth.clone();
         async move {
-            if let Err(e) = auth.sync().await {
+            if let Err(e) = auth.upkeep().sync().await {
                 tracing::warn!(error = %e, "change feed sync failed");
             }
         }

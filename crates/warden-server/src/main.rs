@@ -252,6 +252,7 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
                 None => None,
             };
             for e in auth
+                .accounts()
                 .audit_events(&AuditQuery {
                     account_id,
                     limit,
@@ -317,7 +318,7 @@ fn cli_client() -> ClientInfo {
 
 async fn find(auth: &Auth, key: &str) -> Result<Arc<Account>, Error> {
     if let Some(id) = AccountId::parse(key) {
-        return auth.account(id).await;
+        return auth.accounts().account(id).await;
     }
     let a = auth
         .store()
@@ -368,6 +369,7 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
         } => {
             let password = read_password(password)?;
             let a = auth
+                .accounts()
                 .create_account(
                     NewAccount {
                         login,
@@ -386,6 +388,7 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             let mut left = limit;
             while left > 0 {
                 let page = auth
+                    .accounts()
                     .list_accounts(&AccountQuery {
                         search: q.clone(),
                         after,
@@ -405,17 +408,19 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
         AccountCmd::Show { account } => print_account(find(auth, &account).await?.as_ref()),
         AccountCmd::Delete { account } => {
             let a = find(auth, &account).await?;
-            auth.delete_account(a.id, &client).await?;
+            auth.accounts().delete_account(a.id, &client).await?;
             println!("deleted {}", a.login);
         }
         AccountCmd::Block { account, reason } => {
             let a = find(auth, &account).await?;
-            auth.block_account(a.id, &reason, &client).await?;
+            auth.accounts()
+                .block_account(a.id, &reason, &client)
+                .await?;
             println!("blocked {}", a.login);
         }
         AccountCmd::Unblock { account } => {
             let a = find(auth, &account).await?;
-            auth.unblock_account(a.id, &client).await?;
+            auth.accounts().unblock_account(a.id, &client).await?;
             println!("unblocked {}", a.login);
         }
         AccountCmd::Scopes { account, scopes } => {
@@ -423,13 +428,13 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             let a = if scopes.is_empty() {
                 (*a).clone()
             } else {
-                auth.set_scopes(a.id, scopes, &client).await?
+                auth.accounts().set_scopes(a.id, scopes, &client).await?
             };
             println!("{}", a.scopes.join(" "));
         }
         AccountCmd::DisableMfa { account } => {
             let a = find(auth, &account).await?;
-            auth.disable_mfa(a.id, &client).await?;
+            auth.mfa().disable_mfa(a.id, &client).await?;
             println!("second factor off for {}", a.login);
         }
     }
@@ -473,6 +478,7 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
         } => {
             let a = find(auth, &account).await?;
             let issued = auth
+                .api_keys()
                 .create_api_key(
                     a.id,
                     warden_core::api_key::NewApiKey {
@@ -494,6 +500,7 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
                 None => None,
             };
             let keys = auth
+                .api_keys()
                 .admin_list_api_keys(&warden_core::store::ApiKeyQuery {
                     account_id,
                     include_revoked: true,
@@ -505,7 +512,9 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
             }
         }
         ApiKeyCmd::Revoke { id } => {
-            auth.revoke_api_key(None, api_key_id(&id)?, &client).await?;
+            auth.api_keys()
+                .revoke_api_key(None, api_key_id(&id)?, &client)
+                .await?;
             println!("revoked {id}");
         }
         ApiKeyCmd::Renew {
@@ -513,6 +522,7 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
             expires_in_days,
         } => {
             let k = auth
+                .api_keys()
                 .renew_api_key(None, api_key_id(&id)?, expires_in_days, &client)
                 .await?;
             print_api_key(&k);
@@ -568,7 +578,7 @@ async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
         // Printed once: only its hash is stored.
         println!("Generated admin secret (shown once, store it safely): {secret}");
     }
-    let background = warden.auth().spawn_background(
+    let background = warden.auth().upkeep().spawn_background(
         std::time::Duration::try_from(cfg.sync_interval.0)
             .unwrap_or(std::time::Duration::from_secs(1)),
     );

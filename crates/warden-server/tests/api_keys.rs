@@ -1128,7 +1128,7 @@ both!(a_revoke_reaches_other_nodes_through_the_feed, |b| {
     // Node A still has the verified record cached (for at most 30 s) ...
     node_a.get("/auth/me", By::Key(&key)).await.status(200);
     // ... until its next feed sync drops it.
-    node_a.warden.auth().sync().await.unwrap();
+    node_a.warden.auth().upkeep().sync().await.unwrap();
     node_a
         .get("/auth/me", By::Key(&key))
         .await

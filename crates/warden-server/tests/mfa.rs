@@ -338,7 +338,7 @@ both!(whole_login_flow, |b| async move {
     assert_eq!(r.set_cookies(), 3, "access, refresh and CSRF cookies");
     assert_eq!(r.str("token_type"), "Bearer");
     let access = r.str("access_token");
-    let claims = app.warden.auth().authenticate(&access).unwrap();
+    let claims = app.warden.auth().sessions().authenticate(&access).unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     assert_eq!(claims.sub.to_string(), id);
     app.call("GET", "/auth/me", Some(&access), None)
@@ -357,6 +357,7 @@ both!(whole_login_flow, |b| async move {
     let claims = app
         .warden
         .auth()
+        .sessions()
         .authenticate(&r.str("access_token"))
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
@@ -473,6 +474,7 @@ both!(recovery_code_reuse_refused, |b| async move {
     let claims = app
         .warden
         .auth()
+        .sessions()
         .authenticate(&r.str("access_token"))
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
@@ -547,6 +549,7 @@ both!(delete_needs_the_password, |b| async move {
     let claims = app
         .warden
         .auth()
+        .sessions()
         .authenticate(&r.str("access_token"))
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned()]);
@@ -572,7 +575,7 @@ both!(admin_route_turns_mfa_off, |b| async move {
     assert!(app.store.active_totp(account).await.unwrap().is_none());
     assert_eq!(app.store.recovery_codes_left(account).await.unwrap(), 0);
     assert!(!app.mfa_enabled(&token).await);
-    assert!(!app.warden.auth().mfa_status(account).await.unwrap());
+    assert!(!app.warden.auth().mfa().mfa_status(account).await.unwrap());
     let r = app.login("ivan").await;
     assert!(r.body.get("access_token").is_some(), "{}", r.body);
 });

@@ -116,6 +116,7 @@ async fn every_page_renders_signed_in_and_redirects_signed_out() {
         .id;
     app.warden
         .auth()
+        .accounts()
         .set_scopes(
             id,
             vec!["admin".into()],
@@ -691,7 +692,13 @@ async fn identities_link_starts_at_the_provider() {
         .split(['?', '&'])
         .find_map(|kv| kv.strip_prefix("state="))
         .unwrap();
-    let state = app.warden.auth().oauth_take_state(state).await.unwrap();
+    let state = app
+        .warden
+        .auth()
+        .identities()
+        .oauth_take_state(state)
+        .await
+        .unwrap();
     let account = app
         .warden
         .auth()
@@ -752,7 +759,8 @@ async fn identities_unlink_and_the_last_sign_in_method() {
         .unwrap()
         .unwrap();
     let sub = unique("sub");
-    auth.oauth_link(account.id, &profile(&sub), &by)
+    auth.identities()
+        .oauth_link(account.id, &profile(&sub), &by)
         .await
         .unwrap();
     let page = b.open("/ui/account/identities").await;
@@ -770,6 +778,7 @@ async fn identities_unlink_and_the_last_sign_in_method() {
     // An account made by an external sign-in has no password: its only
     // identity cannot be unlinked, and the password pages say why.
     let signed = auth
+        .identities()
         .oauth_sign_in(&profile(&unique("sub")), &by)
         .await
         .unwrap();

@@ -29,6 +29,7 @@ async fn admin(app: &App) -> (Browser, String, AccountId) {
     let id = register(app, &login).await;
     app.warden
         .auth()
+        .accounts()
         .set_scopes(id, vec!["admin".into()], &ClientInfo::default())
         .await
         .expect("grant admin");
@@ -99,7 +100,15 @@ async fn only_admins_get_in() {
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(!app.warden.auth().account(uid).await.unwrap().blocked);
+    assert!(
+        !app.warden
+            .auth()
+            .accounts()
+            .account(uid)
+            .await
+            .unwrap()
+            .blocked
+    );
     // Signed out: to the sign-in page, coming back afterwards.
     let mut anon = Browser::new(&app);
     for p in &pages {
@@ -135,6 +144,7 @@ async fn search_and_paging() {
         let acc = app
             .warden
             .auth()
+            .accounts()
             .create_account(
                 NewAccount {
                     email: Some(format!("m{i}.{tag}@example.com")),
@@ -221,6 +231,7 @@ async fn create_an_account() {
     let acc = app
         .warden
         .auth()
+        .accounts()
         .account(AccountId::parse(&id).expect("id"))
         .await
         .unwrap();
@@ -269,7 +280,15 @@ async fn block_and_unblock() {
             .unwrap_or_default()
             .starts_with("/ui/sign-in")
     );
-    assert!(app.warden.auth().sessions(uid).await.unwrap().is_empty());
+    assert!(
+        app.warden
+            .auth()
+            .sessions()
+            .list(uid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let mut again = Browser::new(&app);
     let page = again.sign_in(&login, PASSWORD).await;
     assert!(
@@ -305,7 +324,15 @@ async fn block_and_unblock() {
             .unwrap_or_default()
             .contains("your own account")
     );
-    assert!(!app.warden.auth().account(admin_id).await.unwrap().blocked);
+    assert!(
+        !app.warden
+            .auth()
+            .accounts()
+            .account(admin_id)
+            .await
+            .unwrap()
+            .blocked
+    );
     assert_eq!(a.open("/ui/admin/accounts").await.status, StatusCode::OK);
 }
 
@@ -327,12 +354,22 @@ async fn scopes_two_factor_and_sessions() {
         .await;
     assert!(page.contains("Scopes saved: read write."), "{}", page.html);
     assert_eq!(page.input("scopes").as_deref(), Some("read write"));
-    assert_eq!(auth.account(uid).await.unwrap().scopes, ["read", "write"]);
+    assert_eq!(
+        auth.accounts().account(uid).await.unwrap().scopes,
+        ["read", "write"]
+    );
     let page = a
         .submit(&format!("{}/scopes", account_url(uid)), &[("scopes", "")])
         .await;
     assert!(page.contains("The account has no scopes now."));
-    assert!(auth.account(uid).await.unwrap().scopes.is_empty());
+    assert!(
+        auth.accounts()
+            .account(uid)
+            .await
+            .unwrap()
+            .scopes
+            .is_empty()
+    );
     // An admin keeps their own admin scope.
     let page = a
         .post(
@@ -342,11 +379,18 @@ async fn scopes_two_factor_and_sessions() {
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.text_of("scopes-error").is_some());
-    assert!(auth.account(admin_id).await.unwrap().has_scope("admin"));
+    assert!(
+        auth.accounts()
+            .account(admin_id)
+            .await
+            .unwrap()
+            .has_scope("admin")
+    );
     // Two-factor: the button only when it is on.
     assert!(!html(&page).contains("Turn off two-factor"));
-    let setup = auth.totp_setup(uid, &client).await.expect("setup");
-    auth.totp_confirm(uid, &totp_code(&setup.secret, 0), &client)
+    let setup = auth.mfa().totp_setup(uid, &client).await.expect("setup");
+    auth.mfa()
+        .totp_confirm(uid, &totp_code(&setup.secret, 0), &client)
         .await
         .expect("confirm");
     let page = a.open(&account_url(uid)).await;
@@ -357,7 +401,7 @@ async fn scopes_two_factor_and_sessions() {
     assert!(page.contains("Two-factor sign-in is turned off"));
     assert_eq!(page.text_of("account-mfa").as_deref(), Some("off"));
     assert!(!html(&page).contains(">Turn off two-factor</button>"));
-    assert!(!auth.mfa_status(uid).await.unwrap());
+    assert!(!auth.mfa().mfa_status(uid).await.unwrap());
     // Sessions: the page session plus one through the API.
     app.login(&login, PASSWORD).await.assert_status(200);
     let page = a.open(&account_url(uid)).await;
@@ -368,7 +412,7 @@ async fn scopes_two_factor_and_sessions() {
         .await;
     assert!(page.contains("2 sessions revoked."), "{}", page.html);
     assert_eq!(page.text_of("account-sessions").as_deref(), Some("0"));
-    assert!(auth.sessions(uid).await.unwrap().is_empty());
+    assert!(auth.sessions().list(uid).await.unwrap().is_empty());
     assert_eq!(u.get("/ui/account").await.status, StatusCode::SEE_OTHER);
 }
 
@@ -381,10 +425,12 @@ async fn revoke_an_api_key() {
     let auth = app.warden.auth();
     let client = ClientInfo::default();
     let key = auth
+        .api_keys()
         .create_api_key(uid, NewApiKey::named("ci deploy"), &client)
         .await
         .expect("key");
     let foreign = auth
+        .api_keys()
         .create_api_key(other, NewApiKey::named("theirs"), &client)
         .await
         .expect("key");
@@ -402,7 +448,8 @@ async fn revoke_an_api_key() {
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(
-        auth.api_key(None, foreign.record.id)
+        auth.api_keys()
+            .api_key(None, foreign.record.id)
             .await
             .unwrap()
             .revoked_at
@@ -412,7 +459,14 @@ async fn revoke_an_api_key() {
         .submit(&format!("{}/api-keys/{kid}/revoke", account_url(uid)), &[])
         .await;
     assert!(page.contains("API key ci deploy revoked."), "{}", page.html);
-    assert!(auth.api_key(None, kid).await.unwrap().revoked_at.is_some());
+    assert!(
+        auth.api_keys()
+            .api_key(None, kid)
+            .await
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
     let row = page
         .html
         .split(&format!("<tr data-api-key-id=\"{kid}\">"))
@@ -443,10 +497,10 @@ async fn delete_needs_the_login_typed() {
         page.html
     );
     assert!(html(&page).contains("aria-describedby=\"confirm_login-error\""));
-    assert!(auth.account(uid).await.is_ok());
+    assert!(auth.accounts().account(uid).await.is_ok());
     let page = a.post(&format!("{}/delete", account_url(uid)), &[]).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(auth.account(uid).await.is_ok());
+    assert!(auth.accounts().account(uid).await.is_ok());
     // Logins compare case-insensitively, like sign-in.
     let page = a
         .submit(
@@ -456,7 +510,10 @@ async fn delete_needs_the_login_typed() {
         .await;
     assert_eq!(page.h1(), "Accounts");
     assert!(page.contains(&format!("Account {login} deleted.")));
-    assert!(matches!(auth.account(uid).await, Err(Error::NotFound)));
+    assert!(matches!(
+        auth.accounts().account(uid).await,
+        Err(Error::NotFound)
+    ));
     let gone = a.get(&account_url(uid)).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     // Not one's own account.
@@ -467,7 +524,7 @@ async fn delete_needs_the_login_typed() {
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(auth.account(admin_id).await.is_ok());
+    assert!(auth.accounts().account(admin_id).await.is_ok());
 }
 
 #[tokio::test]
@@ -601,7 +658,15 @@ async fn audit_log_with_filters() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.alert().is_some());
     // A login works as the account filter too.
-    let login = app.warden.auth().account(uid).await.unwrap().login.clone();
+    let login = app
+        .warden
+        .auth()
+        .accounts()
+        .account(uid)
+        .await
+        .unwrap()
+        .login
+        .clone();
     let page = a.open(&format!("/ui/admin/audit?account={login}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(html(&page).contains("<tr data-event=\"account.blocked\">"));
@@ -628,12 +693,12 @@ async fn a_post_without_csrf_changes_nothing() {
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(page.h1(), "Form expired");
     }
-    let acc = auth.account(uid).await.unwrap();
+    let acc = auth.accounts().account(uid).await.unwrap();
     assert!(!acc.blocked && acc.scopes.is_empty());
     // With the page's token it goes through.
     let page = a
         .post(&format!("{}/block", account_url(uid)), &[("reason", "x")])
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert!(auth.account(uid).await.unwrap().blocked);
+    assert!(auth.accounts().account(uid).await.unwrap().blocked);
 }

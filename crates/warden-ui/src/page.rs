@@ -244,7 +244,8 @@ impl Page {
         if let Some(old) = &self.signed
             && old.session.id != sid
         {
-            auth.revoke_own_session(old.account.id, old.session.id, &self.client)
+            auth.sessions()
+                .revoke_own_session(old.account.id, old.session.id, &self.client)
                 .await?;
         }
         let session = auth
@@ -272,6 +273,7 @@ impl Page {
     pub async fn sign_out(&self, flash: Option<Flash>) -> Result<Response, Error> {
         if let Some(s) = &self.signed {
             self.auth()
+                .sessions()
                 .revoke_own_session(s.account.id, s.session.id, &self.client)
                 .await?;
         }

@@ -70,7 +70,7 @@ fn json_redirect(redirect: Response, to: &str) -> Response {
 }
 
 async fn sign_in_begin(page: Page) -> Response {
-    match page.auth().passkey_login_begin().await {
+    match page.auth().passkeys().passkey_login_begin().await {
         Ok(c) => Json(c).into_response(),
         Err(e) => json_error(&e),
     }
@@ -89,6 +89,7 @@ struct SignInFinish {
 async fn sign_in_finish(page: Page, UiJson(b): UiJson<SignInFinish>) -> Response {
     let pair = match page
         .auth()
+        .passkeys()
         .passkey_login_finish(&b.challenge_id, &b.credential, b.remember, &page.client)
         .await
     {
@@ -116,7 +117,7 @@ async fn render_list(m: &Member, status: StatusCode, error: Option<&Error>) -> R
     let auth = page.auth();
     let enabled = auth.settings().webauthn.is_some();
     let passkeys = if enabled {
-        match auth.passkeys(m.signed.account.id).await {
+        match auth.passkeys().list(m.signed.account.id).await {
             Ok(p) => p,
             Err(e) => return page.error(&e),
         }
@@ -162,6 +163,7 @@ async fn register_begin(m: Member, UiJson(b): UiJson<RegisterBegin>) -> Response
     match m
         .page
         .auth()
+        .passkeys()
         .passkey_register_begin(m.signed.account.id, name)
         .await
     {
@@ -183,6 +185,7 @@ async fn register_finish(m: Member, UiJson(b): UiJson<RegisterFinish>) -> Respon
     let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     match page
         .auth()
+        .passkeys()
         .passkey_register_finish(
             m.signed.account.id,
             &b.challenge_id,
@@ -220,6 +223,7 @@ async fn rename(m: Member, Path(id): Path<String>, UiForm(f): UiForm<RenameForm>
     };
     match page
         .auth()
+        .passkeys()
         .rename_passkey(m.signed.account.id, id, &f.name)
         .await
     {
@@ -240,6 +244,7 @@ async fn delete(m: Member, Path(id): Path<String>) -> Response {
     let to = page.ui.url("/account/passkeys");
     match page
         .auth()
+        .passkeys()
         .delete_passkey(m.signed.account.id, id, false, &page.client)
         .await
     {

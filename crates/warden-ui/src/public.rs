@@ -184,12 +184,10 @@ async fn sign_in(page: Page, UiForm(f): UiForm<SignInForm>) -> Response {
     let outcome =
         match warden_axum::captcha::before_login(&w, &f.login, captcha, ip.as_deref()).await {
             Ok(()) => {
-                let o = page
-                    .auth()
+                page.auth()
+                    .sessions()
                     .login_with_amr(&f.login, &f.password, remember, &["pwd"], &page.client)
-                    .await;
-                warden_axum::captcha::after_login(&w, &f.login, &o);
-                o
+                    .await
             }
             Err(e) => Err(e),
         };
@@ -257,6 +255,7 @@ async fn sign_in_mfa(page: Page, UiForm(f): UiForm<MfaForm>) -> Response {
     let code: String = f.code.chars().filter(|c| !c.is_whitespace()).collect();
     match page
         .auth()
+        .mfa()
         .login_mfa_with_amr(&f.mfa_token, &code, &[], &page.client)
         .await
     {
@@ -353,7 +352,7 @@ async fn sign_up(page: Page, UiForm(f): UiForm<SignUpForm>) -> Response {
         email: (!email.is_empty()).then(|| email.clone()),
         ..NewAccount::default()
     };
-    let account = match page.auth().register(input, &page.client).await {
+    let account = match page.auth().accounts().register(input, &page.client).await {
         Ok(a) => a,
         Err(e) => {
             let e = match e {
@@ -378,6 +377,7 @@ async fn sign_up(page: Page, UiForm(f): UiForm<SignUpForm>) -> Response {
     if !page.auth().settings().require_verified_email
         && let Err(e) = page
             .auth()
+            .email()
             .send_verification(account.id, &page.client)
             .await
     {
@@ -412,7 +412,12 @@ fn no_referrer(h: &mut HeaderMap) {
 }
 
 async fn verify(page: Page, UiForm(f): UiForm<TokenQuery>) -> Response {
-    match page.auth().verify_email(&f.token, &page.client).await {
+    match page
+        .auth()
+        .email()
+        .verify_email(&f.token, &page.client)
+        .await
+    {
         Ok(()) => page.render("verify_email.html", minijinja::context! { done => true }),
         Err(e) => render(
             &e,
@@ -465,7 +470,7 @@ async fn forgot(page: Page, State(ui): State<Ui>, UiForm(f): UiForm<ForgotForm>)
     let auth = page.auth().clone();
     let client = page.client.clone();
     tokio::spawn(async move {
-        if let Err(e) = auth.request_password_reset(&email, &client).await {
+        if let Err(e) = auth.email().request_password_reset(&email, &client).await {
             tracing::warn!(error = %e, "password reset request failed");
         }
     });
@@ -493,6 +498,7 @@ struct ResetForm {
 async fn reset(page: Page, UiForm(f): UiForm<ResetForm>) -> Response {
     match page
         .auth()
+        .email()
         .reset_password(&f.token, &f.password, &page.client)
         .await
     {
@@ -569,7 +575,7 @@ async fn oauth_complete(page: Page, headers: HeaderMap, Query(q): Query<OAuthDon
     let cookies = &page.ui.warden().http().cookies;
     let claims = warden_axum::cookies::get(&headers, &cookies.access_name)
         .ok_or(Error::Unauthenticated)
-        .and_then(|t| page.auth().authenticate(t));
+        .and_then(|t| page.auth().sessions().authenticate(t));
     let claims = match claims {
         Ok(c) => c,
         Err(_) => {

@@ -61,7 +61,7 @@ pub(crate) async fn signed_in(
     let Some(session) = keys.session.live(auth, sid, client).await? else {
         return Ok(None);
     };
-    let account = match auth.account(session.account_id).await {
+    let account = match auth.accounts().account(session.account_id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return Ok(None),
         Err(e) => return Err(e),

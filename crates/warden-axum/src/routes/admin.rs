@@ -55,6 +55,7 @@ pub async fn list(
             .map(|q| q.chars().take(128).collect());
     let items = w
         .auth()
+        .accounts()
         .list_accounts(&AccountQuery {
             search,
             after,
@@ -94,7 +95,7 @@ pub async fn create(
         scopes: b.scopes,
         active: b.active,
     };
-    let a = w.auth().create_account(input, &client).await?;
+    let a = w.auth().accounts().create_account(input, &client).await?;
     Ok(json(StatusCode::CREATED, &AccountBody::from(&a)))
 }
 
@@ -102,7 +103,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/auth/admin/accounts/{id}", tag = "admin", params(("id" = String, Path)), security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = AccountBody), (status = 404, body = Problem)))]
 pub async fn get(State(w): State<Warden>, _: AdminCaller, Path(id): Path<String>) -> ApiResult {
-    let a = w.auth().account(account_id(&id)?).await?;
+    let a = w.auth().accounts().account(account_id(&id)?).await?;
     Ok(json(StatusCode::OK, &AccountBody::from(a.as_ref())))
 }
 
@@ -123,7 +124,11 @@ pub async fn patch(
         properties: b.properties,
         email: b.email,
     };
-    let a = w.auth().update_account(id, patch, &client).await?;
+    let a = w
+        .auth()
+        .accounts()
+        .update_account(id, patch, &client)
+        .await?;
     Ok(json(StatusCode::OK, &AccountBody::from(&a)))
 }
 
@@ -136,7 +141,10 @@ pub async fn delete(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    w.auth().delete_account(account_id(&id)?, &client).await?;
+    w.auth()
+        .accounts()
+        .delete_account(account_id(&id)?, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -151,6 +159,7 @@ pub async fn block(
     ApiJson(b): ApiJson<BlockBody>,
 ) -> ApiResult {
     w.auth()
+        .accounts()
         .block_account(account_id(&id)?, &b.reason, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -165,7 +174,10 @@ pub async fn unblock(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    w.auth().unblock_account(account_id(&id)?, &client).await?;
+    w.auth()
+        .accounts()
+        .unblock_account(account_id(&id)?, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -177,7 +189,7 @@ pub async fn block_status(
     _: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let (blocked, reason) = w.auth().block_status(account_id(&id)?).await?;
+    let (blocked, reason) = w.auth().accounts().block_status(account_id(&id)?).await?;
     Ok(json(StatusCode::OK, &BlockStatusBody { blocked, reason }))
 }
 
@@ -190,7 +202,10 @@ pub async fn disable_mfa(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    w.auth().disable_mfa(account_id(&id)?, &client).await?;
+    w.auth()
+        .mfa()
+        .disable_mfa(account_id(&id)?, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -204,6 +219,7 @@ pub async fn revoke_sessions(
     Path(id): Path<String>,
 ) -> ApiResult {
     w.auth()
+        .sessions()
         .revoke_all_sessions(account_id(&id)?, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -256,7 +272,7 @@ pub async fn audit(
         to: parse_time("to", p.to.as_deref())?,
         limit,
     };
-    let events = w.auth().audit_events(&q).await?;
+    let events = w.auth().accounts().audit_events(&q).await?;
     let body: Vec<AuditEventBody> = events.iter().map(AuditEventBody::from).collect();
     Ok(json(StatusCode::OK, &body))
 }

@@ -181,6 +181,7 @@ pub async fn create(
     let account = owner(&w, &auth).await?;
     let issued = w
         .auth()
+        .api_keys()
         .create_api_key(
             account,
             NewApiKey {
@@ -210,7 +211,7 @@ pub async fn create(
     responses((status = 200, body = [ApiKeyBody]), (status = 401, body = Problem)))]
 pub async fn list(State(w): State<Warden>, auth: Authenticated) -> ApiResult {
     let account = owner(&w, &auth).await?;
-    let keys = w.auth().list_api_keys(account).await?;
+    let keys = w.auth().api_keys().list_api_keys(account).await?;
     let now = w.auth().now();
     let body: Vec<ApiKeyBody> = keys.iter().map(|k| ApiKeyBody::new(k, now)).collect();
     Ok(json(StatusCode::OK, &body))
@@ -228,6 +229,7 @@ pub async fn revoke(
 ) -> ApiResult {
     let account = owner(&w, &auth).await?;
     w.auth()
+        .api_keys()
         .revoke_api_key(Some(account), key_id(&id)?, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -258,6 +260,7 @@ pub async fn renew(
     let account = owner(&w, &auth).await?;
     let k = w
         .auth()
+        .api_keys()
         .renew_api_key(Some(account), key_id(&id)?, b.expires_in_days, &client)
         .await?;
     Ok(json(StatusCode::OK, &ApiKeyBody::new(&k, w.auth().now())))
@@ -277,6 +280,7 @@ pub async fn usage(
     let account = owner(&w, &auth).await?;
     let usage = w
         .auth()
+        .api_keys()
         .api_key_usage(Some(account), key_id(&id)?, limit)
         .await?;
     Ok(usage_response(&usage))
@@ -300,6 +304,7 @@ pub async fn admin_list(
     };
     let keys = w
         .auth()
+        .api_keys()
         .admin_list_api_keys(&ApiKeyQuery {
             account_id,
             include_revoked: true,
@@ -320,7 +325,10 @@ pub async fn admin_revoke(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    w.auth().revoke_api_key(None, key_id(&id)?, &client).await?;
+    w.auth()
+        .api_keys()
+        .revoke_api_key(None, key_id(&id)?, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -334,6 +342,10 @@ pub async fn admin_usage(
     ApiQuery(p): ApiQuery<UsageParams>,
 ) -> ApiResult {
     let limit = limit(p.limit, 100)?;
-    let usage = w.auth().api_key_usage(None, key_id(&id)?, limit).await?;
+    let usage = w
+        .auth()
+        .api_keys()
+        .api_key_usage(None, key_id(&id)?, limit)
+        .await?;
     Ok(usage_response(&usage))
 }

@@ -49,7 +49,7 @@ pub async fn register(
         properties: b.properties,
         ..NewAccount::default()
     };
-    let account = w.auth().register(input, &client).await?;
+    let account = w.auth().accounts().register(input, &client).await?;
     metrics::counter!("warden_registrations_total").increment(1);
     Ok(json(
         StatusCode::CREATED,
@@ -74,9 +74,9 @@ pub async fn login(
     crate::captcha::before_login(&w, &b.login, b.captcha.as_deref(), client.ip.as_deref()).await?;
     let outcome = w
         .auth()
+        .sessions()
         .login(&b.login, &b.password, b.remember, &client)
         .await;
-    crate::captcha::after_login(&w, &b.login, &outcome);
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {
         LoginOutcome::Tokens(pair) => Ok(token_response(&w, &pair)),
@@ -112,7 +112,7 @@ pub async fn refresh(
             t.to_owned()
         }
     };
-    let pair = w.auth().refresh(&token, &client).await;
+    let pair = w.auth().sessions().refresh(&token, &client).await;
     metrics::counter!("warden_refreshes_total", "outcome" => if pair.is_ok() { "success" } else { "failure" }).increment(1);
     Ok(token_response(&w, &pair?))
 }
@@ -125,7 +125,7 @@ pub async fn logout(
     Client(client): Client,
     auth: Authenticated,
 ) -> ApiResult {
-    w.auth().logout(&auth.claims, &client).await?;
+    w.auth().sessions().logout(&auth.claims, &client).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     clear_cookies(&w, &mut res);
     Ok(res)
@@ -139,7 +139,10 @@ pub async fn logout_all(
     Client(client): Client,
     auth: Authenticated,
 ) -> ApiResult {
-    w.auth().logout_all(auth.claims.sub, &client).await?;
+    w.auth()
+        .sessions()
+        .logout_all(auth.claims.sub, &client)
+        .await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     clear_cookies(&w, &mut res);
     Ok(res)
@@ -156,7 +159,7 @@ pub async fn me(CurrentAccount(account): CurrentAccount) -> ApiResult {
 #[utoipa::path(get, path = "/auth/sessions", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = [SessionBody]), (status = 401, body = Problem)))]
 pub async fn sessions(State(w): State<Warden>, auth: Authenticated) -> ApiResult {
-    let list = w.auth().sessions(auth.claims.sub).await?;
+    let list = w.auth().sessions().list(auth.claims.sub).await?;
     let body: Vec<SessionBody> = list
         .iter()
         .map(|s| SessionBody::new(s, s.id == auth.claims.sid))
@@ -176,6 +179,7 @@ pub async fn revoke_session(
 ) -> ApiResult {
     let sid = parse_id(&id, SessionId::parse)?;
     w.auth()
+        .sessions()
         .revoke_own_session(auth.claims.sub, sid, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -192,6 +196,7 @@ pub async fn change_password(
 ) -> ApiResult {
     current_account(&w, &auth.claims).await?;
     w.auth()
+        .accounts()
         .change_password(&auth.claims, &b.current_password, &b.new_password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -206,7 +211,11 @@ pub async fn fresh(
     auth: Authenticated,
     ApiJson(b): ApiJson<FreshBody>,
 ) -> ApiResult {
-    let pair = w.auth().fresh(&auth.claims, &b.password, &client).await?;
+    let pair = w
+        .auth()
+        .sessions()
+        .fresh(&auth.claims, &b.password, &client)
+        .await?;
     Ok(token_response(&w, &pair))
 }
 
@@ -222,6 +231,7 @@ pub async fn change_login(
     current_account(&w, &auth.claims).await?;
     let account = w
         .auth()
+        .accounts()
         .change_login(auth.claims.sub, &b.new_login, &client)
         .await?;
     Ok(json(StatusCode::OK, &AccountBody::from(&account)))

@@ -84,7 +84,10 @@ pub async fn send_verification(
     Client(client): Client,
     CurrentAccount(account): CurrentAccount,
 ) -> ApiResult {
-    w.auth().send_verification(account.id, &client).await?;
+    w.auth()
+        .email()
+        .send_verification(account.id, &client)
+        .await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -97,7 +100,7 @@ pub async fn verify(
     Client(client): Client,
     ApiJson(b): ApiJson<TokenBody>,
 ) -> ApiResult {
-    w.auth().verify_email(&b.token, &client).await?;
+    w.auth().email().verify_email(&b.token, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -162,7 +165,7 @@ pub async fn forgot(
     }
     let auth = w.auth().clone();
     tokio::spawn(async move {
-        if let Err(e) = auth.request_password_reset(&b.email, &client).await {
+        if let Err(e) = auth.email().request_password_reset(&b.email, &client).await {
             tracing::warn!(error = %e, "password reset request failed");
         }
     });
@@ -179,6 +182,7 @@ pub async fn reset(
     ApiJson(b): ApiJson<ResetBody>,
 ) -> ApiResult {
     w.auth()
+        .email()
         .reset_password(&b.token, &b.new_password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -197,6 +201,7 @@ pub async fn change(
     ApiJson(b): ApiJson<EmailChangeBody>,
 ) -> ApiResult {
     w.auth()
+        .email()
         .request_email_change(account.id, &b.new_email, &b.password, &client)
         .await?;
     Ok(StatusCode::ACCEPTED.into_response())

@@ -63,7 +63,7 @@ pub async fn totp_setup(
     Client(client): Client,
     CurrentAccount(account): CurrentAccount,
 ) -> ApiResult {
-    let setup = w.auth().totp_setup(account.id, &client).await?;
+    let setup = w.auth().mfa().totp_setup(account.id, &client).await?;
     Ok(json(
         StatusCode::OK,
         &TotpSetupBody {
@@ -84,7 +84,11 @@ pub async fn totp_confirm(
     CurrentAccount(account): CurrentAccount,
     ApiJson(b): ApiJson<MfaCodeBody>,
 ) -> ApiResult {
-    let codes = w.auth().totp_confirm(account.id, &b.code, &client).await?;
+    let codes = w
+        .auth()
+        .mfa()
+        .totp_confirm(account.id, &b.code, &client)
+        .await?;
     Ok(json(
         StatusCode::OK,
         &RecoveryCodesBody {
@@ -103,6 +107,7 @@ pub async fn totp_disable(
     ApiJson(b): ApiJson<MfaDisableBody>,
 ) -> ApiResult {
     w.auth()
+        .mfa()
         .totp_disable(account.id, &b.password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -119,7 +124,11 @@ pub async fn login_mfa(
     Client(client): Client,
     ApiJson(b): ApiJson<LoginMfaBody>,
 ) -> ApiResult {
-    let pair = w.auth().login_mfa(&b.mfa_token, &b.code, &client).await;
+    let pair = w
+        .auth()
+        .mfa()
+        .login_mfa(&b.mfa_token, &b.code, &client)
+        .await;
     metrics::counter!("warden_mfa_logins_total", "outcome" => if pair.is_ok() { "success" } else { "failure" }).increment(1);
     Ok(token_response(&w, &pair?))
 }

@@ -187,7 +187,7 @@ pub async fn callback(
     let Some(state_param) = q.state.as_deref() else {
         return Err(Error::OAuthFailed("the state parameter is missing".into()).into());
     };
-    let state = w.auth().oauth_take_state(state_param).await?;
+    let state = w.auth().identities().oauth_take_state(state_param).await?;
     let result = finish_callback(&w, &provider, &state, &q, &client, json_client).await;
     Ok(match result {
         Ok(res) => res,
@@ -231,14 +231,22 @@ async fn finish_callback(
         )
         .await?;
     if let Some(account) = state.link_account {
-        let identity = w.auth().oauth_link(account, &profile, client).await?;
+        let identity = w
+            .auth()
+            .identities()
+            .oauth_link(account, &profile, client)
+            .await?;
         return Ok(if json_client {
             json(StatusCode::OK, &IdentityBody::from(&identity))
         } else {
             found(&with_query(&state.redirect_to, &[("linked", provider)]))
         });
     }
-    let signed_in = w.auth().oauth_sign_in(&profile, client).await?;
+    let signed_in = w
+        .auth()
+        .identities()
+        .oauth_sign_in(&profile, client)
+        .await?;
     metrics::counter!("warden_oauth_logins_total", "provider" => provider.to_owned()).increment(1);
     Ok(match signed_in.outcome {
         LoginOutcome::Tokens(pair) => {
@@ -273,7 +281,7 @@ async fn finish_callback(
 #[utoipa::path(get, path = "/auth/identities", tag = "oauth", security(("bearer" = [])),
     responses((status = 200, body = [IdentityBody]), (status = 401, body = Problem)))]
 pub async fn identities(State(w): State<Warden>, auth: Authenticated) -> ApiResult {
-    let list = w.auth().identities(auth.claims.sub).await?;
+    let list = w.auth().identities().list(auth.claims.sub).await?;
     let body: Vec<IdentityBody> = list.iter().map(IdentityBody::from).collect();
     Ok(json(StatusCode::OK, &body))
 }
@@ -292,6 +300,7 @@ pub async fn unlink(
 ) -> ApiResult {
     let id = super::parse_id(&id, |s| uuid::Uuid::parse_str(s).ok())?;
     w.auth()
+        .identities()
         .unlink_identity(auth.claims.sub, id, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -169,6 +169,7 @@ pub async fn register_begin(
     let account = current_account(&w, &auth.claims).await?;
     let c = w
         .auth()
+        .passkeys()
         .passkey_register_begin(account.id, b.name.as_deref())
         .await?;
     Ok(json(StatusCode::OK, &PasskeyChallengeBody::from(c)))
@@ -188,6 +189,7 @@ pub async fn register_finish(
     let account = current_account(&w, &auth.claims).await?;
     let p = w
         .auth()
+        .passkeys()
         .passkey_register_finish(
             account.id,
             &b.challenge_id,
@@ -217,6 +219,7 @@ pub async fn signup_begin(
     }
     let c = w
         .auth()
+        .passkeys()
         .passkey_signup_begin(&b.login, b.email.as_deref(), &client)
         .await?;
     Ok(json(StatusCode::OK, &PasskeyChallengeBody::from(c)))
@@ -238,6 +241,7 @@ pub async fn signup_finish(
 ) -> ApiResult {
     let done = w
         .auth()
+        .passkeys()
         .passkey_signup_finish(&b.challenge_id, &b.credential, &client)
         .await?;
     metrics::counter!("warden_registrations_total").increment(1);
@@ -259,7 +263,7 @@ pub async fn signup_finish(
     responses((status = 200, body = PasskeyChallengeBody, description = "options for navigator.credentials.get()"),
         (status = 403, body = Problem, description = "passkeys not configured"), (status = 429, body = Problem)))]
 pub async fn login_begin(State(w): State<Warden>) -> ApiResult {
-    let c = w.auth().passkey_login_begin().await?;
+    let c = w.auth().passkeys().passkey_login_begin().await?;
     Ok(json(StatusCode::OK, &PasskeyChallengeBody::from(c)))
 }
 
@@ -278,6 +282,7 @@ pub async fn login_finish(
 ) -> ApiResult {
     let outcome = w
         .auth()
+        .passkeys()
         .passkey_login_finish(&b.challenge_id, &b.credential, b.remember, &client)
         .await;
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
@@ -288,7 +293,7 @@ pub async fn login_finish(
 #[utoipa::path(get, path = "/auth/passkeys", tag = "passkeys", security(("bearer" = [])),
     responses((status = 200, body = [PasskeyBody]), (status = 401, body = Problem)))]
 pub async fn list(State(w): State<Warden>, auth: Authenticated) -> ApiResult {
-    let list = w.auth().passkeys(auth.claims.sub).await?;
+    let list = w.auth().passkeys().list(auth.claims.sub).await?;
     let body: Vec<PasskeyBody> = list.iter().map(PasskeyBody::from).collect();
     Ok(json(StatusCode::OK, &body))
 }
@@ -307,6 +312,7 @@ pub async fn rename(
     let id = passkey_id(&id)?;
     let p = w
         .auth()
+        .passkeys()
         .rename_passkey(auth.claims.sub, id, &b.name)
         .await?;
     Ok(json(StatusCode::OK, &PasskeyBody::from(&p)))
@@ -327,6 +333,7 @@ pub async fn delete(
 ) -> ApiResult {
     let id = passkey_id(&id)?;
     w.auth()
+        .passkeys()
         .delete_passkey(auth.claims.sub, id, false, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -343,8 +350,8 @@ pub async fn admin_list(
     Path(id): Path<String>,
 ) -> ApiResult {
     let account = parse_id(&id, AccountId::parse)?;
-    w.auth().account(account).await?;
-    let list = w.auth().passkeys(account).await?;
+    w.auth().accounts().account(account).await?;
+    let list = w.auth().passkeys().list(account).await?;
     let body: Vec<PasskeyBody> = list.iter().map(PasskeyBody::from).collect();
     Ok(json(StatusCode::OK, &body))
 }
@@ -364,7 +371,10 @@ pub async fn admin_delete(
 ) -> ApiResult {
     let account = parse_id(&id, AccountId::parse)?;
     let pid = passkey_id(&pid)?;
-    w.auth().delete_passkey(account, pid, true, &client).await?;
+    w.auth()
+        .passkeys()
+        .delete_passkey(account, pid, true, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -41,6 +41,7 @@ pub async fn account(w: &Warden, login: &str, scopes: &[&str]) -> AccountId {
     let mut new = NewAccount::new(login, PASSWORD);
     new.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
     w.auth()
+        .accounts()
         .create_account(new, &ClientInfo::default())
         .await
         .unwrap()
@@ -49,6 +50,7 @@ pub async fn account(w: &Warden, login: &str, scopes: &[&str]) -> AccountId {
 
 pub async fn login(w: &Warden, login: &str) -> TokenPair {
     w.auth()
+        .sessions()
         .login(login, PASSWORD, false, &ClientInfo::default())
         .await
         .unwrap()

@@ -84,7 +84,7 @@ pub async fn register_login_refresh_logout(backend: &str, url: &str) {
     app.refresh(&p2.refresh)
         .await
         .assert_problem(401, "invalid_refresh_token");
-    node_b.warden.auth().sync().await.unwrap();
+    node_b.warden.auth().upkeep().sync().await.unwrap();
     node_b
         .get("/auth/me", Some(&p2.access))
         .await

@@ -690,7 +690,7 @@ both! {
         .id;
     app.warden
         .auth()
-        .set_scopes(boss_id, vec!["admin".into()], &Default::default())
+        .accounts().set_scopes(boss_id, vec!["admin".into()], &Default::default())
         .await
         .unwrap();
     let mut a = Browser::new(&app);

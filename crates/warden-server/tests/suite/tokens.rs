@@ -212,7 +212,7 @@ both!(
         let old_kid = jwt_parts(&u.pair.access).0["kid"].as_str().unwrap().to_owned();
         let settings = app.cfg.settings().unwrap();
         let new_kid = warden_core::rotate_signing_key(app.store.as_ref(), &settings, time::OffsetDateTime::now_utc()).await.unwrap();
-        app.warden.auth().reload_keys().await.unwrap();
+        app.warden.auth().upkeep().reload_keys().await.unwrap();
         assert_ne!(old_kid, new_kid);
         assert_eq!(app.me_status(&u.pair.access).await.0, 200, "old token still verifies");
         let p = app.login_pair(&u.login, PASSWORD).await;

@@ -19,7 +19,7 @@ pub(super) async fn api_keys_page(
 ) -> Response {
     let auth = page.auth();
     let account = signed.account.id;
-    let keys = match auth.list_api_keys(account).await {
+    let keys = match auth.api_keys().list_api_keys(account).await {
         Ok(k) => k,
         Err(e) => return page.error(&e),
     };
@@ -27,6 +27,7 @@ pub(super) async fn api_keys_page(
     let mut rows = Vec::with_capacity(keys.len());
     for k in &keys {
         let last = auth
+            .api_keys()
             .api_key_usage(Some(account), k.id, 1)
             .await
             .ok()
@@ -113,6 +114,7 @@ pub(super) async fn create_api_key(
     };
     match page
         .auth()
+        .api_keys()
         .create_api_key(signed.account.id, input, &page.client)
         .await
     {
@@ -138,11 +140,12 @@ pub(super) async fn revoke_api_key(
         return not_found(&page);
     };
     let auth = page.auth();
-    let name = match auth.api_key(Some(signed.account.id), id).await {
+    let name = match auth.api_keys().api_key(Some(signed.account.id), id).await {
         Ok(k) => k.name,
         Err(e) => return page.error(&e),
     };
     match auth
+        .api_keys()
         .revoke_api_key(Some(signed.account.id), id, &page.client)
         .await
     {
@@ -163,6 +166,7 @@ pub(super) async fn renew_api_key(
     };
     match page
         .auth()
+        .api_keys()
         .renew_api_key(Some(signed.account.id), id, None, &page.client)
         .await
     {
@@ -188,12 +192,16 @@ pub(super) async fn api_key_usage(
         return not_found(&page);
     };
     let auth = page.auth();
-    let key = match auth.api_key(Some(signed.account.id), id).await {
+    let key = match auth.api_keys().api_key(Some(signed.account.id), id).await {
         Ok(k) if k.revoked_at.is_none() => k,
         Ok(_) => return not_found(&page),
         Err(e) => return page.error(&e),
     };
-    let usage = match auth.api_key_usage(Some(signed.account.id), id, 200).await {
+    let usage = match auth
+        .api_keys()
+        .api_key_usage(Some(signed.account.id), id, 200)
+        .await
+    {
         Ok(u) => u,
         Err(e) => return page.error(&e),
     };

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) async fn identities(Member { page, signed }: Member) -> Response {
-    let list = match page.auth().identities(signed.account.id).await {
+    let list = match page.auth().identities().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
@@ -60,6 +60,7 @@ pub(super) async fn unlink_identity(
     let back = page.ui.url("/account/identities");
     match page
         .auth()
+        .identities()
         .unlink_identity(signed.account.id, id, &page.client)
         .await
     {

@@ -209,6 +209,7 @@ async fn change_login(Member { page, signed }: Member, UiForm(f): UiForm<LoginFo
     let new_login = f.new_login.trim().to_owned();
     match page
         .auth()
+        .accounts()
         .change_login(signed.account.id, &new_login, &page.client)
         .await
     {
@@ -260,7 +261,7 @@ async fn change_email(Member { page, signed }: Member, UiForm(f): UiForm<EmailFo
     }
     match page
         .auth()
-        .request_email_change(signed.account.id, &new_email, &f.password, &page.client)
+        .email().request_email_change(signed.account.id, &new_email, &f.password, &page.client)
         .await
     {
         Ok(()) => page.redirect(
@@ -291,6 +292,7 @@ async fn send_verification(Member { page, signed }: Member) -> Response {
     let back = page.ui.url("/account");
     match page
         .auth()
+        .email()
         .send_verification(signed.account.id, &page.client)
         .await
     {
@@ -362,6 +364,7 @@ async fn change_password(
     let claims = signed.claims(&page.ui, true);
     match page
         .auth()
+        .accounts()
         .change_password(&claims, &f.current_password, &f.new_password, &page.client)
         .await
     {

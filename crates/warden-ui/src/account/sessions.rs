@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) async fn sessions(Member { page, signed }: Member) -> Response {
-    let list = match page.auth().sessions(signed.account.id).await {
+    let list = match page.auth().sessions().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
@@ -45,6 +45,7 @@ pub(super) async fn revoke_session(
     }
     match page
         .auth()
+        .sessions()
         .revoke_own_session(signed.account.id, sid, &page.client)
         .await
     {
@@ -58,13 +59,14 @@ pub(super) async fn revoke_session(
 
 pub(super) async fn revoke_others(Member { page, signed }: Member) -> Response {
     let auth = page.auth();
-    let list = match auth.sessions(signed.account.id).await {
+    let list = match auth.sessions().list(signed.account.id).await {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
     let mut n = 0u32;
     for s in list.iter().filter(|s| s.id != signed.session.id) {
         match auth
+            .sessions()
             .revoke_own_session(signed.account.id, s.id, &page.client)
             .await
         {

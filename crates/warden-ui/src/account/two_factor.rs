@@ -20,11 +20,12 @@ pub(super) async fn two_factor_page(
     let auth = page.auth();
     // The account as it is now (the setup may just have changed it).
     let account = auth
+        .accounts()
         .account(signed.account.id)
         .await
         .unwrap_or_else(|_| signed.account.clone());
     let codes_left = if account.mfa_enabled {
-        match auth.recovery_codes_left(account.id).await {
+        match auth.mfa().recovery_codes_left(account.id).await {
             Ok(n) => Some(n),
             Err(e) => return page.error(&e),
         }
@@ -60,6 +61,7 @@ pub(super) async fn two_factor(Member { page, signed }: Member) -> Response {
 pub(super) async fn totp_setup(Member { page, signed }: Member) -> Response {
     match page
         .auth()
+        .mfa()
         .totp_setup(signed.account.id, &page.client)
         .await
     {
@@ -90,6 +92,7 @@ pub(super) async fn totp_confirm(
     let code: String = f.code.chars().filter(|c| !c.is_whitespace()).collect();
     let auth = page.auth();
     match auth
+        .mfa()
         .totp_confirm(signed.account.id, &code, &page.client)
         .await
     {
@@ -103,7 +106,7 @@ pub(super) async fn totp_confirm(
         }
         Err(e @ Error::InvalidMfaCode) => {
             // The setup stays pending: show the same secret again.
-            let setup = match auth.totp_pending(signed.account.id).await {
+            let setup = match auth.mfa().totp_pending(signed.account.id).await {
                 Ok(s) => s,
                 Err(e) => return page.error(&e),
             };
@@ -138,6 +141,7 @@ pub(super) async fn totp_disable(
 ) -> Response {
     match page
         .auth()
+        .mfa()
         .totp_disable(signed.account.id, &f.password, &page.client)
         .await
     {

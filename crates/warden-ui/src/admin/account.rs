@@ -27,16 +27,17 @@ pub(super) async fn account_page(
 ) -> Response {
     let page = &ap.page;
     let auth = page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(ap),
         Err(e) => return page.error(&e),
     };
-    let sessions = match auth.sessions(id).await {
+    let sessions = match auth.sessions().list(id).await {
         Ok(s) => s,
         Err(e) => return page.error(&e),
     };
     let keys = match auth
+        .api_keys()
         .admin_list_api_keys(&ApiKeyQuery {
             account_id: Some(id),
             include_revoked: true,
@@ -85,7 +86,7 @@ pub(super) async fn account_page(
             })
         })
         .collect();
-    let passkeys: Vec<serde_json::Value> = match auth.passkeys(id).await {
+    let passkeys: Vec<serde_json::Value> = match auth.passkeys().list(id).await {
         Ok(p) => p
             .iter()
             .map(|p| {
@@ -163,6 +164,7 @@ pub(super) async fn block(
     } else {
         ap.page
             .auth()
+            .accounts()
             .block_account(id, &reason, &ap.page.client)
             .await
             .map(|()| "The account is blocked and all its sessions are revoked.".to_owned())
@@ -177,6 +179,7 @@ pub(super) async fn unblock(ap: AdminPage, Path(id): Path<String>) -> Response {
     let result = ap
         .page
         .auth()
+        .accounts()
         .unblock_account(id, &ap.page.client)
         .await
         .map(|()| "The account is unblocked.".to_owned());
@@ -200,6 +203,7 @@ pub(super) async fn save_scopes(
     } else {
         ap.page
             .auth()
+            .accounts()
             .set_scopes(id, scopes, &ap.page.client)
             .await
             .map(|a| {
@@ -220,6 +224,7 @@ pub(super) async fn disable_mfa(ap: AdminPage, Path(id): Path<String>) -> Respon
     let result = ap
         .page
         .auth()
+        .mfa()
         .disable_mfa(id, &ap.page.client)
         .await
         .map(|()| "Two-factor sign-in is turned off for this account.".to_owned());
@@ -233,6 +238,7 @@ pub(super) async fn revoke_sessions(ap: AdminPage, Path(id): Path<String>) -> Re
     let result = ap
         .page
         .auth()
+        .sessions()
         .revoke_all_sessions(id, &ap.page.client)
         .await
         .map(|n| match n {
@@ -248,7 +254,7 @@ pub(super) async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, Str
     };
     let auth = ap.page.auth();
     // The key must belong to this account (the page's link says so).
-    let result = match auth.api_key(Some(id), key).await {
+    let result = match auth.api_keys().api_key(Some(id), key).await {
         Ok(k) if k.revoked_at.is_some() => {
             return ap.page.redirect(
                 &ap.page.ui.url(&format!("/admin/accounts/{id}")),
@@ -259,6 +265,7 @@ pub(super) async fn revoke_key(ap: AdminPage, Path((id, key)): Path<(String, Str
             );
         }
         Ok(k) => auth
+            .api_keys()
             .revoke_api_key(None, key, &ap.page.client)
             .await
             .map(|()| format!("API key {} revoked.", k.name)),
@@ -284,6 +291,7 @@ pub(super) async fn remove_passkey(
     let result = ap
         .page
         .auth()
+        .passkeys()
         .delete_passkey(id, pid, true, &ap.page.client)
         .await
         .map(|()| "Passkey removed.".to_owned());
@@ -299,7 +307,7 @@ pub(super) async fn delete(
         return not_found(&ap);
     };
     let auth = ap.page.auth();
-    let a = match auth.account(id).await {
+    let a = match auth.accounts().account(id).await {
         Ok(a) => a,
         Err(Error::NotFound) => return not_found(&ap),
         Err(e) => return ap.page.error(&e),
@@ -316,7 +324,7 @@ pub(super) async fn delete(
         let e = Error::field("confirm_login", why);
         return render(&e, account_page(&ap, id, status_of(&e), Some(&e), &f).await);
     }
-    match auth.delete_account(id, &ap.page.client).await {
+    match auth.accounts().delete_account(id, &ap.page.client).await {
         Ok(()) => ap.page.redirect(
             &ap.page.ui.url("/admin/accounts"),
             Some(Flash::notice(format!("Account {} deleted.", a.login))),

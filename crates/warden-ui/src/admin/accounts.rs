@@ -61,6 +61,7 @@ pub(super) async fn accounts_page(
             .map(|s| s.chars().take(128).collect());
     let items = match page
         .auth()
+        .accounts()
         .list_accounts(&AccountQuery {
             search: search.clone(),
             after,
@@ -123,7 +124,13 @@ pub(super) async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Resp
         scopes: parse_scopes(&f.scopes),
         active: None,
     };
-    match ap.page.auth().create_account(input, &ap.page.client).await {
+    match ap
+        .page
+        .auth()
+        .accounts()
+        .create_account(input, &ap.page.client)
+        .await
+    {
         Ok(a) => ap.page.redirect(
             &ap.page.ui.url(&format!("/admin/accounts/{}", a.id)),
             Some(Flash::notice(format!("Account {} created.", a.login))),

@@ -86,6 +86,7 @@ pub(super) async fn audit_slice(
         };
         let want = AUDIT_BATCH + u32::try_from(skip).unwrap_or(u32::MAX - AUDIT_BATCH);
         let batch = auth
+            .accounts()
             .audit_events(&AuditQuery {
                 account_id: base.account_id,
                 from: base.from,
@@ -208,7 +209,13 @@ pub(super) async fn audit(ap: AdminPage, RawQuery(raw): RawQuery) -> Response {
     let mut logins: BTreeMap<AccountId, Option<String>> = BTreeMap::new();
     for id in events.iter().filter_map(|e| e.account_id) {
         if let std::collections::btree_map::Entry::Vacant(slot) = logins.entry(id) {
-            slot.insert(auth.account(id).await.ok().map(|a| a.login.clone()));
+            slot.insert(
+                auth.accounts()
+                    .account(id)
+                    .await
+                    .ok()
+                    .map(|a| a.login.clone()),
+            );
         }
     }
     let rows: Vec<serde_json::Value> = events

@@ -1,0 +1,179 @@
+//! The per-engine state of API keys: the verification cache (kept fresh by
+//! the change feed) and the usage buffer with its background writer.
+
+use crate::model::{AccountId, ApiKeyId};
+use crate::store::{ApiKey, ApiKeyStore, ApiKeyUsage};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::mpsc;
+
+/// How long a verified key record is trusted without a store query.
+const CACHE_TTL: Duration = Duration::seconds(30);
+/// Key records kept in the cache at most.
+const CACHE_MAX: usize = 10_000;
+/// Usage records buffered between requests and the writer.
+const USAGE_BUFFER: usize = 10_000;
+/// Usage records written in one batch at most.
+const USAGE_BATCH: usize = 500;
+/// At most one `api_key.rejected` audit event per key in this window.
+const REJECT_AUDIT_EVERY: Duration = Duration::minutes(1);
+
+struct Cached {
+    key: Arc<ApiKey>,
+    scopes: Arc<[String]>,
+    at: OffsetDateTime,
+}
+
+/// Per-engine state of API keys: the verification cache and the usage buffer.
+pub(crate) struct ApiKeyState {
+    cache: RwLock<HashMap<ApiKeyId, Cached>>,
+    /// Bumped by every removal, so that a lookup that raced with a revoke
+    /// does not put the old record back.
+    generation: AtomicU64,
+    tx: mpsc::Sender<ApiKeyUsage>,
+    rx: Mutex<Option<mpsc::Receiver<ApiKeyUsage>>>,
+    writer_started: AtomicBool,
+    dropped: Arc<AtomicU64>,
+    rejected: Mutex<HashMap<ApiKeyId, OffsetDateTime>>,
+}
+
+impl ApiKeyState {
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = mpsc::channel(USAGE_BUFFER);
+        Self {
+            cache: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            tx,
+            rx: Mutex::new(Some(rx)),
+            writer_started: AtomicBool::new(false),
+            dropped: Arc::new(AtomicU64::new(0)),
+            rejected: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn cached(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Option<(Arc<ApiKey>, Arc<[String]>)> {
+        let cache = self.cache.read();
+        let c = cache.get(&id)?;
+        (now - c.at < CACHE_TTL && c.at <= now).then(|| (c.key.clone(), c.scopes.clone()))
+    }
+
+    pub(crate) fn insert(
+        &self,
+        key: ApiKey,
+        generation: u64,
+        now: OffsetDateTime,
+    ) -> (Arc<ApiKey>, Arc<[String]>) {
+        let scopes: Arc<[String]> = key.scopes.clone().into();
+        let key = Arc::new(key);
+        let mut cache = self.cache.write();
+        if self.generation.load(Ordering::Acquire) == generation {
+            if cache.len() >= CACHE_MAX && !cache.contains_key(&key.id) {
+                cache.retain(|_, c| now - c.at < CACHE_TTL);
+                if cache.len() >= CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(
+                key.id,
+                Cached {
+                    key: key.clone(),
+                    scopes: scopes.clone(),
+                    at: now,
+                },
+            );
+        }
+        (key, scopes)
+    }
+
+    /// The removal generation, read before a store lookup.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Usage records dropped so far because the buffer was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Drop one key from the cache (revoked or renewed).
+    pub(crate) fn forget(&self, id: ApiKeyId) {
+        let mut cache = self.cache.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.remove(&id);
+    }
+
+    /// Drop every key of an account from the cache (the account changed).
+    pub(crate) fn forget_account(&self, account: AccountId) {
+        let mut cache = self.cache.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.retain(|_, c| c.key.account_id != account);
+    }
+
+    /// Whether a rejection of this key should be audited now (at most one a minute per key).
+    pub(crate) fn audit_rejection(&self, id: ApiKeyId, now: OffsetDateTime) -> bool {
+        let mut seen = self.rejected.lock();
+        if seen.get(&id).is_some_and(|t| now - *t < REJECT_AUDIT_EVERY) {
+            return false;
+        }
+        if seen.len() >= CACHE_MAX {
+            seen.clear();
+        }
+        seen.insert(id, now);
+        true
+    }
+
+    /// Queue a usage record without waiting; counted and dropped when the buffer is full.
+    pub(crate) fn record(&self, store: &Arc<dyn ApiKeyStore>, keep: u32, usage: ApiKeyUsage) {
+        if !self.writer_started.load(Ordering::Acquire) {
+            self.start_writer(store, keep);
+        }
+        if self.tx.try_send(usage).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn start_writer(&self, store: &Arc<dyn ApiKeyStore>, keep: u32) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Some(rx) = self.rx.lock().take() else {
+            return;
+        };
+        self.writer_started.store(true, Ordering::Release);
+        handle.spawn(write_usage(store.clone(), rx, keep, self.dropped.clone()));
+    }
+}
+
+/// The usage writer: takes whatever is buffered (up to a batch) and writes it
+/// in one transaction, pruning each key's log to the newest `keep`. Ends when
+/// the engine is dropped.
+async fn write_usage(
+    store: Arc<dyn ApiKeyStore>,
+    mut rx: mpsc::Receiver<ApiKeyUsage>,
+    keep: u32,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut batch = Vec::with_capacity(USAGE_BATCH);
+    let mut reported = 0;
+    while rx.recv_many(&mut batch, USAGE_BATCH).await > 0 {
+        if let Err(e) = store.append_api_key_usage(&batch, keep).await {
+            tracing::warn!(error = %e, records = batch.len(), "API key usage batch not written");
+        }
+        batch.clear();
+        let d = dropped.load(Ordering::Relaxed);
+        if d > reported {
+            tracing::warn!(
+                dropped = d - reported,
+                "API key usage records dropped: the buffer was full"
+            );
+            reported = d;
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! Sign-in and sessions: password login (with the MFA step it may lead
+//! to), opening a session, access tokens and their verification, refresh
+//! rotation, logout and the revocation set.
+
+use crate::accounts::{Accounts, check_usable};
+use crate::caches::Revocations;
+use crate::error::{Error, Result};
+use crate::model::{Account, AccountId, ClientInfo, Session, SessionId};
+use crate::random;
+use crate::shared::Shared;
+use crate::store::{AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
+use crate::token::Claims;
+use crate::upkeep::Upkeep;
+use serde::Serialize;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// The token pair answered by login, refresh and fresh (API.md `TokenPair`).
+#[derive(Clone, Serialize, PartialEq, Eq)]
+pub struct TokenPair {
+    /// JWT access token.
+    pub access_token: String,
+    /// Opaque refresh token (rotated on every use).
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: i64,
+    /// Seconds until the session ends.
+    pub refresh_expires_in: i64,
+    /// The session id (`sid`).
+    pub session_id: SessionId,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("session_id", &self.session_id)
+            .finish()
+    }
+}
+
+/// What a password login produced.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Signed in.
+    Tokens(TokenPair),
+    /// The account has a second factor: finish with the MFA step.
+    MfaRequired {
+        /// Single-use token for the MFA step.
+        mfa_token: String,
+        /// Accepted methods.
+        methods: Vec<&'static str>,
+    },
+}
+
+impl LoginOutcome {
+    /// The tokens, when no second step is needed.
+    pub fn tokens(self) -> Option<TokenPair> {
+        match self {
+            LoginOutcome::Tokens(t) => Some(t),
+            LoginOutcome::MfaRequired { .. } => None,
+        }
+    }
+}
+
+/// Prefix of an `mfa_token`.
+pub(crate) const MFA_TOKEN_PREFIX: &str = "wmf_";
+/// Lifetime of an `mfa_token`.
+const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
+/// Methods accepted by the MFA step of a login.
+const METHODS: [&str; 2] = ["totp", "recovery_code"];
+const REFRESH_PREFIX: &str = "wrt_";
+
+fn new_refresh() -> (String, [u8; 32]) {
+    let token = format!("{REFRESH_PREFIX}{}", random::token(32));
+    let hash = random::sha256(token.as_bytes());
+    (token, hash)
+}
+
+/// Sign-in, sessions and their tokens (see [`crate::Auth::sessions`]).
+#[derive(Clone)]
+pub struct Sessions {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) audit: Arc<dyn AuditStore>,
+    pub(crate) mfa: Arc<dyn MfaStore>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) revoked: Arc<Revocations>,
+    pub(crate) accounts: Accounts,
+    pub(crate) upkeep: Upkeep,
+}
+
+impl Sessions {
+    fn now(&self) -> OffsetDateTime {
+        self.shared.now()
+    }
+
+    /// Password login. Returns tokens, or the MFA step for accounts with a second factor.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        remember: bool,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome> {
+        self.login_with_amr(login, password, remember, &["pwd"], client)
+            .await
+    }
+
+    /// Password login whose session records `amr` (e.g. `["pwd", "cookie"]`
+    /// for a server-side cookie session) instead of `["pwd"]`. Accounts with a
+    /// second factor get the MFA step, whose session records `["pwd", "otp"]`.
+    /// The login gate remembers the outcome (see
+    /// [`crate::login_gate::LoginGate::failed_recently`]).
+    pub async fn login_with_amr(
+        &self,
+        login: &str,
+        password: &str,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome> {
+        let outcome = self
+            .password_login(login, password, remember, amr, client)
+            .await;
+        self.accounts.gate.remember(login, &outcome);
+        outcome
+    }
+
+    async fn password_login(
+        &self,
+        login: &str,
+        password: &str,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome> {
+        let account = self
+            .accounts
+            .check_password(login, password, client)
+            .await?;
+        if let Err(e) = check_usable(&account) {
+            self.audit
+                .append_audit(&self.shared.audit(
+                    "login.failure",
+                    Some(account.id),
+                    client,
+                    serde_json::json!({"reason": e.code()}),
+                ))
+                .await?;
+            return Err(e);
+        }
+        if self.mfa_required(&account).await? {
+            return self.begin_mfa(&account, remember).await;
+        }
+        let pair = self.start_session(&account, remember, amr, client).await?;
+        Ok(LoginOutcome::Tokens(pair))
+    }
+
+    /// Whether a login of this account (just read from the store) needs the
+    /// second factor: its flag is set, or it has an active secret.
+    pub(crate) async fn mfa_required(&self, account: &Account) -> Result<bool> {
+        if account.mfa_enabled {
+            return Ok(true);
+        }
+        Ok(self.mfa.active_totp(account.id).await?.is_some())
+    }
+
+    /// The first factor passed and the account has a second one: issue the
+    /// single-use `mfa_token` (no session yet).
+    pub(crate) async fn begin_mfa(
+        &self,
+        account: &Account,
+        remember: bool,
+    ) -> Result<LoginOutcome> {
+        let token = format!("{MFA_TOKEN_PREFIX}{}", random::token(32));
+        let challenge = MfaChallenge {
+            account_id: account.id,
+            remember,
+            expires_at: self.now() + MFA_TOKEN_TTL,
+            attempts: 0,
+        };
+        self.mfa
+            .create_mfa_challenge(&random::sha256(token.as_bytes()), &challenge)
+            .await?;
+        Ok(LoginOutcome::MfaRequired {
+            mfa_token: token,
+            methods: METHODS.to_vec(),
+        })
+    }
+
+    /// Open a session for an account whose credentials were just checked.
+    pub async fn start_session(
+        &self,
+        account: &Account,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        self.start_session_via(account, remember, amr, client, None)
+            .await
+    }
+
+    /// [`Sessions::start_session`] whose `login.success` event names the sign-in
+    /// `method` (e.g. `passkey`).
+    pub(crate) async fn start_session_via(
+        &self,
+        account: &Account,
+        remember: bool,
+        amr: &[&str],
+        client: &ClientInfo,
+        method: Option<&str>,
+    ) -> Result<TokenPair> {
+        let now = self.now();
+        let s = &self.shared.settings;
+        let ttl = if remember {
+            s.long_session_ttl
+        } else {
+            s.session_ttl
+        };
+        let session = Session {
+            id: SessionId::new(),
+            account_id: account.id,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ttl,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            long: remember,
+            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+            revoked_at: None,
+        };
+        let (refresh, hash) = new_refresh();
+        let mut detail = serde_json::json!({"session_id": session.id, "amr": session.amr});
+        if let (Some(m), Some(d)) = (method, detail.as_object_mut()) {
+            d.insert("method".into(), m.into());
+        }
+        let ev = self
+            .shared
+            .audit("login.success", Some(account.id), client, detail);
+        self.store.create_session(&session, &hash, &ev).await?;
+        let result = match self
+            .shared
+            .hooks()
+            .run_after_login(account, &session, client)
+            .await
+        {
+            Ok(()) => self.pair(account, &session, refresh, true).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // A hook refused the login: the new session must not outlive it.
+            let ev = self.shared.audit(
+                "login.hook_refused",
+                Some(account.id),
+                client,
+                serde_json::json!({"session_id": session.id}),
+            );
+            self.store
+                .revoke_session(session.id, self.now(), &ev)
+                .await?;
+            self.mark_revoked(session.id);
+        }
+        result
+    }
+
+    async fn pair(
+        &self,
+        account: &Account,
+        session: &Session,
+        refresh: String,
+        fresh: bool,
+    ) -> Result<TokenPair> {
+        let extra = self
+            .shared
+            .hooks()
+            .run_extra_claims(account, session)
+            .await?;
+        let tokens = &self.shared.tokens;
+        let mut claims = tokens.claims(
+            account.id,
+            session.id,
+            &account.scopes,
+            fresh,
+            &session.amr,
+            session.expires_at,
+        );
+        claims.extra = extra;
+        let access = tokens.sign(&claims)?;
+        Ok(TokenPair {
+            access_token: access,
+            refresh_token: refresh,
+            token_type: "Bearer",
+            expires_in: claims.exp - claims.iat,
+            refresh_expires_in: (session.expires_at.unix_timestamp() - claims.iat).max(0),
+            session_id: session.id,
+        })
+    }
+
+    /// Rotate a refresh token. A token presented a second time revokes its session.
+    pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<TokenPair> {
+        let Some(rest) = refresh_token.strip_prefix(REFRESH_PREFIX) else {
+            return Err(Error::InvalidRefreshToken);
+        };
+        if rest.len() != 43 {
+            return Err(Error::InvalidRefreshToken);
+        }
+        let old = random::sha256(refresh_token.as_bytes());
+        let (refresh, new) = new_refresh();
+        let rotation = self
+            .store
+            .rotate_refresh(
+                &old,
+                &new,
+                self.now(),
+                client.ip.as_deref(),
+                client.user_agent.as_deref(),
+            )
+            .await?;
+        match rotation {
+            Rotation::Rotated(session) => {
+                let account = match self.accounts.account(session.account_id).await {
+                    Ok(a) => a,
+                    Err(Error::NotFound) => return Err(Error::InvalidRefreshToken),
+                    Err(e) => return Err(e),
+                };
+                check_usable(&account)?;
+                self.pair(&account, &session, refresh, false).await
+            }
+            Rotation::Reused(session) => {
+                self.mark_revoked(session.id);
+                self.upkeep.sync().await?;
+                Err(Error::RefreshTokenReused)
+            }
+            Rotation::Invalid => Err(Error::InvalidRefreshToken),
+        }
+    }
+
+    fn mark_revoked(&self, sid: SessionId) {
+        let s = &self.shared.settings;
+        self.revoked
+            .insert(sid, self.now() + s.access_ttl + s.leeway);
+    }
+
+    /// Verify an access token and check that its session is not revoked. No store query.
+    pub fn authenticate(&self, token: &str) -> Result<Arc<Claims>> {
+        let claims = self.shared.tokens.verify(token)?;
+        if self.revoked.contains(&claims.sid) {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    /// Whether a session is in the revocation set.
+    pub fn is_revoked(&self, sid: SessionId) -> bool {
+        self.revoked.contains(&sid)
+    }
+
+    /// Revoke the caller's session.
+    pub async fn logout(&self, claims: &Claims, client: &ClientInfo) -> Result<()> {
+        let ev = self.shared.audit(
+            "logout",
+            Some(claims.sub),
+            client,
+            serde_json::json!({"session_id": claims.sid}),
+        );
+        self.store
+            .revoke_session(claims.sid, self.now(), &ev)
+            .await?;
+        self.mark_revoked(claims.sid);
+        Ok(())
+    }
+
+    /// Revoke every session of an account.
+    pub async fn logout_all(&self, account: AccountId, client: &ClientInfo) -> Result<u64> {
+        let ev = self
+            .shared
+            .audit("logout.all", Some(account), client, serde_json::json!({}));
+        let n = self
+            .store
+            .revoke_sessions(account, Revoke::All, self.now(), &ev)
+            .await?;
+        self.upkeep.sync().await?;
+        Ok(n)
+    }
+
+    /// Live sessions of an account, newest first.
+    pub async fn list(&self, account: AccountId) -> Result<Vec<Session>> {
+        self.store.live_sessions(account, self.now()).await
+    }
+
+    /// Revoke one of the account's own sessions; `NotFound` for anyone else's.
+    pub async fn revoke_own_session(
+        &self,
+        account: AccountId,
+        sid: SessionId,
+        client: &ClientInfo,
+    ) -> Result<()> {
+        let session = self.store.session(sid).await?;
+        match session {
+            Some(s) if s.account_id == account && s.is_live(self.now()) => {
+                let ev = self.shared.audit(
+                    "session.revoked",
+                    Some(account),
+                    client,
+                    serde_json::json!({"session_id": sid}),
+                );
+                self.store.revoke_session(sid, self.now(), &ev).await?;
+                self.mark_revoked(sid);
+                Ok(())
+            }
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Re-check the password and issue a fresh access token for the same session
+    /// (the refresh token is replaced too).
+    pub async fn fresh(
+        &self,
+        claims: &Claims,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair> {
+        let account = self.accounts.account(claims.sub).await?;
+        let account = self
+            .accounts
+            .verify_own_password(&account, password, client)
+            .await?;
+        check_usable(&account)?;
+        let session = self
+            .store
+            .session(claims.sid)
+            .await?
+            .filter(|s| s.is_live(self.now()))
+            .ok_or(Error::InvalidToken)?;
+        let (refresh, hash) = new_refresh();
+        if !self
+            .store
+            .reissue_refresh(session.id, &hash, self.now())
+            .await?
+        {
+            return Err(Error::InvalidToken);
+        }
+        self.audit
+            .append_audit(&self.shared.audit(
+                "token.fresh",
+                Some(account.id),
+                client,
+                serde_json::json!({"session_id": session.id}),
+            ))
+            .await?;
+        self.pair(&account, &session, refresh, true).await
+    }
+
+    /// Revoke every session of an account (admin).
+    pub async fn revoke_all_sessions(&self, id: AccountId, client: &ClientInfo) -> Result<u64> {
+        self.accounts.account(id).await?;
+        let ev = self.shared.audit(
+            "sessions.revoked",
+            Some(id),
+            client,
+            serde_json::json!({"by": "admin"}),
+        );
+        let n = self
+            .store
+            .revoke_sessions(id, Revoke::All, self.now(), &ev)
+            .await?;
+        self.upkeep.sync().await?;
+        Ok(n)
+    }
+}
