@@ -37,6 +37,7 @@
 pub mod captcha;
 pub mod config;
 pub mod cookies;
+pub mod csrf;
 pub mod error;
 mod extract;
 mod guard;
@@ -49,6 +50,7 @@ mod routes;
 pub use routes::rate_limited;
 pub mod rules;
 pub mod session;
+pub mod session_cookie;
 
 /// Re-exported for implementing [`AuthMethod`].
 pub use async_trait::async_trait;
@@ -542,7 +544,7 @@ impl WardenBuilder {
             http.prefix = prefix;
         }
         let sessions = match self.sessions {
-            Some(config) => Some(session::CookieSessions::new(&auth, config).await?),
+            Some(config) => Some(session::CookieSessions::new(&auth, &http.cookies, config).await?),
             None => None,
         };
         Ok(Warden::assemble(auth, http, self.methods, sessions))

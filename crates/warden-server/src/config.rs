@@ -24,7 +24,7 @@ pub fn validate(cfg: &Config) -> Result<(), String> {
 fn check_pages(cfg: &Config) -> Result<(), String> {
     if cfg.ui {
         let dir = cfg.ui_template_dir.as_deref().filter(|d| !d.is_empty());
-        crate::ui::load_templates(dir.map(Path::new))?;
+        warden_ui::load_templates(dir.map(Path::new))?;
     }
     Ok(())
 }
