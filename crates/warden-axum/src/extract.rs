@@ -7,10 +7,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use warden_core::Error;
 use warden_core::api_key::ApiKeyPrincipal;
 use warden_core::model::{Account, AccountId, Actor, ClientInfo};
 use warden_core::token::Claims;
-use warden_core::{Error, random};
 
 /// The client's IP and user agent (IP from the socket; `X-Forwarded-For` only
 /// from trusted proxies).
@@ -105,13 +105,13 @@ pub(crate) fn check_csrf(
     if headers.contains_key("x-requested-with") {
         return Ok(());
     }
-    let cookie = cookies::get(headers, &warden.http().cookies.csrf_name);
     let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-    match (cookie, header) {
-        (Some(c), Some(h)) if !c.is_empty() && random::ct_eq(c.as_bytes(), h.as_bytes()) => Ok(()),
-        _ => Err(Error::Forbidden(
+    if crate::csrf::Csrf::plain(&warden.http().cookies.csrf_name).verify(headers, header) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
             "cookie-authenticated request without a CSRF header".into(),
-        )),
+        ))
     }
 }
 

@@ -25,17 +25,24 @@
 //! [`ApiKeyAuth`], [`Fresh`], [`RequireScopes`] (and `Option<...>` of each for
 //! optional authentication); path rules ([`PathRules`], [`Warden::rules_layer`]);
 //! server-side cookie sessions ([`SessionConfig`]); custom methods
-//! ([`AuthMethod`]); hooks ([`Hooks`]). The guide is `crates/warden-axum/README.md`
+//! ([`AuthMethod`]); hooks ([`Hooks`]). The `warden` server's configuration
+//! model is [`config::Config`] ([`WardenBuilder::from_env`]); sign-in
+//! providers ([`oauth`], features `oidc` and `github`), mail (`mail`, feature
+//! `smtp`) and captcha verifiers ([`captcha`], feature `captcha`) come with
+//! it, all on by default. The guide is `crates/warden-axum/README.md`
 //! ("Use Warden in your axum app"), the runnable examples are in `examples/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod captcha;
+pub mod config;
 pub mod cookies;
-mod env;
+pub mod csrf;
 pub mod error;
 mod extract;
 mod guard;
+#[cfg(feature = "smtp")]
+pub mod mail;
 pub mod method;
 pub mod oauth;
 pub mod openapi;
@@ -43,6 +50,7 @@ mod routes;
 pub use routes::rate_limited;
 pub mod rules;
 pub mod session;
+pub mod session_cookie;
 
 /// Re-exported for implementing [`AuthMethod`].
 pub use async_trait::async_trait;
@@ -390,10 +398,27 @@ pub struct WardenBuilder {
     hooks: Hooks,
     methods: Vec<(String, Arc<dyn AuthMethod>)>,
     sessions: Option<SessionConfig>,
+    admin_secret: Option<AdminSecret>,
+    mail: Option<MailSource>,
+}
+
+/// The mailer of a builder: given, or made by [`WardenBuilder::build`].
+type MailSetup = (
+    Arc<dyn warden_core::mail::Mailer>,
+    Arc<dyn warden_core::mail::MailRenderer>,
+);
+type MailMaker = Box<dyn FnOnce() -> Result<MailSetup, warden_core::Error> + Send>;
+enum MailSource {
+    Given(MailSetup),
+    #[cfg_attr(not(feature = "smtp"), allow(dead_code))]
+    Later(MailMaker),
 }
 
 impl WardenBuilder {
-    /// Keep everything in memory (tests, examples).
+    /// Keep everything in memory: tests and examples. Nothing survives a
+    /// restart and nothing is shared between processes; a real app calls
+    /// [`WardenBuilder::store`] (`warden_store_sql::SqlStore`, ...) instead.
+    /// [`WardenBuilder::build`] refuses a builder with neither.
     pub fn memory(mut self) -> Self {
         self.store = Some(Arc::new(MemoryStore::new()));
         self
@@ -489,6 +514,32 @@ impl WardenBuilder {
         self.methods.push((name.to_owned(), Arc::new(method)));
         self
     }
+    /// The `X-Admin-Secret` that authorises the admin routes (replaces the
+    /// one of [`WardenBuilder::http`] or `WARDEN_ADMIN_SECRET`).
+    pub fn admin_secret(mut self, secret: AdminSecret) -> Self {
+        self.admin_secret = Some(secret);
+        self
+    }
+    /// Send the mails of the email flows (verification, reset, email
+    /// change) with `mailer`, rendered by `renderer` (with the `smtp`
+    /// feature: `warden_axum::mail::SmtpMailer` and `Templates`).
+    pub fn mailer(
+        mut self,
+        mailer: Arc<dyn warden_core::mail::Mailer>,
+        renderer: Arc<dyn warden_core::mail::MailRenderer>,
+    ) -> Self {
+        self.mail = Some(MailSource::Given((mailer, renderer)));
+        self
+    }
+    /// The mailer, made when the engine is built (inside the runtime).
+    #[cfg(feature = "smtp")]
+    pub(crate) fn mailer_with(
+        mut self,
+        make: impl FnOnce() -> Result<MailSetup, warden_core::Error> + Send + 'static,
+    ) -> Self {
+        self.mail = Some(MailSource::Later(Box::new(make)));
+        self
+    }
     /// Turn on server-side cookie sessions (the `session` method and the
     /// `POST {prefix}/session/login` and `/session/logout` routes).
     pub fn sessions(mut self, config: SessionConfig) -> Self {
@@ -496,8 +547,16 @@ impl WardenBuilder {
         self
     }
     /// Build the engine (creates a signing key on first use) and the handle.
+    ///
+    /// Errors: [`warden_core::Error::BadRequest`] when no store was chosen
+    /// (call [`WardenBuilder::store`], or [`WardenBuilder::memory`] for a
+    /// throw-away one).
     pub async fn build(self) -> Result<Warden, warden_core::Error> {
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let Some(store) = self.store else {
+            return Err(warden_core::Error::BadRequest(
+                "no store: call WardenBuilder::store(...) (or .memory() for tests)".into(),
+            ));
+        };
         let settings = self.settings.unwrap_or_default();
         let auth = match self.clock {
             Some(clock) => Auth::with_clock(store, settings, clock).await?,
@@ -506,14 +565,25 @@ impl WardenBuilder {
         if !self.hooks.is_empty() {
             auth.set_hooks(self.hooks);
         }
+        match self.mail {
+            Some(MailSource::Given((mailer, renderer))) => auth.set_mailer(mailer, renderer),
+            Some(MailSource::Later(make)) => {
+                let (mailer, renderer) = make()?;
+                auth.set_mailer(mailer, renderer);
+            }
+            None => {}
+        }
         let mut http = self.http.unwrap_or_default();
+        if let Some(secret) = self.admin_secret {
+            http.admin_secret = Some(secret);
+        }
         if let Some(prefix) = self.prefix {
             let prefix = prefix.trim_end_matches('/').to_owned();
             http.cookies.refresh_path = format!("{prefix}/refresh");
             http.prefix = prefix;
         }
         let sessions = match self.sessions {
-            Some(config) => Some(session::CookieSessions::new(&auth, config).await?),
+            Some(config) => Some(session::CookieSessions::new(&auth, &http.cookies, config).await?),
             None => None,
         };
         Ok(Warden::assemble(auth, http, self.methods, sessions))

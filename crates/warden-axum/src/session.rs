@@ -40,11 +40,13 @@
 //! # Ok(()) }
 //! ```
 
+use crate::Warden;
+use crate::cookies::{CookieKey, CookieSettings};
 use crate::error::{ApiError, ApiJson};
 use crate::extract::{Client, Principal, SessionAuth, check_csrf, client_info};
 use crate::routes::dto::{AccountBody, LoginBody};
 use crate::routes::mfa::LoginMfaBody;
-use crate::{Warden, cookies};
+use crate::session_cookie::{SessionCookie, SessionLimits};
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -52,7 +54,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use time::Duration;
 use warden_core::model::{AccountId, ClientInfo, Session, SessionId};
-use warden_core::{Auth, Error, LoginOutcome, random};
+use warden_core::{Auth, Error, LoginOutcome};
 
 /// The `amr` value that marks a cookie session.
 pub const COOKIE_AMR: &str = "cookie";
@@ -86,43 +88,31 @@ impl Default for SessionConfig {
     }
 }
 
-/// Cookie sessions of one [`Warden`]: settings and the HMAC key.
+/// Cookie sessions of one [`Warden`]: settings and the [`SessionCookie`].
 pub(crate) struct CookieSessions {
     pub(crate) config: SessionConfig,
-    key: [u8; 32],
+    cookie: SessionCookie,
 }
 
 impl CookieSessions {
-    pub(crate) async fn new(auth: &Auth, config: SessionConfig) -> Result<Self, Error> {
-        let secret = auth
-            .store()
-            .setting_or_insert(KEY_SETTING, &random::token(32))
-            .await?;
-        Ok(Self {
-            config,
-            key: random::sha256(secret.as_bytes()),
-        })
-    }
-
-    fn mac(&self, sid: SessionId) -> String {
-        random::hex(&random::hmac_sha256(&self.key, sid.to_string().as_bytes()))
-    }
-
-    /// The cookie value of a session.
-    fn value(&self, sid: SessionId) -> String {
-        format!("{sid}.{}", self.mac(sid))
-    }
-
-    /// The session id a cookie value names, if its MAC is right.
-    fn verify(&self, value: &str) -> Option<SessionId> {
-        let (sid, mac) = value.split_once('.')?;
-        let sid = SessionId::parse(sid)?;
-        random::ct_eq(self.mac(sid).as_bytes(), mac.as_bytes()).then_some(sid)
-    }
-
-    fn set_cookie(&self, warden: &Warden, value: &str, max_age: i64) -> Option<HeaderValue> {
-        let c = &warden.http().cookies;
-        c.build(&self.config.cookie_name, value, &c.path, max_age, true)
+    pub(crate) async fn new(
+        auth: &Auth,
+        cookies: &CookieSettings,
+        config: SessionConfig,
+    ) -> Result<Self, Error> {
+        let key = CookieKey::load(auth, KEY_SETTING).await?;
+        // The bare session id is MACed (empty purpose): the `wsid` format.
+        let cookie = SessionCookie::new(config.cookie_name.clone(), key, "")
+            .path(&cookies.path)
+            .secure(cookies.secure)
+            .domain(cookies.domain.clone())
+            .limits(SessionLimits {
+                idle_timeout: Some(config.idle_timeout),
+                absolute_timeout: Some(config.absolute_timeout),
+                touch_interval: config.touch_interval,
+                amr: Some(COOKIE_AMR),
+            });
+        Ok(Self { config, cookie })
     }
 
     /// Authenticate by the session cookie: `Ok(None)` without one.
@@ -131,46 +121,19 @@ impl CookieSessions {
         parts: &Parts,
         warden: &Warden,
     ) -> Result<Option<Principal>, Error> {
-        let Some(value) = cookies::get(&parts.headers, &self.config.cookie_name) else {
+        let Some(value) = self.cookie.get(&parts.headers) else {
             return Ok(None);
         };
-        let sid = self.verify(value).ok_or(Error::InvalidToken)?;
+        let sid = self.cookie.verify(value).ok_or(Error::InvalidToken)?;
         check_csrf(&parts.method, &parts.headers, warden)?;
-        let session = self.live(warden, sid, &client_info(parts, warden)).await?;
+        let session = self
+            .cookie
+            .live(warden.auth(), sid, &client_info(parts, warden))
+            .await?
+            .ok_or(Error::InvalidToken)?;
         Ok(Some(Principal::Session(SessionAuth {
             session: Arc::new(session),
         })))
-    }
-
-    /// The live cookie session `sid`, checking idle and absolute timeouts
-    /// (an idle or overdue session is revoked) and touching `last_seen_at`.
-    async fn live(
-        &self,
-        warden: &Warden,
-        sid: SessionId,
-        client: &ClientInfo,
-    ) -> Result<Session, Error> {
-        let auth = warden.auth();
-        if auth.sessions().is_revoked(sid) {
-            return Err(Error::InvalidToken);
-        }
-        let now = auth.now();
-        let session = match auth.store().session(sid).await? {
-            Some(s) if s.is_live(now) && s.amr.iter().any(|m| m == COOKIE_AMR) => s,
-            _ => return Err(Error::InvalidToken),
-        };
-        if session.created_at + self.config.absolute_timeout <= now
-            || session.last_seen_at + self.config.idle_timeout <= now
-        {
-            auth.sessions()
-                .revoke_own_session(session.account_id, sid, client)
-                .await?;
-            return Err(Error::InvalidToken);
-        }
-        if session.last_seen_at + self.config.touch_interval <= now {
-            auth.store().touch_session(sid, now).await?;
-        }
-        Ok(session)
     }
 
     /// Revoke the oldest cookie sessions of an account beyond the limit.
@@ -270,7 +233,7 @@ async fn open(
     headers: &HeaderMap,
     client: &ClientInfo,
 ) -> Result<Response, ApiError> {
-    if let Some(old) = cookies::get(headers, &s.config.cookie_name).and_then(|v| s.verify(v))
+    if let Some(old) = s.cookie.session_id(headers)
         && old != sid
         && let Some(old) = w.auth().store().session(old).await?
         && old.is_live(w.auth().now())
@@ -296,7 +259,7 @@ async fn open(
         "expires_at": end.unix_timestamp(),
     });
     let mut res = (StatusCode::OK, axum::Json(body)).into_response();
-    if let Some(v) = s.set_cookie(w, &s.value(session.id), max_age) {
+    if let Some(v) = s.cookie.set(session.id, Some(max_age)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res.headers_mut()
@@ -320,7 +283,7 @@ pub(crate) async fn logout(
         .revoke_own_session(auth.session.account_id, auth.session.id, &client)
         .await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
-    if let Some(v) = s.set_cookie(&w, "", 0) {
+    if let Some(v) = s.cookie.clear() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(res)

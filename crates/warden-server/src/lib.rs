@@ -1,11 +1,10 @@
 //! The `warden` server: configuration, store selection and the HTTP app.
 #![forbid(unsafe_code)]
 
-pub mod captcha;
 pub mod config;
-pub mod mail;
-pub mod oauth;
-pub mod ui;
+
+/// The hosted pages (the `warden-ui` crate).
+pub use warden_ui as ui;
 
 use axum::Router;
 use axum::extract::State;
@@ -16,9 +15,9 @@ use base64::Engine as _;
 use config::Config;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
-use warden_axum::{AdminSecret, Warden};
+use warden_axum::{AdminSecret, Warden, WardenBuilder};
+use warden_core::Error;
 use warden_core::store::Store;
-use warden_core::{Auth, Error};
 
 /// Open the store named by the database URL (running migrations), with the
 /// default PostgreSQL pool settings.
@@ -32,7 +31,7 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
 /// With `redis_url`, the lockout counters live in Redis and every write that
 /// appends to the change feed publishes a wake-up for the other nodes.
 pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
-    let pg = cfg.pg_options().map_err(Error::BadRequest)?;
+    let pg = config::pg_options(cfg).map_err(Error::BadRequest)?;
     let store = open_store_with(&cfg.database_url, pg).await?;
     Ok(match open_redis(cfg)? {
         Some(redis) => Arc::new(
@@ -139,23 +138,19 @@ pub async fn admin_secret(
     Ok((AdminSecret::from_sha256(hash), Some(secret)))
 }
 
-/// Build the engine and handle from configuration.
+/// Build the engine and handle from configuration: the library's
+/// [`WardenBuilder::from_config`] with the store and the admin secret (from
+/// the configuration, else generated once and kept hashed in the store).
 pub async fn build_warden(
     cfg: &Config,
     store: Arc<dyn Store>,
 ) -> Result<(Warden, Option<String>), Error> {
-    let settings = cfg.settings().map_err(Error::BadRequest)?;
-    let mut http = cfg.http().map_err(Error::BadRequest)?;
+    let builder = WardenBuilder::from_config(cfg)?;
     let (secret, generated) = admin_secret(cfg, store.as_ref()).await?;
-    http.admin_secret = Some(secret);
-    http.captcha = captcha::from_config(cfg).map_err(Error::BadRequest)?;
-    http.oauth = oauth::from_config(cfg).map_err(Error::BadRequest)?;
-    let auth = Auth::new(store, settings).await?;
     // The recorder first, so that the mail counters are registered with it.
     prometheus();
-    let (mailer, templates) = mail::from_config(cfg).map_err(Error::BadRequest)?;
-    auth.set_mailer(mailer, templates);
-    Ok((Warden::new(auth, http), generated))
+    let warden = builder.store(store).admin_secret(secret).build().await?;
+    Ok((warden, generated))
 }
 
 fn prometheus() -> Option<&'static PrometheusHandle> {
@@ -212,6 +207,28 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     warden_axum::error::problem(&Error::Internal("handler panicked".into()))
 }
 
+/// The hosted pages' settings of a server configuration.
+pub fn ui_config(cfg: &Config) -> warden_ui::UiConfig {
+    warden_ui::UiConfig {
+        path: cfg.ui_path.trim_end_matches('/').to_owned(),
+        template_dir: cfg.ui_template_dir.as_deref().map(std::path::PathBuf::from),
+        public_url: cfg.public_url.trim_end_matches('/').to_owned(),
+        redirect_allowlist: cfg
+            .redirect_allowlist
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        secure_cookies: cfg.cookie_secure,
+        api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
+        otp_enabled: cfg.otp_enabled,
+        captcha: warden_ui::CaptchaWidget::of(
+            &cfg.captcha_provider,
+            cfg.captcha_site_key.as_deref(),
+        ),
+    }
+}
+
 /// The whole HTTP app of the standalone server.
 pub fn app(cfg: &Config, warden: &Warden) -> Router {
     prometheus();
@@ -231,12 +248,7 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
     }
     if cfg.ui {
-        let ui = ui::Ui::new(warden, ui::UiConfig::from_config(cfg));
-        let home = cfg.ui_path.clone();
-        router = router.nest(&cfg.ui_path, ui.router()).route(
-            &format!("{}/", cfg.ui_path),
-            get(move || async move { ui::see_other(&home) }),
-        );
+        router = router.merge(warden_ui::pages(warden, ui_config(cfg)));
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

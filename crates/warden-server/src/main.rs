@@ -168,7 +168,7 @@ enum KeysCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match Config::load(cli.config.as_deref()) {
+    let cfg = match warden_server::config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("warden: invalid configuration: {e}");

@@ -205,22 +205,22 @@ async fn unreachable_provider_is_503() {
 async fn captcha_settings_are_validated() {
     let mut cfg = config("http://127.0.0.1:1/siteverify");
     cfg.captcha_secret = None;
-    assert!(warden_server::captcha::from_config(&cfg).is_err());
+    assert!(cfg.captcha().is_err());
     let mut cfg = config("http://127.0.0.1:1/siteverify");
     cfg.captcha_provider = "friendlycaptcha".into();
-    assert!(warden_server::captcha::from_config(&cfg).is_err());
+    assert!(cfg.captcha().is_err());
     let mut cfg = config("http://127.0.0.1:1/siteverify");
     cfg.captcha_min_score = 1.5;
-    assert!(warden_server::captcha::from_config(&cfg).is_err());
+    assert!(cfg.captcha().is_err());
     for p in ["hcaptcha", "turnstile", "recaptcha"] {
         let mut cfg = config("");
         cfg.captcha_provider = p.into();
         cfg.captcha_verify_url = None;
-        assert!(warden_server::captcha::from_config(&cfg).unwrap().is_some());
+        assert!(cfg.captcha().unwrap().is_some());
     }
     let mut cfg = config("");
     cfg.captcha_provider = String::new();
-    assert!(warden_server::captcha::from_config(&cfg).unwrap().is_none());
+    assert!(cfg.captcha().unwrap().is_none());
 }
 
 /// The hosted pages show the provider's widget (with its origins in the CSP)

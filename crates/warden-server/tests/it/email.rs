@@ -16,12 +16,12 @@ use std::time::Duration as StdDuration;
 use time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::ServiceExt;
+use warden_axum::mail::{QueuedMailer, SmtpMailer, Templates};
 use warden_axum::{AdminSecret, Warden};
 use warden_core::clock::ManualClock;
 use warden_core::mail::{Mail, Mailer};
 use warden_core::store::{AuditQuery, Store};
 use warden_server::config::Config;
-use warden_server::mail::{QueuedMailer, SmtpMailer, Templates};
 
 const ADMIN_SECRET: &str = "email-test-admin-secret-0123456789abcdef";
 const PASSWORD: &str = "correct horse battery staple";

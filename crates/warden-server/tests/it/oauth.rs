@@ -956,7 +956,7 @@ each_backend!(async fn openid_provider_full_flow(backend) {
         return;
     };
     let cfg = Config {
-        oidc_providers: vec![warden_server::oauth::OidcSettings {
+        oidc_providers: vec![warden_axum::oauth::OidcSettings {
             name: "test".into(),
             display_name: Some("Test IdP".into()),
             issuer,

@@ -538,7 +538,11 @@ each_backend!(async fn pages_can_be_switched_off_moved_and_restyled(backend) {
     std::fs::write(dir.join("sign_in.html"), "{% block content %}").unwrap();
     let mut cfg = common::config();
     cfg.ui_template_dir = Some(dir.display().to_string());
-    assert!(cfg.validate().unwrap_err().contains("sign_in.html"));
+    assert!(
+        warden_server::config::validate(&cfg)
+            .unwrap_err()
+            .contains("sign_in.html")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 });
 

@@ -1,4 +1,5 @@
-//! Mail transports of the server, and the templates of its mails.
+//! Mail transports and the templates of the mails (cargo feature `smtp`, on
+//! by default; [`crate::config::Config`] picks one from `WARDEN_SMTP_*`).
 //!
 //! - [`SmtpMailer`] sends over SMTP with lettre (`WARDEN_SMTP_URL`);
 //! - [`OutboxMailer`], used without SMTP, writes each mail as an `.eml` file
@@ -12,7 +13,6 @@
 //!   binary (`verify`, `reset`, `email-change`, each `.txt` and `.html`), any
 //!   of which a file of the same name in `WARDEN_TEMPLATE_DIR` replaces.
 
-use crate::config::Config;
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -37,17 +37,17 @@ pub const RETRY_DELAYS: [Duration; 3] = [
 // ------------------------------------------------------------------ templates
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("verify.txt", include_str!("../templates/verify.txt")),
-    ("verify.html", include_str!("../templates/verify.html")),
-    ("reset.txt", include_str!("../templates/reset.txt")),
-    ("reset.html", include_str!("../templates/reset.html")),
+    ("verify.txt", include_str!("../templates/mail/verify.txt")),
+    ("verify.html", include_str!("../templates/mail/verify.html")),
+    ("reset.txt", include_str!("../templates/mail/reset.txt")),
+    ("reset.html", include_str!("../templates/mail/reset.html")),
     (
         "email-change.txt",
-        include_str!("../templates/email-change.txt"),
+        include_str!("../templates/mail/email-change.txt"),
     ),
     (
         "email-change.html",
-        include_str!("../templates/email-change.html"),
+        include_str!("../templates/mail/email-change.html"),
     ),
 ];
 
@@ -442,21 +442,6 @@ impl Mailer for QueuedMailer {
 
 /// A mailer and the renderer of its mails.
 pub type MailSetup = (Arc<dyn Mailer>, Arc<dyn MailRenderer>);
-
-/// The mailer and templates of a configuration: SMTP when `smtp_url` is set,
-/// else the outbox folder; either behind the retrying queue.
-pub fn from_config(cfg: &Config) -> std::result::Result<MailSetup, String> {
-    let templates = Templates::load(cfg.template_dir.as_deref().map(Path::new))?;
-    let inner: Arc<dyn Mailer> = match cfg.smtp_url.as_deref().filter(|u| !u.is_empty()) {
-        Some(url) => Arc::new(SmtpMailer::new(url, &cfg.smtp_from)?),
-        None => {
-            tracing::info!(dir = %cfg.outbox_dir, "no WARDEN_SMTP_URL: mails are written to the outbox folder");
-            Arc::new(OutboxMailer::new(&cfg.outbox_dir, &cfg.smtp_from)?)
-        }
-    };
-    let queued = QueuedMailer::spawn(inner, QUEUE_CAPACITY, RETRY_DELAYS.to_vec());
-    Ok((Arc::new(queued), Arc::new(templates)))
-}
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,7 @@ use warden_core::Error;
 /// Built-in templates of these pages.
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[(
     "account/passkeys.html",
-    include_str!("../../templates/ui/account/passkeys.html"),
+    include_str!("../templates/account/passkeys.html"),
 )];
 
 /// The account tab.

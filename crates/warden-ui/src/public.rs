@@ -14,40 +14,25 @@ use warden_core::{Error, LoginOutcome, NewAccount};
 
 /// Built-in templates of these pages (and the shared layout).
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/ui/base.html")),
-    (
-        "macros.html",
-        include_str!("../../templates/ui/macros.html"),
-    ),
-    (
-        "message.html",
-        include_str!("../../templates/ui/message.html"),
-    ),
-    (
-        "sign_in.html",
-        include_str!("../../templates/ui/sign_in.html"),
-    ),
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
     (
         "sign_in_mfa.html",
-        include_str!("../../templates/ui/sign_in_mfa.html"),
+        include_str!("../templates/sign_in_mfa.html"),
     ),
-    (
-        "sign_up.html",
-        include_str!("../../templates/ui/sign_up.html"),
-    ),
+    ("sign_up.html", include_str!("../templates/sign_up.html")),
     (
         "check_email.html",
-        include_str!("../../templates/ui/check_email.html"),
+        include_str!("../templates/check_email.html"),
     ),
     (
         "verify_email.html",
-        include_str!("../../templates/ui/verify_email.html"),
+        include_str!("../templates/verify_email.html"),
     ),
-    (
-        "forgot.html",
-        include_str!("../../templates/ui/forgot.html"),
-    ),
-    ("reset.html", include_str!("../../templates/ui/reset.html")),
+    ("forgot.html", include_str!("../templates/forgot.html")),
+    ("reset.html", include_str!("../templates/reset.html")),
 ];
 
 /// The GET pages and sign-out.

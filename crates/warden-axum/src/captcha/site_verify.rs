@@ -2,11 +2,9 @@
 //! Cloudflare Turnstile: POST `secret`, `response` and `remoteip` as a form,
 //! read `{"success": bool, "score"?: number}`.
 
-use crate::config::Config;
+use super::CaptchaVerifier;
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::time::Duration;
-use warden_axum::captcha::{Captcha, CaptchaVerifier};
 use warden_core::Error;
 
 /// The known providers and their verify URLs.
@@ -87,37 +85,4 @@ impl CaptchaVerifier for SiteVerify {
         let answer: Answer = res.json().await.map_err(|e| unavailable(&e))?;
         Ok(answer.success && answer.score.is_none_or(|s| s >= self.min_score))
     }
-}
-
-/// The human check of a configuration, if `captcha_provider` is set.
-pub fn from_config(cfg: &Config) -> Result<Option<Captcha>, String> {
-    let provider = cfg.captcha_provider.trim();
-    if provider.is_empty() || provider == "none" {
-        return Ok(None);
-    }
-    let default_url = PROVIDERS
-        .iter()
-        .find(|(name, _)| *name == provider)
-        .map(|(_, url)| *url)
-        .ok_or_else(|| {
-            format!("WARDEN_CAPTCHA_PROVIDER must be none, recaptcha, hcaptcha or turnstile, not {provider:?}")
-        })?;
-    let url = cfg
-        .captcha_verify_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .unwrap_or(default_url);
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err("WARDEN_CAPTCHA_VERIFY_URL must be an http(s) URL".into());
-    }
-    let secret = cfg
-        .captcha_secret
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .ok_or("WARDEN_CAPTCHA_PROVIDER needs WARDEN_CAPTCHA_SECRET")?;
-    if !(0.0..=1.0).contains(&cfg.captcha_min_score) {
-        return Err("WARDEN_CAPTCHA_MIN_SCORE must be between 0 and 1".into());
-    }
-    let verifier = SiteVerify::new(url, secret, cfg.captcha_min_score)?;
-    Ok(Some(Captcha::new(Arc::new(verifier))))
 }

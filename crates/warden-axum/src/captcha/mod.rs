@@ -6,6 +6,15 @@
 //! a provider that cannot be reached answers 503 `captcha_unavailable`.
 //! Which logins failed recently is the engine's login gate's to remember
 //! ([`warden_core::login_gate::LoginGate::failed_recently`]).
+//!
+//! [`SiteVerify`] (cargo feature `captcha`, on by default) speaks the
+//! `siteverify` protocol of reCAPTCHA, hCaptcha and Cloudflare Turnstile;
+//! [`crate::config::Config`] builds it from `WARDEN_CAPTCHA_*`.
+
+#[cfg(feature = "captcha")]
+mod site_verify;
+#[cfg(feature = "captcha")]
+pub use site_verify::{PROVIDERS, SiteVerify};
 
 use async_trait::async_trait;
 use std::sync::Arc;
