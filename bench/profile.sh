@@ -46,7 +46,7 @@ floor_bin() {
 
 # start KIND: the server of KIND under callgrind (instrumentation off) on $PORT; sets PID.
 start() {
-  local kind=$1 cmd ready
+  local kind=$1 cmd ready envs=()
   local vg=(valgrind --tool=callgrind --instr-atstart=no --dump-instr=no
     "--callgrind-out-file=$WORK/$kind.%p.out")
   mkdir -p "$WORK/$kind"
@@ -54,13 +54,15 @@ start() {
     cmd=("$(floor_bin)" "127.0.0.1:$PORT"); ready=/me
   else
     [[ -x $WARDEN ]] || { echo "profile: no warden binary at $WARDEN (cargo build --release -p warden-server)" >&2; exit 1; }
-    cmd=(env -u WARDEN_DATABASE_URL WARDEN_BIND="127.0.0.1:$PORT"
+    # The variables go before valgrind: an `env` under it would exec warden uninstrumented.
+    envs=(-u WARDEN_DATABASE_URL WARDEN_BIND="127.0.0.1:$PORT"
       WARDEN_ADMIN_SECRET="profile-$RANDOM$RANDOM" WARDEN_RATE_LIMIT_PER_MINUTE=0
       WARDEN_ACCESS_TTL=1h WARDEN_COOKIE_SECURE=false WARDEN_LOG_LEVEL=error
-      WARDEN_ARGON2_MEMORY_KIB=64 WARDEN_ARGON2_ITERATIONS=1 "$WARDEN" serve)
+      WARDEN_ARGON2_MEMORY_KIB=64 WARDEN_ARGON2_ITERATIONS=1)
+    cmd=("$WARDEN" serve)
     ready=/healthz
   fi
-  (cd "$WORK/$kind" && exec "${vg[@]}" "${cmd[@]}") >"$WORK/$kind/server.log" 2>&1 &
+  (cd "$WORK/$kind" && exec env "${envs[@]}" "${vg[@]}" "${cmd[@]}") >"$WORK/$kind/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 600); do
     curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT$ready" 2>/dev/null && return 0

@@ -581,3 +581,22 @@ where
         }
     }
 }
+
+/// Check that a principal holds every scope (403 `forbidden` naming the first missing one).
+pub(crate) async fn check_scopes<I, T>(
+    warden: &Warden,
+    p: &Principal,
+    scopes: I,
+) -> Result<(), Error>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<str>,
+{
+    for scope in scopes {
+        let scope = scope.as_ref();
+        if !p.has_scope_with(warden, scope).await? {
+            return Err(Error::Forbidden(format!("the {scope} scope is required")));
+        }
+    }
+    Ok(())
+}

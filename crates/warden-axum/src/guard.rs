@@ -194,25 +194,6 @@ macro_rules! scopes {
 #[derive(Debug, Clone)]
 pub struct RequireScopes<L: ScopeList>(pub Principal, pub PhantomData<L>);
 
-/// Check that a principal holds every scope (403 `forbidden` naming the first missing one).
-pub(crate) async fn check_scopes<I, T>(
-    warden: &Warden,
-    p: &Principal,
-    scopes: I,
-) -> Result<(), Error>
-where
-    I: IntoIterator<Item = T>,
-    T: AsRef<str>,
-{
-    for scope in scopes {
-        let scope = scope.as_ref();
-        if !p.has_scope_with(warden, scope).await? {
-            return Err(Error::Forbidden(format!("the {scope} scope is required")));
-        }
-    }
-    Ok(())
-}
-
 impl<S, L> FromRequestParts<S> for RequireScopes<L>
 where
     S: Send + Sync,
@@ -223,7 +204,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
         let p = principal(parts, &warden).await?;
-        check_scopes(&warden, &p, L::SCOPES).await?;
+        crate::extract::check_scopes(&warden, &p, L::SCOPES).await?;
         Ok(RequireScopes(p, PhantomData))
     }
 }

@@ -47,8 +47,7 @@
 
 use crate::Warden;
 use crate::error::problem;
-use crate::extract::{Principal, run_method};
-use crate::guard::check_scopes;
+use crate::extract::{Principal, check_scopes, run_method};
 use axum::extract::{OriginalUri, Request};
 use axum::response::Response;
 use std::convert::Infallible;

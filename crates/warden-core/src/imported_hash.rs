@@ -6,7 +6,7 @@
 //! `$pbkdf2-sha256$` (passlib's `rounds$salt$checksum` and the PHC
 //! `i=…,l=…` form), `$scrypt$ln=…,r=…,p=…$` (passlib and PHC), Django's
 //! `pbkdf2_sha256$iterations$salt$hash`, and `$argon2i$` / `$argon2id$` PHC
-//! strings (verified by [`crate::password`]).
+//! strings (verified by [`crate::argon2_phc`]).
 //!
 //! ```
 //! use warden_core::imported_hash::{Scheme, check, verify};
@@ -71,7 +71,7 @@ pub fn verify(password: &str, hash: &str) -> Result<bool> {
         parse(hash).ok_or_else(|| Error::Internal("stored hash: unknown format".into()))?;
     let pw = password.as_bytes();
     Ok(match parsed {
-        Parsed::Argon2 => crate::password::verify_argon2(password, hash)?,
+        Parsed::Argon2 => crate::argon2_phc::verify_argon2(password, hash)?,
         Parsed::Bcrypt => bcrypt::verify(pw, hash).unwrap_or(false),
         Parsed::Pbkdf2 { rounds, salt, hash } => {
             pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, pw, &hash).is_ok()
@@ -138,7 +138,7 @@ fn parse(hash: &str) -> Option<Parsed> {
     let fields: Vec<&str> = parts.collect();
     match (id, fields.as_slice()) {
         ("argon2id" | "argon2i", _) => {
-            crate::password::parse_argon2(hash).then_some(Parsed::Argon2)
+            crate::argon2_phc::parse_argon2(hash).then_some(Parsed::Argon2)
         }
         ("2a" | "2b" | "2y", [cost, rest]) => {
             let cost: u32 = cost.parse().ok()?;

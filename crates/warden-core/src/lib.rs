@@ -30,6 +30,7 @@
 
 mod accounts;
 pub mod api_key;
+mod argon2_phc;
 mod auth;
 mod caches;
 pub mod clock;
