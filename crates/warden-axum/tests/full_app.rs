@@ -11,61 +11,7 @@ mod full_app;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use warden_axum::config::Config;
-
-/// The provider process, killed on drop.
-struct Node(#[allow(dead_code)] tokio::process::Child);
-
-/// Start `e2e/oidc/provider.mjs` (installing its packages once); `None` when
-/// `node` or `npm` is missing (an error when `CI` is set).
-async fn start_oidc_provider(redirect_uri: &str) -> Option<(Node, String)> {
-    use tokio::io::AsyncBufReadExt;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e/oidc");
-    let skip = |why: String| {
-        assert!(std::env::var_os("CI").is_none(), "{why}");
-        eprintln!("skipping the OpenID provider test: {why}");
-    };
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        skip("node is not installed".into());
-        return None;
-    }
-    if !dir.join("node_modules/oidc-provider").exists() {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .status();
-        if !matches!(&status, Ok(s) if s.success()) {
-            skip(format!("npm ci failed: {status:?}"));
-            return None;
-        }
-    }
-    let mut child = tokio::process::Command::new("node")
-        .arg(dir.join("provider.mjs"))
-        .env("REDIRECT_URI", redirect_uri)
-        .env("CLIENT_ID", "warden")
-        .env("CLIENT_SECRET", "warden-secret")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn node");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(p) = line.strip_prefix("LISTENING ") {
-                return p.trim().to_owned();
-            }
-        }
-        panic!("the provider exited");
-    })
-    .await
-    .expect("the provider starts");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Some((Node(child), format!("http://127.0.0.1:{port}")))
-}
+use warden_testkit::oidc::start_oidc_provider;
 
 /// reqwest without redirects, with a cookie jar per host:port.
 #[derive(Default)]

@@ -27,6 +27,7 @@ use warden_core::store::{Layered, MemoryStore, Store};
 #[cfg(feature = "server")]
 pub mod app;
 mod macros;
+pub mod oidc;
 pub mod sql;
 
 /// Which store a test runs against.

@@ -30,9 +30,13 @@ each_backend!(
         app.register(&login, PASSWORD).await.assert_status(201);
         let v = app.login(&login, PASSWORD).await.json();
         assert_eq!(v["expires_in"], json!(300));
-        assert_eq!(v["refresh_expires_in"], json!(86400));
+        let short = v["refresh_expires_in"].as_i64().unwrap();
+        assert!((86_399..=86_400).contains(&short), "{short}");
         let r = app.post("/auth/login", json!({"login": login, "password": PASSWORD, "remember": true}), None).await;
-        assert_eq!(r.json()["refresh_expires_in"], json!(2_592_000));
+        // The session's end is fixed when it is stored; the pair is signed after
+        // the write, which on a slower backend can fall in the next second.
+        let long = r.json()["refresh_expires_in"].as_i64().unwrap();
+        assert!((2_591_999..=2_592_000).contains(&long), "{long}");
         let c = Pair::from_resp(&r).claims();
         assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 300);
     }
