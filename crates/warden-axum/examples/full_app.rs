@@ -2,8 +2,9 @@
 //! the same `WARDEN_*` variables: the JSON API under `WARDEN_PREFIX`
 //! (`/auth`), the JWKS, "Continue with Google" (any OpenID Connect issuer:
 //! `WARDEN_GOOGLE_ISSUER`, or `WARDEN_OIDC_<NAME>_*`), mails (SMTP or the
-//! outbox folder), the captcha, and pages of the app's own. The store is the
-//! SQLite database of `WARDEN_DATABASE_URL`.
+//! outbox folder), the captcha, the hosted pages (`warden-ui`: sign-in,
+//! account, admin console under `WARDEN_UI_PATH`, `/ui`) and pages of the
+//! app's own. The store is the SQLite database of `WARDEN_DATABASE_URL`.
 //!
 //! ```text
 //! WARDEN_DATABASE_URL=sqlite::memory: WARDEN_COOKIE_SECURE=false \
@@ -11,10 +12,8 @@
 //! WARDEN_GOOGLE_CLIENT_ID=... WARDEN_GOOGLE_CLIENT_SECRET=... \
 //!     cargo run -p warden-axum --example full_app
 //! open http://localhost:3000/      # "Continue with Google", then /me
+//! open http://localhost:3000/ui     # the hosted sign-in page, with the same button
 //! ```
-//!
-//! The hosted pages (sign-in, account, admin console) are not mounted here:
-//! they still live in the `warden` server.
 
 use axum::response::Html;
 use axum::{Router, routing::get};
@@ -22,6 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use warden_axum::config::Config;
 use warden_axum::{CurrentAccount, Warden, WardenBuilder};
+use warden_ui::UiConfig;
 
 async fn home() -> Html<&'static str> {
     Html(r#"<a href="/auth/oauth/google/authorize?redirect_to=/me">Continue with Google</a>"#)
@@ -42,14 +42,18 @@ pub async fn warden(cfg: &Config) -> Result<Warden, warden_core::Error> {
 }
 
 /// The application: its own pages, Warden's API under the configured prefix
-/// (sign-in providers included) and the JWKS at the root.
+/// (sign-in providers included), the JWKS at the root and, unless
+/// `WARDEN_UI=false`, the hosted pages.
 pub fn app(cfg: &Config, warden: &Warden) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(home))
         .route("/me", get(me))
         .merge(warden.jwks_router())
-        .nest(&cfg.prefix, warden.router())
-        .with_state(warden.clone())
+        .nest(&cfg.prefix, warden.router());
+    if cfg.ui {
+        router = router.merge(warden_ui::pages(warden, UiConfig::from_config(cfg)));
+    }
+    router.with_state(warden.clone())
 }
 
 #[tokio::main]

@@ -166,6 +166,12 @@ async fn google_style_sign_in_in_the_users_own_app() {
         serde_json::json!([{"name": "google", "display_name": "Google"}])
     );
 
+    // The hosted sign-in page is mounted too, with the provider's button.
+    let sign_in = reqwest::get(format!("{base}/ui/sign-in")).await.unwrap();
+    assert_eq!(sign_in.status(), 200);
+    let html = sign_in.text().await.unwrap();
+    assert!(html.contains("/auth/oauth/google/authorize"), "{html}");
+
     let mut b = Browser::default();
     let start = b
         .get(&format!(

@@ -207,28 +207,6 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     warden_axum::error::problem(&Error::Internal("handler panicked".into()))
 }
 
-/// The hosted pages' settings of a server configuration.
-pub fn ui_config(cfg: &Config) -> warden_ui::UiConfig {
-    warden_ui::UiConfig {
-        path: cfg.ui_path.trim_end_matches('/').to_owned(),
-        template_dir: cfg.ui_template_dir.as_deref().map(std::path::PathBuf::from),
-        public_url: cfg.public_url.trim_end_matches('/').to_owned(),
-        redirect_allowlist: cfg
-            .redirect_allowlist
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        secure_cookies: cfg.cookie_secure,
-        api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
-        otp_enabled: cfg.otp_enabled,
-        captcha: warden_ui::CaptchaWidget::of(
-            &cfg.captcha_provider,
-            cfg.captcha_site_key.as_deref(),
-        ),
-    }
-}
-
 /// The whole HTTP app of the standalone server.
 pub fn app(cfg: &Config, warden: &Warden) -> Router {
     prometheus();
@@ -248,7 +226,7 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
     }
     if cfg.ui {
-        router = router.merge(warden_ui::pages(warden, ui_config(cfg)));
+        router = router.merge(warden_ui::pages(warden, warden_ui::UiConfig::from_config(cfg)));
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

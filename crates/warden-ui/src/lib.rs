@@ -85,6 +85,40 @@ pub struct UiConfig {
     pub captcha: Option<CaptchaWidget>,
 }
 
+impl UiConfig {
+    /// The pages' settings of a Warden configuration (`WARDEN_UI_PATH`,
+    /// `WARDEN_UI_TEMPLATE_DIR`, `WARDEN_PUBLIC_URL`, `WARDEN_REDIRECT_ALLOWLIST`,
+    /// `WARDEN_COOKIE_SECURE`, `WARDEN_PREFIX`, `WARDEN_OTP_ENABLED` and the
+    /// captcha's provider and site key): what `warden serve` mounts.
+    ///
+    /// ```
+    /// let cfg = warden_axum::config::Config::default();
+    /// let ui = warden_ui::UiConfig::from_config(&cfg);
+    /// assert_eq!(ui.path, "/ui");
+    /// assert_eq!(ui.api_prefix, "/auth");
+    /// ```
+    pub fn from_config(cfg: &warden_axum::config::Config) -> Self {
+        Self {
+            path: cfg.ui_path.trim_end_matches('/').to_owned(),
+            template_dir: cfg.ui_template_dir.as_deref().map(std::path::PathBuf::from),
+            public_url: cfg.public_url.trim_end_matches('/').to_owned(),
+            redirect_allowlist: cfg
+                .redirect_allowlist
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            secure_cookies: cfg.cookie_secure,
+            api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
+            otp_enabled: cfg.otp_enabled,
+            captcha: CaptchaWidget::of(
+                &cfg.captcha_provider,
+                cfg.captcha_site_key.as_deref(),
+            ),
+        }
+    }
+}
+
 impl Default for UiConfig {
     /// Pages under `/ui`, the JSON routes under `/auth`, `Secure` cookies,
     /// TOTP offered, no human check, no allow-listed redirect targets.
