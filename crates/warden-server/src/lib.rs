@@ -226,7 +226,10 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
     }
     if cfg.ui {
-        router = router.merge(warden_ui::pages(warden, warden_ui::UiConfig::from_config(cfg)));
+        router = router.merge(warden_ui::pages(
+            warden,
+            warden_ui::UiConfig::from_config(cfg),
+        ));
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

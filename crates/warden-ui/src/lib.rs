@@ -111,10 +111,7 @@ impl UiConfig {
             secure_cookies: cfg.cookie_secure,
             api_prefix: cfg.prefix.trim_end_matches('/').to_owned(),
             otp_enabled: cfg.otp_enabled,
-            captcha: CaptchaWidget::of(
-                &cfg.captcha_provider,
-                cfg.captcha_site_key.as_deref(),
-            ),
+            captcha: CaptchaWidget::of(&cfg.captcha_provider, cfg.captcha_site_key.as_deref()),
         }
     }
 }
