@@ -57,11 +57,7 @@ fn malformed() -> FieldError {
 /// The scheme of `hash`, when it is well-formed (the 422 on `password_hash`
 /// of an import otherwise).
 pub fn check(hash: &str) -> std::result::Result<Scheme, FieldError> {
-    match parse(hash) {
-        Some(_) if hash.starts_with("pbkdf2_sha256$") => Ok(Scheme::DjangoPbkdf2Sha256),
-        Some(p) => Ok(p.scheme()),
-        None => Err(malformed()),
-    }
+    parse(hash).map(|p| p.scheme()).ok_or_else(malformed)
 }
 
 /// Whether `password` matches `hash` (any recognised scheme; compared in
@@ -73,9 +69,9 @@ pub fn verify(password: &str, hash: &str) -> Result<bool> {
     Ok(match parsed {
         Parsed::Argon2 => crate::argon2_phc::verify_argon2(password, hash)?,
         Parsed::Bcrypt => bcrypt::verify(pw, hash).unwrap_or(false),
-        Parsed::Pbkdf2 { rounds, salt, hash } => {
-            pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, pw, &hash).is_ok()
-        }
+        Parsed::Pbkdf2 {
+            rounds, salt, hash, ..
+        } => pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, pw, &hash).is_ok(),
         Parsed::Scrypt { params, salt, hash } => {
             let mut out = vec![0u8; hash.len()];
             scrypt::scrypt(pw, &salt, &params, &mut out).map_err(Error::internal)?;
@@ -95,6 +91,8 @@ enum Parsed {
     Argon2,
     Bcrypt,
     Pbkdf2 {
+        /// `Pbkdf2Sha256` (passlib, PHC) or `DjangoPbkdf2Sha256`.
+        scheme: Scheme,
         rounds: NonZeroU32,
         salt: Vec<u8>,
         hash: Vec<u8>,
@@ -111,7 +109,7 @@ impl Parsed {
         match self {
             Parsed::Argon2 => Scheme::Argon2,
             Parsed::Bcrypt => Scheme::Bcrypt,
-            Parsed::Pbkdf2 { .. } => Scheme::Pbkdf2Sha256,
+            Parsed::Pbkdf2 { scheme, .. } => *scheme,
             Parsed::Scrypt { .. } => Scheme::Scrypt,
         }
     }
@@ -125,6 +123,7 @@ fn parse(hash: &str) -> Option<Parsed> {
         // Django: iterations$salt$base64(hash); the salt is used as text.
         let [iterations, salt, b64] = split3(rest)?;
         return pbkdf2_parts(
+            Scheme::DjangoPbkdf2Sha256,
             iterations,
             salt.as_bytes().to_vec(),
             STANDARD.decode(b64).ok()?,
@@ -154,7 +153,7 @@ fn parse(hash: &str) -> Option<Parsed> {
                 Some(p) => p.split(',').next()?,
                 None => params,
             };
-            pbkdf2_parts(rounds, ab64(salt)?, ab64(checksum)?)
+            pbkdf2_parts(Scheme::Pbkdf2Sha256, rounds, ab64(salt)?, ab64(checksum)?)
         }
         ("scrypt", [params, salt, checksum]) => {
             let (mut ln, mut r, mut p) = (None, None, None);
@@ -186,10 +185,11 @@ fn split3(s: &str) -> Option<[&str; 3]> {
     it.next().is_none().then_some(parts)
 }
 
-fn pbkdf2_parts(rounds: &str, salt: Vec<u8>, hash: Vec<u8>) -> Option<Parsed> {
+fn pbkdf2_parts(scheme: Scheme, rounds: &str, salt: Vec<u8>, hash: Vec<u8>) -> Option<Parsed> {
     let rounds: u32 = rounds.parse().ok()?;
     let rounds = NonZeroU32::new(rounds).filter(|r| r.get() <= PBKDF2_MAX_ITERATIONS)?;
     (!salt.is_empty() && (16..=64).contains(&hash.len())).then_some(Parsed::Pbkdf2 {
+        scheme,
         rounds,
         salt,
         hash,
