@@ -33,6 +33,9 @@ use warden_core::store::{Change, Revoke, Store};
 /// [`crate::PgStore`] and [`crate::MySqlStore`] name its three kinds.
 pub struct SqlBackend<D: Dialect> {
     pub(crate) pool: Pool<D::Db>,
+    /// The writer of refresh-token rotations, on SQLite (see
+    /// [`crate::rotation`]).
+    pub(crate) group_commit: Option<crate::rotation::GroupCommit>,
 }
 
 impl<D: Dialect> std::fmt::Debug for SqlBackend<D> {

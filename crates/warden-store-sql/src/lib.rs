@@ -54,6 +54,7 @@ pub mod mysql;
 mod one_time;
 mod passkeys;
 pub mod postgres;
+mod rotation;
 mod rows;
 mod sessions;
 pub mod sql;

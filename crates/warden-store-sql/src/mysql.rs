@@ -123,7 +123,10 @@ pub async fn connect(url: &str, opts: MySqlOptions) -> Result<MySqlStore> {
         .run(&pool)
         .await
         .map_err(|e| Error::Internal(format!("migration: {e}")))?;
-    Ok(SqlBackend { pool })
+    Ok(SqlBackend {
+        pool,
+        group_commit: None,
+    })
 }
 
 impl MySqlStore {

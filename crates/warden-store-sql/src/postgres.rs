@@ -108,7 +108,10 @@ pub async fn connect(url: &str, opts: PgOptions) -> Result<PgStore> {
         .await
         .map_err(db_err)?;
     drop(conn);
-    Ok(SqlBackend { pool })
+    Ok(SqlBackend {
+        pool,
+        group_commit: None,
+    })
 }
 
 /// `SET statement_timeout` (milliseconds, `0`: none), with the value bound as

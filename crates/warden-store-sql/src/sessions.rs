@@ -1,16 +1,12 @@
 //! [`SessionStore`] of [`SqlBackend`].
 //!
-//! `rotate_refresh` is a compare-and-swap on the refresh token (only a
-//! token not yet used is marked used) under the session's row lock, which
-//! serializes every rotation of one session; a normal rotation writes no
-//! feed entry and so takes no feed lock (rotations of different sessions run
-//! in parallel). A reused token revokes the session in a new feed
-//! transaction (feed lock first, then the row).
+//! `rotate_refresh` is in [`crate::rotation`] (with its group commit).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, finish_revoke, insert_audit, insert_feed, revoke_live};
-use crate::codec::{from_ts_opt, json_list, ts, ts_opt};
+use crate::backend::{SqlBackend, finish_revoke, insert_audit, revoke_live};
+use crate::codec::{json_list, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
+use crate::rotation::Rotate;
 use crate::rows::{self, select, session_cols};
 use crate::sql::sql;
 use async_trait::async_trait;
@@ -92,98 +88,14 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<Rotation> {
-        let at = ts(now)?;
-        let mut tx = self.write().await?;
-        let Some(token) = tx
-            .q(sql!(
-                "SELECT session_id FROM refresh_tokens WHERE hash = $1"
-            ))
-            .bind(old_hash)
-            .fetch_optional()
-            .await?
-        else {
-            return Ok(Rotation::Invalid);
-        };
-        let sid: Uuid = token.get("session_id")?;
-        // The session row lock serializes every rotation of this session.
-        let Some(row) = tx
-            .q(select!(session_cols, "sessions WHERE id = $1 {FOR UPDATE}"))
-            .bind(sid)
-            .fetch_optional()
-            .await?
-        else {
-            return Ok(Rotation::Invalid);
-        };
-        let mut session = rows::session(&row)?;
-        if !session.is_live(now) {
-            return Ok(Rotation::Invalid);
-        }
-        let event = |name: &str| AuditEvent {
-            at: now,
-            account_id: Some(session.account_id),
-            event: name.to_owned(),
+        self.rotate(Rotate {
+            old_hash: *old_hash,
+            new_hash: *new_hash,
+            now,
             ip: ip.map(str::to_owned),
             user_agent: user_agent.map(str::to_owned),
-            detail: serde_json::json!({ "session_id": session.id }),
-        };
-        // Compare-and-swap: only a current token is marked used.
-        let swapped = tx
-            .q(sql!(
-                "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL"
-            ))
-            .binds((at, old_hash))
-            .execute()
-            .await?
-            == 1;
-        if !swapped {
-            // Reuse. A used token never becomes current again, so the verdict
-            // holds after this transaction ends; the revocation runs in a
-            // feed transaction that takes the feed lock before any row lock.
-            let ev = event("token.refresh_reused");
-            tx.rollback().await?;
-            let mut tx = self.feed_write().await?;
-            let prior = tx
-                .q(sql!(
-                    "SELECT revoked_at FROM sessions WHERE id = $1 {FOR UPDATE}"
-                ))
-                .bind(sid)
-                .fetch_optional()
-                .await?;
-            let prior = match prior {
-                Some(r) => Some(r.get::<Option<i64>>("revoked_at")?),
-                None => None,
-            };
-            if let Some(None) = prior {
-                tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
-                    .binds((at, sid))
-                    .execute()
-                    .await?;
-                let change = Change::SessionRevoked(session.id, session.account_id);
-                insert_feed(&mut tx, &change, at).await?;
-                session.revoked_at = Some(now);
-            } else {
-                // Revoked (or deleted) meanwhile by another writer, which
-                // wrote its own feed entry.
-                session.revoked_at = from_ts_opt(prior.flatten())?.or(Some(now));
-            }
-            insert_audit(&mut tx, &ev).await?;
-            tx.commit().await?;
-            return Ok(Rotation::Reused(session));
-        }
-        insert_refresh(&mut tx, new_hash, sid).await?;
-        tx.q(sql!(
-            "UPDATE sessions SET last_seen_at = $1, ip = $2, user_agent = $3 WHERE id = $4"
-        ))
-        .binds((at, ip, user_agent, sid))
-        .execute()
-        .await?;
-        let ev = event("token.refresh");
-        insert_audit(&mut tx, &ev).await?;
-        tx.commit().await?;
-        session.last_seen_at = now;
-        session.ip = ip.map(str::to_owned);
-        session.user_agent = user_agent.map(str::to_owned);
-        Ok(Rotation::Rotated(session))
+        })
+        .await
     }
 
     async fn revoke_session(

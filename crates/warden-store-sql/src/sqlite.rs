@@ -10,6 +10,7 @@
 use crate::backend::SqlBackend;
 use crate::codec::db_err;
 use crate::dialect::{Dialect, sqlx_glue};
+use crate::rotation::GroupCommit;
 use crate::sql::{Sql, Syntax};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -82,6 +83,9 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| Error::Internal(format!("migration: {e}")))?;
-        Ok(SqlBackend { pool })
+        Ok(SqlBackend {
+            group_commit: Some(GroupCommit::start::<Sqlite>(pool.clone())),
+            pool,
+        })
     }
 }
