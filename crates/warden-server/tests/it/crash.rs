@@ -1,7 +1,9 @@
 //! Crash safety (issue 10): a real `warden serve` is killed with SIGKILL in the
 //! middle of a load of registrations, logins and refreshes, restarted on the
 //! same database, and every request that got a success answer must still be
-//! there, with nothing half-written. SQLite always; PostgreSQL when
+//! there, with nothing half-written: an answered refresh token still works
+//! (24 chains of concurrent refreshes run, so SQLite commits rotations in
+//! groups at the kill). SQLite always; PostgreSQL when
 //! `WARDEN_TEST_POSTGRES_URL` is set (in a fresh schema).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -93,9 +95,20 @@ struct Seen {
     /// Per session: the newest refresh token answered, and whether a refresh with it
     /// was still in flight when the server died.
     sessions: Vec<(String, bool)>,
+    /// Refreshes answered 200.
+    refreshed: usize,
 }
 
-async fn worker(client: reqwest::Client, base: String, n: usize, seen: Arc<Mutex<Seen>>) {
+/// Registers, logs in and refreshes each session `refreshes` times, again and
+/// again until the server dies (`usize::MAX`: one session, refreshed in a chain
+/// until then).
+async fn worker(
+    client: reqwest::Client,
+    base: String,
+    n: usize,
+    refreshes: usize,
+    seen: Arc<Mutex<Seen>>,
+) {
     for i in 0.. {
         let login = format!(
             "crash{n}x{i}x{}",
@@ -128,7 +141,7 @@ async fn worker(client: reqwest::Client, base: String, n: usize, seen: Arc<Mutex
             s.sessions.push((refresh.clone(), false));
             s.sessions.len() - 1
         };
-        for _ in 0..3 {
+        for _ in 0..refreshes {
             seen.lock().unwrap().sessions[slot].1 = true;
             match post(
                 &client,
@@ -139,7 +152,9 @@ async fn worker(client: reqwest::Client, base: String, n: usize, seen: Arc<Mutex
             {
                 Some((200, v)) => {
                     refresh = v["refresh_token"].as_str().unwrap().to_owned();
-                    seen.lock().unwrap().sessions[slot] = (refresh.clone(), false);
+                    let mut s = seen.lock().unwrap();
+                    s.sessions[slot] = (refresh.clone(), false);
+                    s.refreshed += 1;
                 }
                 Some((s, v)) => panic!("refresh answered {s}: {v}"),
                 None => return,
@@ -160,15 +175,28 @@ async fn crash_and_check(db: &str) -> usize {
         let mut server = start(db, &client).await;
         let seen = Arc::new(Mutex::new(Seen::default()));
         let mut tasks = Vec::new();
-        for n in 0..6 {
+        // Six workers of registrations, logins and a few refreshes each, and
+        // 24 chains of refreshes, so that rotations commit in groups (SQLite)
+        // or in parallel (PostgreSQL) when the kill comes.
+        for n in 0..30 {
             tasks.push(tokio::spawn(worker(
                 client.clone(),
                 server.base.clone(),
                 round * 100 + n,
+                if n < 6 { 3 } else { usize::MAX },
                 seen.clone(),
             )));
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Kill in the middle of the load: once it has made some progress.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let s = seen.lock().unwrap();
+            if s.accounts.len() >= 6 && s.refreshed >= 200 {
+                break;
+            }
+            drop(s);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         server.proc.0.kill().unwrap(); // SIGKILL: no shutdown hook runs
         server.proc.0.wait().unwrap();
         for t in tasks {
@@ -179,6 +207,11 @@ async fn crash_and_check(db: &str) -> usize {
             seen.accounts.len() >= 6,
             "round {round}: the load ran ({} accounts)",
             seen.accounts.len()
+        );
+        assert!(
+            seen.refreshed >= 200,
+            "round {round}: the refresh chains ran ({} refreshes)",
+            seen.refreshed
         );
         total += seen.accounts.len();
 
