@@ -113,8 +113,9 @@ warden_testkit::needs!(
     }
 );
 
-// `sslmode=require` in the URL gives a TLS connection (when the server
-// offers TLS; the connection is not verified in this mode).
+// `sslmode=require` in the URL gives a TLS connection when the server offers
+// TLS (the connection is not verified in this mode), and no connection when
+// it does not.
 warden_testkit::needs!(
     postgres,
     #[tokio::test]
@@ -125,13 +126,16 @@ warden_testkit::needs!(
             .fetch_one(&mut conn)
             .await
             .unwrap();
-        if ssl != "on" {
-            println!("skipped: the server has ssl = {ssl}");
-            return;
-        }
         let schema = TempSchema::new(&base).await;
         // `schema.url()` already has a query string.
         let url = format!("{}&sslmode=require", schema.url());
+        if ssl != "on" {
+            // A server without TLS: `require` refuses to connect in clear.
+            let r = PgStore::connect(&url, PgOptions::default()).await;
+            assert!(r.is_err(), "sslmode=require connected without TLS");
+            schema.drop().await;
+            return;
+        }
         let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
         let tls: bool =
             sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
