@@ -277,7 +277,8 @@ impl Warden {
         });
     }
 
-    /// Wait until every task of [`Warden::spawn`] has ended (a flush hook for
+    /// Wait until every task of [`Warden::spawn`] has ended and the mailer
+    /// has delivered (or given up) every mail it accepted (a flush hook for
     /// tests and shutdown; gives up after `limit`). Answers whether they did.
     pub async fn settle(&self, limit: std::time::Duration) -> bool {
         use std::sync::atomic::Ordering;
@@ -288,7 +289,8 @@ impl Warden {
             }
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        true
+        let left = limit.saturating_sub(start.elapsed());
+        self.auth().flush_mail(left).await
     }
 
     /// The custom authentication methods, in registration order.

@@ -369,6 +369,8 @@ impl Mailer for OutboxMailer {
 /// tries each mail up to `1 + delays.len()` times.
 pub struct QueuedMailer {
     tx: tokio::sync::mpsc::Sender<Mail>,
+    /// Mails accepted and not yet delivered or given up.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for QueuedMailer {
@@ -386,6 +388,8 @@ impl QueuedMailer {
         metrics::counter!("warden_mail_failures_total").increment(0);
         let delays: Arc<[Duration]> = delays.into();
         let slots = Arc::new(tokio::sync::Semaphore::new(8));
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let done = Arc::clone(&pending);
         tokio::spawn(async move {
             while let Some(mail) = rx.recv().await {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -393,13 +397,15 @@ impl QueuedMailer {
                 };
                 let inner = inner.clone();
                 let delays = delays.clone();
+                let done = Arc::clone(&done);
                 tokio::spawn(async move {
                     deliver(inner.as_ref(), mail, &delays).await;
+                    done.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                     drop(permit);
                 });
             }
         });
-        Self { tx }
+        Self { tx, pending }
     }
 }
 
@@ -431,12 +437,26 @@ async fn deliver(inner: &dyn Mailer, mail: Mail, delays: &[Duration]) {
 #[async_trait]
 impl Mailer for QueuedMailer {
     async fn send(&self, mail: Mail) -> Result<()> {
+        use std::sync::atomic::Ordering;
         let (to, subject) = (mail.to.clone(), mail.subject.clone());
+        self.pending.fetch_add(1, Ordering::AcqRel);
         self.tx.try_send(mail).map_err(|_| {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             metrics::counter!("warden_mail_failures_total").increment(1);
             tracing::error!(%to, %subject, "mail queue full or closed; mail not sent");
             Error::Unavailable("mail queue full".into())
         })
+    }
+
+    async fn flush(&self, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            if start.elapsed() >= limit {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        true
     }
 }
 

@@ -277,6 +277,15 @@ impl Auth {
         *self.inner.shared.mail.write() = Some(MailSetup { mailer, renderer });
     }
 
+    /// Wait until the installed mailer has delivered (or given up) every mail
+    /// it accepted; see [`Mailer::flush`]. `true` without a mailer.
+    pub async fn flush_mail(&self, limit: std::time::Duration) -> bool {
+        match self.inner.shared.mail_setup() {
+            Some(setup) => setup.mailer.flush(limit).await,
+            None => true,
+        }
+    }
+
     /// The installed application hooks.
     pub fn hooks(&self) -> Hooks {
         self.inner.shared.hooks()

@@ -37,6 +37,15 @@ impl std::fmt::Debug for Mail {
 pub trait Mailer: Send + Sync {
     /// Send (or queue) one message. An error means it was not accepted.
     async fn send(&self, mail: Mail) -> Result<()>;
+
+    /// Wait until every mail accepted so far has been delivered or given up
+    /// (a flush hook for tests and shutdown; gives up after `limit`). Answers
+    /// whether it did. A mailer that sends before `send` returns has nothing
+    /// to wait for.
+    async fn flush(&self, limit: std::time::Duration) -> bool {
+        let _ = limit;
+        true
+    }
 }
 
 /// Which mail.

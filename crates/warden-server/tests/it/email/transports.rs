@@ -111,10 +111,10 @@ fn unqp(s: &str) -> String {
 }
 
 /// The standalone server's own wiring (`build_warden`): SMTP when configured.
-async fn server_app(cfg: &Config) -> Router {
+async fn server_app(cfg: &Config) -> (Router, warden_axum::Warden) {
     let store = warden_server::open_store(&cfg.database_url).await.unwrap();
     let (warden, _) = warden_server::build_warden(cfg, store).await.unwrap();
-    warden_server::app(cfg, &warden)
+    (warden_server::app(cfg, &warden), warden)
 }
 
 async fn signed_in(router: &Router, login: &str, email: &str) -> String {
@@ -146,7 +146,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
         c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         c.smtp_from = "Warden Test <auth@example.com>".into();
     });
-    let router = server_app(&cfg).await;
+    let (router, warden) = server_app(&cfg).await;
     let at = signed_in(&router, "smtpuser", "smtp.user@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
@@ -206,7 +206,8 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
     .status(202);
     let m = wait_received(&got, 2).await;
     assert!(unqp(&m.data).contains("/ui/password/reset?token="));
-    tokio::time::sleep(StdDuration::from_millis(200)).await;
+    // Every accepted mail delivered: none went to the unknown address.
+    assert!(warden.settle(StdDuration::from_secs(10)).await);
     assert_eq!(got.lock().unwrap().len(), 2);
 
     let metrics = call(&router, "GET", "/metrics", None, None).await;
@@ -246,7 +247,7 @@ async fn unreachable_smtp_never_fails_the_request() {
         l.local_addr().unwrap().port()
     };
     let cfg = config(|c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}")));
-    let router = server_app(&cfg).await;
+    let (router, _warden) = server_app(&cfg).await;
     let at = signed_in(&router, "nosmtp", "nosmtp@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
@@ -260,25 +261,21 @@ async fn outbox_mode_writes_an_eml_file() {
         c.smtp_url = None;
         c.outbox_dir = dir.display().to_string();
     });
-    let router = server_app(&cfg).await;
+    let (router, warden) = server_app(&cfg).await;
     let at = signed_in(&router, "outboxer", "outboxer@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
         .status(202);
-    let mut found = None;
-    for _ in 0..300 {
-        if let Ok(mut rd) = std::fs::read_dir(&dir)
-            && let Some(Ok(e)) = rd.next()
-        {
-            found = Some(e.path());
-            break;
-        }
-        tokio::time::sleep(StdDuration::from_millis(10)).await;
-    }
-    let path = found.expect("no .eml file in the outbox");
+    // Written once every accepted mail is delivered.
+    assert!(warden.settle(StdDuration::from_secs(10)).await);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [path] = files.as_slice() else {
+        panic!("one .eml file in the outbox: {files:?}");
+    };
     assert_eq!(path.extension().unwrap(), "eml");
-    // The file may still be being written.
-    tokio::time::sleep(StdDuration::from_millis(50)).await;
     let eml = unqp(&std::fs::read_to_string(&path).unwrap());
     assert!(eml.contains("To: outboxer@example.com"), "{eml}");
     let token = token_in(&eml);
