@@ -11,7 +11,8 @@
 # 3. Warden on a fresh SQLite DB in a temp dir, real Argon2id (19456 KiB, t=2, p=1), per-IP limit
 #    out of the way, access TTL 1 h so one token lasts the whole run: GET /auth/me, logins (16 conns), chained refreshes, /auth/me while logins
 #    saturate the hash pool, RSS idle. Then a second start with cheap hash parameters, 10k
-#    accounts registered + logged in, and its RSS.
+#    accounts registered + logged in, its RSS, and GET /auth/me with those 10k distinct tokens
+#    cycling (me_many.lua).
 # 4. report.py prints the tables and the PASS/FAIL target lines.
 # Everything started here is stopped on exit. Traffic goes to 127.0.0.1 only.
 #
@@ -247,10 +248,16 @@ if [[ " $PARTS " == *" warden "* && $WARDEN_OK == 1 ]] && start_warden "$P_WARDE
   if start_warden "$P_POP" "$WORK/pop" "${ARGON2_CHEAP[@]}"; then
     sleep 1
     put "warden rss_popidle_kib $(rss_kib "$WPID")"
-    out=$(timeout 600 python3 "$HERE/client.py" users "http://127.0.0.1:$P_POP" pop- "$POP_N" 64 "$PASSWORD" 2>&1 | tail -1)
+    out=$(timeout 600 python3 "$HERE/client.py" users "http://127.0.0.1:$P_POP" pop- "$POP_N" 64 "$PASSWORD" "$WORK/pop.tok" 2>&1 | tail -1)
     log "population: $out"
     sleep 1
     put "warden rss_10k_kib $(rss_kib "$WPID")"
+    if [[ -s $WORK/pop.tok ]]; then
+      log "warden: GET /auth/me with $(wc -l <"$WORK/pop.tok") distinct tokens cycling"
+      WRK_THREADS=$THREADS TOKENS_FILE=$WORK/pop.tok \
+        wrk_run me_many -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/me_many.lua" "http://127.0.0.1:$P_POP/auth/me"
+      put "warden rss_10k_after_kib $(rss_kib "$WPID")"
+    fi
     put "warden populate_seconds $(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")"
     put "warden populate_errors $(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")"
     stop_pid "$WPID"
