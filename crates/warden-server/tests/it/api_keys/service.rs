@@ -426,3 +426,34 @@ each_backend!(async fn admin_renames_an_account(b) {
     .await
     .problem(403, "forbidden");
 });
+
+#[tokio::test]
+async fn docs_list_the_service_account_routes_and_kind() {
+    let app = app(Backend::Sqlite).await;
+    let doc = app.get("/openapi.json", By::Nobody).await;
+    doc.status(200);
+    let v = doc.json();
+    for (path, method) in [
+        ("/auth/admin/service-accounts", "post"),
+        ("/auth/admin/api-keys", "post"),
+        ("/auth/admin/api-keys", "get"),
+        ("/auth/admin/api-keys/{id}/renew", "post"),
+        ("/auth/admin/accounts/{id}", "patch"),
+    ] {
+        assert!(
+            v["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    let schemas = &v["components"]["schemas"];
+    assert_eq!(
+        schemas["AccountBody"]["properties"]["kind"]["$ref"],
+        json!("#/components/schemas/AccountKindBody")
+    );
+    assert_eq!(
+        schemas["AccountKindBody"]["enum"],
+        json!(["person", "service"])
+    );
+    assert!(schemas["AdminPatchBody"]["properties"]["login"].is_object());
+    assert!(schemas["AdminApiKeyCreatedBody"]["properties"]["account_id"].is_object());
+}
