@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth, passkeys};
+use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth, passkeys, service_accounts};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -46,6 +46,7 @@ impl Modify for Security {
         passkeys::register_begin, passkeys::register_finish, passkeys::signup_begin, passkeys::signup_finish,
         passkeys::login_begin, passkeys::login_finish, passkeys::list, passkeys::rename, passkeys::delete,
         passkeys::admin_list, passkeys::admin_delete,
+        service_accounts::create_service_account, service_accounts::create_api_key, service_accounts::renew_api_key,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),

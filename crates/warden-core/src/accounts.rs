@@ -135,6 +135,7 @@ impl Accounts {
         scopes.dedup();
         let account = Account {
             id: AccountId::new(),
+            kind: crate::model::AccountKind::Person,
             login: login.as_str().to_owned(),
             email,
             email_verified: false,
@@ -214,12 +215,17 @@ impl Accounts {
                 return Err(e);
             }
         };
+        // A service account never signs in with a password: it verifies the
+        // dummy hash, as an unknown login does, and fails the same way.
         let ok = self
             .shared
             .hasher
             .verify(
                 password,
-                account.as_ref().and_then(|a| a.password_hash.as_deref()),
+                account
+                    .as_ref()
+                    .filter(|a| !a.is_service())
+                    .and_then(|a| a.password_hash.as_deref()),
             )
             .await?;
         if ok && let Some(a) = account {
@@ -228,10 +234,10 @@ impl Accounts {
         }
         let locked = self.gate.failed(&lock).await?;
         let id = account.as_ref().map(|a| a.id);
-        let reason = if account.is_some() {
-            "bad_password"
-        } else {
-            "unknown_login"
+        let reason = match &account {
+            Some(a) if a.is_service() => "service_account",
+            Some(_) => "bad_password",
+            None => "unknown_login",
         };
         self.audit
             .append_audit(&self.shared.audit(
@@ -285,6 +291,9 @@ impl Accounts {
         let new =
             Password::parse_field(new, "new_password").map_err(|e| Error::Validation(vec![e]))?;
         let account = self.account(claims.sub).await?;
+        if account.is_service() {
+            return Err(Error::Forbidden("a service account has no password".into()));
+        }
         if normalize_login(new.expose()) == account.login_key() {
             return Err(Error::field("new_password", "must not be the login"));
         }
@@ -352,6 +361,20 @@ impl Accounts {
         let mut detail = serde_json::Map::new();
         let mut events = Vec::new();
         let mut revoke = Revoke::Nothing;
+        let mut renamed = None;
+        if let Some(new_login) = patch.login.as_deref() {
+            match Login::parse(new_login) {
+                Ok(l) if l.as_str() != a.login => {
+                    if l.key() != a.login_key() {
+                        self.check_login_free(l.as_str()).await?;
+                    }
+                    let old = std::mem::replace(&mut a.login, l.as_str().to_owned());
+                    renamed = Some(old);
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
         if let Some(active) = patch.active {
             if a.active && !active {
                 revoke = Revoke::All;
@@ -398,6 +421,15 @@ impl Accounts {
         }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
+        }
+        if let Some(old) = renamed {
+            detail.insert("login".into(), true.into());
+            events.push(self.shared.audit(
+                "account.renamed",
+                Some(id),
+                client,
+                serde_json::json!({"from": old, "to": a.login}),
+            ));
         }
         a.updated_at = self.shared.now();
         events.push(self.shared.audit(

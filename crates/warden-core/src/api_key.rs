@@ -230,17 +230,15 @@ impl ApiKeys {
         Ok(Some(now + Duration::days(i64::from(days))))
     }
 
-    /// Create an API key for an active, unblocked account. Requested scopes the
-    /// owner does not have are refused (422 `validation_failed` on `scopes`).
-    /// The returned key string is not stored: show it once.
-    pub async fn create_api_key(
+    /// Checked name, scopes and expiry of a new key. `scopes` absent:
+    /// `default_scopes`. With `subset_of`, every scope must be one of that account's.
+    pub(crate) fn check_new_key(
         &self,
-        account: AccountId,
-        input: NewApiKey,
-        client: &ClientInfo,
-    ) -> Result<IssuedApiKey> {
-        let owner = self.accounts.account(account).await?;
-        check_usable(&owner)?;
+        input: &NewApiKey,
+        default_scopes: &[String],
+        subset_of: Option<&Account>,
+        now: OffsetDateTime,
+    ) -> Result<(String, Vec<String>, Option<OffsetDateTime>)> {
         let mut errors = Vec::new();
         let name = match valid_name(&input.name) {
             Ok(n) => Some(n),
@@ -250,20 +248,22 @@ impl ApiKeys {
             }
             Err(e) => return Err(e),
         };
-        let mut scopes = input.scopes.unwrap_or_else(|| owner.scopes.clone());
+        let mut scopes = input
+            .scopes
+            .clone()
+            .unwrap_or_else(|| default_scopes.to_vec());
         scopes.sort();
         scopes.dedup();
         for s in &scopes {
             if !valid_scope(s) {
                 errors.push(FieldError::new("scopes", format!("invalid scope {s:?}")));
-            } else if !owner.has_scope(s) {
+            } else if subset_of.is_some_and(|o| !o.has_scope(s)) {
                 errors.push(FieldError::new(
                     "scopes",
                     format!("{s:?} is not a scope of the account"),
                 ));
             }
         }
-        let now = self.shared.now();
         let expires_at = match self.api_key_expiry(input.expires_in_days, now) {
             Ok(e) => Some(e),
             Err(Error::Validation(v)) => {
@@ -272,12 +272,14 @@ impl ApiKeys {
             }
             Err(e) => return Err(e),
         };
-        let (Some(name), Some(expires_at)) = (name, expires_at) else {
-            return Err(Error::Validation(errors));
-        };
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
+        match (name, expires_at) {
+            (Some(name), Some(expires_at)) if errors.is_empty() => Ok((name, scopes, expires_at)),
+            _ => Err(Error::Validation(errors)),
         }
+    }
+
+    /// `validation_failed` on `name` when the account holds the most keys it may.
+    pub(crate) async fn check_key_room(&self, account: AccountId) -> Result<()> {
         let live = self
             .store
             .list_api_keys(&ApiKeyQuery {
@@ -294,6 +296,17 @@ impl ApiKeys {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// A new key record (and its string) and its `api_key.created` event.
+    pub(crate) fn new_key_record(
+        &self,
+        account: AccountId,
+        (name, scopes, expires_at): (String, Vec<String>, Option<OffsetDateTime>),
+        now: OffsetDateTime,
+        client: &ClientInfo,
+    ) -> (IssuedApiKey, crate::model::AuditEvent) {
         let id = ApiKeyId::new();
         let (key, secret_hash) = new_key(id);
         let record = ApiKey {
@@ -315,8 +328,26 @@ impl ApiKeys {
                 "expires_at": expires_at.map(|t| t.unix_timestamp()),
             }),
         );
-        self.store.insert_api_key(&record, &ev).await?;
-        Ok(IssuedApiKey { record, key })
+        (IssuedApiKey { record, key }, ev)
+    }
+
+    /// Create an API key for an active, unblocked account. Requested scopes the
+    /// owner does not have are refused (422 `validation_failed` on `scopes`).
+    /// The returned key string is not stored: show it once.
+    pub async fn create_api_key(
+        &self,
+        account: AccountId,
+        input: NewApiKey,
+        client: &ClientInfo,
+    ) -> Result<IssuedApiKey> {
+        let owner = self.accounts.account(account).await?;
+        check_usable(&owner)?;
+        let now = self.shared.now();
+        let checked = self.check_new_key(&input, &owner.scopes, Some(&owner), now)?;
+        self.check_key_room(account).await?;
+        let (issued, ev) = self.new_key_record(account, checked, now, client);
+        self.store.insert_api_key(&issued.record, &ev).await?;
+        Ok(issued)
     }
 
     /// The account's keys that are not revoked (expired ones included), newest first.

@@ -145,6 +145,10 @@ impl EmailFlows {
         let Some(a) = self.account_store.account_by_email(&key).await? else {
             return Ok(());
         };
+        if a.is_service() {
+            // A service account has no password to reset.
+            return Ok(());
+        }
         let Some(to) = a.email.clone() else {
             return Ok(());
         };
@@ -194,6 +198,9 @@ impl EmailFlows {
         let Some(mut a) = self.fresh_account(t.account_id).await? else {
             return Err(Error::InvalidMailToken);
         };
+        if a.is_service() {
+            return Err(Error::InvalidMailToken);
+        }
         if normalize_login(new.expose()) == a.login_key() {
             return Err(Error::field("new_password", "must not be the login"));
         }

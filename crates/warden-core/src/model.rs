@@ -53,11 +53,49 @@ id_type!(
     ApiKeyId
 );
 
+/// What an account is for: a person, who signs in, or a service, which has no
+/// password, never signs in interactively and acts only through its API keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    /// A person's account (the default).
+    #[default]
+    Person,
+    /// A service account.
+    Service,
+}
+
+impl AccountKind {
+    /// The stored and JSON name: `person` or `service`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "person",
+            Self::Service => "service",
+        }
+    }
+    /// The kind of a stored name; `None` for anything else.
+    ///
+    /// ```
+    /// use warden_core::model::AccountKind;
+    /// assert_eq!(AccountKind::parse("service"), Some(AccountKind::Service));
+    /// assert_eq!(AccountKind::parse("robot"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "person" => Some(Self::Person),
+            "service" => Some(Self::Service),
+            _ => None,
+        }
+    }
+}
+
 /// A stored account. `password_hash` never appears in `Debug` output or API bodies.
 #[derive(Clone, PartialEq)]
 pub struct Account {
     /// Account id (UUID v7).
     pub id: AccountId,
+    /// Person or service account; fixed when the account is created.
+    pub kind: AccountKind,
     /// Login as the user typed it.
     pub login: String,
     /// Email address, if given.
@@ -90,6 +128,7 @@ impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Account")
             .field("id", &self.id)
+            .field("kind", &self.kind)
             .field("login", &self.login)
             .field("email", &self.email)
             .field("active", &self.active)
@@ -105,6 +144,10 @@ impl Account {
     /// Lower-cased login used for uniqueness and lookup.
     pub fn login_key(&self) -> String {
         normalize_login(&self.login)
+    }
+    /// Whether this is a service account (no password, no interactive sign-in).
+    pub fn is_service(&self) -> bool {
+        self.kind == AccountKind::Service
     }
     /// Whether the account has a scope.
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -277,4 +320,6 @@ pub struct AccountPatch {
     pub properties: Option<serde_json::Value>,
     /// Set (`Some(Some)`) or clear (`Some(None)`) the email.
     pub email: Option<Option<String>>,
+    /// Rename: a new login (same rules as at creation, still unique).
+    pub login: Option<String>,
 }

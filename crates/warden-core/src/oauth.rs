@@ -421,6 +421,7 @@ impl Identities {
             }
             let account = Account {
                 id: AccountId::new(),
+                kind: crate::model::AccountKind::Person,
                 login,
                 email: profile.email.clone(),
                 email_verified: profile.email.is_some() && profile.email_verified,

@@ -435,6 +435,7 @@ impl Passkeys {
         let require = self.shared.settings.require_verified_email;
         let account = Account {
             id,
+            kind: crate::model::AccountKind::Person,
             login,
             email: ceremony.email,
             email_verified: false,

@@ -214,6 +214,10 @@ impl Sessions {
         client: &ClientInfo,
         method: Option<&str>,
     ) -> Result<TokenPair> {
+        if account.is_service() {
+            // Service accounts act only through API keys, never in a session.
+            return Err(Error::InvalidCredentials);
+        }
         let now = self.now();
         let s = &self.shared.settings;
         let ttl = if remember {

@@ -46,6 +46,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCmd),
+    /// Manage service accounts (no password; they act through API keys).
+    #[command(subcommand)]
+    ServiceAccount(ServiceAccountCmd),
     /// Time the configured Argon2id hash: prints the median of N hashes in ms
     /// (the bench uses it for the login bound: cores ÷ this).
     HashBench {
@@ -118,24 +121,44 @@ enum AccountCmd {
     },
     /// Turn off the account's second factor.
     DisableMfa { account: String },
+    /// Rename an account (id or login): a new login, same rules, still unique.
+    Rename { account: String, new_login: String },
+}
+
+#[derive(Subcommand)]
+enum ServiceAccountCmd {
+    /// Create a service account; NAME is its login.
+    Create {
+        name: String,
+        /// Grant a scope (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum ApiKeyCmd {
-    /// Create an API key for an account (id or login). The key is printed once
-    /// on standard output; only its hash is stored.
+    /// Create an API key for an account (id or login, as argument or
+    /// --account), or without one for a new service account named after the
+    /// key. The key is printed once on standard output; only its hash is stored.
     Create {
-        account: String,
-        /// A name for the key.
+        /// The owner (id or login); same as --account.
+        #[arg(conflicts_with = "account_flag")]
+        account: Option<String>,
+        /// The owner (id or login).
+        #[arg(long = "account")]
+        account_flag: Option<String>,
+        /// A name for the key (without an account: the new service account's login).
         #[arg(long)]
         name: String,
-        /// A scope of the key (repeatable); each must be one of the account's.
-        /// None given: the account's scopes.
+        /// A scope of the key (repeatable). A service account's scopes are
+        /// widened to hold them; a person's must already hold each. None
+        /// given: the account's scopes.
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// Days until it expires (default WARDEN_API_KEY_TTL_DAYS; 0: never,
         /// only with WARDEN_API_KEY_ALLOW_NO_EXPIRY=true).
-        #[arg(long)]
+        #[arg(long, visible_alias = "days")]
         expires_in_days: Option<u32>,
     },
     /// List API keys (revoked ones included), newest first.
@@ -153,7 +176,7 @@ enum ApiKeyCmd {
     Renew {
         id: String,
         /// Days until it expires (default WARDEN_API_KEY_TTL_DAYS).
-        #[arg(long)]
+        #[arg(long, visible_alias = "days")]
         expires_in_days: Option<u32>,
     },
 }
@@ -240,6 +263,20 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
         Command::ApiKey(k) => {
             let auth = engine(&cfg, store).await?;
             api_key(k, &auth).await
+        }
+        Command::ServiceAccount(ServiceAccountCmd::Create { name, scopes }) => {
+            let auth = engine(&cfg, store).await?;
+            let input = warden_core::NewServiceAccount {
+                name,
+                scopes,
+                properties: None,
+            };
+            let a = auth
+                .accounts()
+                .create_service_account(input, &cli_client())
+                .await?;
+            print_account(&a);
+            Ok(())
         }
         Command::Account(a) => {
             let auth = engine(&cfg, store).await?;
@@ -347,9 +384,10 @@ fn read_password(p: PasswordArgs) -> Result<String, Error> {
 
 fn print_account(a: &Account) {
     println!(
-        "{}  {}  email={}  active={}  blocked={}  mfa={}  scopes=[{}]",
+        "{}  {}  kind={}  email={}  active={}  blocked={}  mfa={}  scopes=[{}]",
         a.id,
         a.login,
+        a.kind.as_str(),
         a.email.as_deref().unwrap_or("-"),
         a.active,
         a.blocked,
@@ -437,6 +475,15 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             auth.mfa().disable_mfa(a.id, &client).await?;
             println!("second factor off for {}", a.login);
         }
+        AccountCmd::Rename { account, new_login } => {
+            let a = find(auth, &account).await?;
+            let patch = warden_core::AccountPatch {
+                login: Some(new_login),
+                ..warden_core::AccountPatch::default()
+            };
+            let renamed = auth.accounts().update_account(a.id, patch, &client).await?;
+            println!("renamed {} to {}", a.login, renamed.login);
+        }
     }
     Ok(())
 }
@@ -472,15 +519,19 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
     match cmd {
         ApiKeyCmd::Create {
             account,
+            account_flag,
             name,
             scopes,
             expires_in_days,
         } => {
-            let a = find(auth, &account).await?;
+            let owner = match account.or(account_flag) {
+                Some(a) => Some(find(auth, &a).await?.id),
+                None => None,
+            };
             let issued = auth
                 .api_keys()
-                .create_api_key(
-                    a.id,
+                .admin_create_api_key(
+                    owner,
                     warden_core::api_key::NewApiKey {
                         name,
                         scopes: (!scopes.is_empty()).then_some(scopes),
@@ -489,7 +540,8 @@ async fn api_key(cmd: ApiKeyCmd, auth: &Auth) -> Result<(), Error> {
                     &client,
                 )
                 .await?;
-            eprint!("created for {}: ", a.login);
+            let a = auth.accounts().account(issued.record.account_id).await?;
+            eprint!("created for {} ({}): ", a.login, a.kind.as_str());
             print_api_key_to_stderr(&issued.record);
             eprintln!("the key is shown once; store it safely:");
             println!("{}", issued.key);

@@ -65,7 +65,7 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
                 "UPDATE accounts SET login = $2, email = $3, email_verified = $4, active = $5, \
                  blocked = $6, block_reason = $7, scopes = $8, properties = $9, \
                  password_hash = $10, password_changed_at = $11, created_at = $12, \
-                 updated_at = $13, login_key = $14, email_key = $15 WHERE id = $1"
+                 updated_at = $13, login_key = $14, email_key = $15, kind = $16 WHERE id = $1"
             ))
             .binds((
                 account.id.0,
@@ -83,6 +83,7 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
                 c.updated_at,
                 &login_key,
                 &c.email_key,
+                account.kind.as_str(),
             ))
             .execute()
             .await?;

@@ -1,42 +1,46 @@
 //! [`ApiKeyStore`] of [`SqlBackend`] (tables of `0003_api_keys.sql`).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, finish_revoke, insert_audit};
-use crate::codec::{json_list, ts, ts_opt};
-use crate::dialect::Dialect;
+use crate::backend::{SqlBackend, finish_revoke, insert_account_row, insert_audit, insert_feed};
+use crate::codec::{from_json_list, json_list, ts, ts_opt};
+use crate::dialect::{Dialect, Tx};
 use crate::rows::{self, api_key_cols, select};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::error::Result;
-use warden_core::model::{AccountId, ApiKeyId, AuditEvent};
+use warden_core::error::{Error, Result};
+use warden_core::model::{Account, AccountId, ApiKeyId, AuditEvent};
 use warden_core::store::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage, Change};
 
 #[async_trait]
 impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<()> {
-        let scopes = json_list(&key.scopes)?;
         let mut tx = self.write().await?;
         require_account(&mut tx, key.account_id).await?;
-        tx.q(sql!(concat!(
-            "INSERT INTO api_keys (",
-            api_key_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )))
-        .binds((
-            key.id.0,
-            key.account_id.0,
-            &key.name,
-            &key.secret_hash,
-            &scopes,
-            ts(key.created_at)?,
-            ts_opt(key.expires_at)?,
-            ts_opt(key.revoked_at)?,
-        ))
-        .execute()
-        .await?;
+        insert_key_row(&mut tx, key).await?;
         insert_audit(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    async fn insert_api_key_with_owner(
+        &self,
+        new_owner: Option<&Account>,
+        key: &ApiKey,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = self.feed_write().await?;
+        match new_owner {
+            Some(a) if a.id != key.account_id => {
+                return Err(Error::Internal("the new owner is not the key's".into()));
+            }
+            Some(a) => insert_account_row(&mut tx, a).await?,
+            None => widen_scopes(&mut tx, key.account_id, &key.scopes, ts(key.created_at)?).await?,
+        }
+        insert_key_row(&mut tx, key).await?;
+        for ev in audit {
+            insert_audit(&mut tx, ev).await?;
+        }
         tx.commit().await
     }
 
@@ -176,4 +180,60 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         .all(rows::usage)
         .await
     }
+}
+
+/// Insert a key row.
+async fn insert_key_row<D: Dialect>(tx: &mut Tx<D>, key: &ApiKey) -> Result<()> {
+    let scopes = json_list(&key.scopes)?;
+    tx.q(sql!(concat!(
+        "INSERT INTO api_keys (",
+        api_key_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )))
+    .binds((
+        key.id.0,
+        key.account_id.0,
+        &key.name,
+        &key.secret_hash,
+        &scopes,
+        ts(key.created_at)?,
+        ts_opt(key.expires_at)?,
+        ts_opt(key.revoked_at)?,
+    ))
+    .execute()
+    .await?;
+    Ok(())
+}
+
+/// Add `scopes` to the stored scopes of an account (locked first); a change
+/// is written to the feed. `NotFound` when the account is absent.
+async fn widen_scopes<D: Dialect>(
+    tx: &mut Tx<D>,
+    id: AccountId,
+    scopes: &[String],
+    at: i64,
+) -> Result<()> {
+    let row = tx
+        .q(sql!(
+            "SELECT scopes FROM accounts WHERE id = $1 {FOR UPDATE}"
+        ))
+        .bind(id.0)
+        .fetch_optional()
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut held = from_json_list(&row.get::<String>("scopes")?)?;
+    let before = held.len();
+    held.extend(scopes.iter().cloned());
+    held.sort();
+    held.dedup();
+    if held.len() == before {
+        return Ok(());
+    }
+    tx.q(sql!(
+        "UPDATE accounts SET scopes = $2, updated_at = $3 WHERE id = $1"
+    ))
+    .binds((id.0, &json_list(&held)?, at))
+    .execute()
+    .await?;
+    insert_feed(tx, &Change::AccountChanged(id), at).await
 }

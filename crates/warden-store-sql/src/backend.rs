@@ -75,7 +75,7 @@ pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) 
         "INSERT INTO accounts (",
         crate::rows::account_cols!(),
         ", login_key, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16)"
+         $13, $14, $17, $15, $16)"
     )))
     .binds((
         a.id.0,
@@ -95,6 +95,7 @@ pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) 
         a.login_key().as_str(),
         c.email_key.as_deref(),
     ))
+    .bind(a.kind.as_str())
     .run()
     .await
 }

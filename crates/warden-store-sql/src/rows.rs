@@ -4,14 +4,16 @@
 use crate::codec::{count, from_json_list, from_json_value, from_ts, from_ts_opt};
 use crate::dialect::{Dialect, Record};
 use warden_core::error::{Error, Result};
-use warden_core::model::{Account, AccountId, ApiKeyId, AuditEvent, Session, SessionId, StoredKey};
+use warden_core::model::{
+    Account, AccountId, AccountKind, ApiKeyId, AuditEvent, Session, SessionId, StoredKey,
+};
 use warden_core::store::{ApiKey, ApiKeyUsage, Identity, MfaChallenge, Passkey};
 
 /// Columns of `accounts` as the backend selects and inserts them.
 macro_rules! account_cols {
     () => {
         "id, login, email, email_verified, active, blocked, block_reason, mfa_enabled, \
-         scopes, properties, password_hash, password_changed_at, created_at, updated_at"
+         scopes, properties, password_hash, password_changed_at, created_at, updated_at, kind"
     };
 }
 pub(crate) use account_cols;
@@ -58,9 +60,15 @@ macro_rules! select {
 }
 pub(crate) use select;
 
+/// The stored kind name; anything else is a damaged row.
+fn account_kind(s: &str) -> Result<AccountKind> {
+    AccountKind::parse(s).ok_or_else(|| Error::Internal(format!("unknown account kind {s:?}")))
+}
+
 pub(crate) fn account<D: Dialect>(row: &Record<D>) -> Result<Account> {
     Ok(Account {
         id: AccountId(row.get("id")?),
+        kind: account_kind(&row.get::<String>("kind")?)?,
         login: row.get("login")?,
         email: row.get("email")?,
         email_verified: row.get("email_verified")?,

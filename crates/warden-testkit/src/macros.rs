@@ -233,6 +233,9 @@ macro_rules! conformance_tests {
             check_identities,
             check_passkeys,
             check_last_sign_in_method,
+            check_account_kind,
+            check_api_key_with_new_owner,
+            check_api_key_widens_owner,
         ], [
             check_rotate_refresh_concurrent,
             check_settings_concurrent,

@@ -107,7 +107,8 @@ pub async fn get(State(w): State<Warden>, _: AdminCaller, Path(id): Path<String>
     Ok(json(StatusCode::OK, &AccountBody::from(a.as_ref())))
 }
 
-/// Change active, scopes, properties or email.
+/// Change active, scopes, properties, email or login (a rename, audited as
+/// `account.renamed` with the old and new login).
 #[utoipa::path(patch, path = "/auth/admin/accounts/{id}", tag = "admin", params(("id" = String, Path)), request_body = AdminPatchBody, security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 200, body = AccountBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch(
@@ -123,6 +124,7 @@ pub async fn patch(
         scopes: b.scopes,
         properties: b.properties,
         email: b.email,
+        login: b.login,
     };
     let a = w
         .auth()

@@ -28,7 +28,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn key_id(s: &str) -> Result<ApiKeyId, ApiError> {
+pub(super) fn key_id(s: &str) -> Result<ApiKeyId, ApiError> {
     parse_id(s, ApiKeyId::parse)
 }
 
@@ -96,7 +96,7 @@ pub struct ApiKeyBody {
 }
 
 impl ApiKeyBody {
-    fn new(k: &ApiKey, now: OffsetDateTime) -> Self {
+    pub(super) fn new(k: &ApiKey, now: OffsetDateTime) -> Self {
         Self {
             id: k.id.0,
             account_id: k.account_id.0,
@@ -161,6 +161,20 @@ fn limit(given: Option<u32>, default: u32) -> Result<u32, Error> {
 fn usage_response(usage: &[ApiKeyUsage]) -> Response {
     let body: Vec<ApiKeyUsageBody> = usage.iter().map(ApiKeyUsageBody::from).collect();
     json(StatusCode::OK, &body)
+}
+
+/// The body of a renew route: empty, or [`RenewApiKeyBody`].
+pub(super) fn renew_body(body: &[u8]) -> Result<RenewApiKeyBody, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RenewApiKeyBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            Error::field("expires_in_days", "must be a whole number of days")
+        } else {
+            Error::BadRequest("malformed JSON body".into())
+        }
+    })
 }
 
 /// The calling account, from a session token (not an API key).
@@ -246,17 +260,7 @@ pub async fn renew(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let b: RenewApiKeyBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RenewApiKeyBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                Error::field("expires_in_days", "must be a whole number of days")
-            } else {
-                Error::BadRequest("malformed JSON body".into())
-            }
-        })?
-    };
+    let b = renew_body(&body)?;
     let account = owner(&w, &auth).await?;
     let k = w
         .auth()

@@ -5,11 +5,31 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use warden_core::TokenPair;
-use warden_core::model::{Account, AuditEvent, Session};
+use warden_core::model::{Account, AccountKind, AuditEvent, Session};
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// API.md `Account.kind`: a person's account, or a service account (no
+/// password, acts only through its API keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKindBody {
+    /// A person's account.
+    Person,
+    /// A service account.
+    Service,
+}
+
+impl From<AccountKind> for AccountKindBody {
+    fn from(k: AccountKind) -> Self {
+        match k {
+            AccountKind::Person => Self::Person,
+            AccountKind::Service => Self::Service,
+        }
+    }
 }
 
 /// API.md `Account`.
@@ -17,6 +37,8 @@ fn rfc3339(t: OffsetDateTime) -> String {
 pub struct AccountBody {
     /// Account id (UUID v7).
     pub id: Uuid,
+    /// `person` or `service`.
+    pub kind: AccountKindBody,
     /// Login.
     pub login: String,
     /// Email.
@@ -42,6 +64,7 @@ impl From<&Account> for AccountBody {
     fn from(a: &Account) -> Self {
         Self {
             id: a.id.0,
+            kind: a.kind.into(),
             login: a.login.clone(),
             email: a.email.clone(),
             email_verified: a.email_verified,
@@ -242,6 +265,9 @@ pub struct AdminPatchBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// Rename the account (same rules as at creation; 409 `login_taken`).
+    #[serde(default)]
+    pub login: Option<String>,
 }
 
 /// `POST /admin/accounts/{id}/block`.

@@ -8,6 +8,7 @@ pub mod email;
 pub mod mfa;
 pub mod oauth;
 pub mod passkeys;
+pub mod service_accounts;
 
 use crate::Warden;
 use crate::error::{ApiError, problem};
@@ -143,9 +144,20 @@ where
         .route("/api-keys/{id}", delete(api_keys::revoke))
         .route("/api-keys/{id}/renew", post(api_keys::renew))
         .route("/api-keys/{id}/usage", get(api_keys::usage))
-        .route("/admin/api-keys", get(api_keys::admin_list))
+        .route(
+            "/admin/api-keys",
+            get(api_keys::admin_list).post(service_accounts::create_api_key),
+        )
         .route("/admin/api-keys/{id}", delete(api_keys::admin_revoke))
-        .route("/admin/api-keys/{id}/usage", get(api_keys::admin_usage));
+        .route(
+            "/admin/api-keys/{id}/renew",
+            post(service_accounts::renew_api_key),
+        )
+        .route("/admin/api-keys/{id}/usage", get(api_keys::admin_usage))
+        .route(
+            "/admin/service-accounts",
+            post(service_accounts::create_service_account),
+        );
     let open = if warden.auth().settings().otp_enabled {
         open.route("/mfa/totp/setup", post(mfa::totp_setup))
             .route("/mfa/totp/confirm", post(mfa::totp_confirm))

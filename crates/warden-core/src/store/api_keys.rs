@@ -1,7 +1,7 @@
 //! Storage of API keys and their usage log.
 
 use crate::error::Result;
-use crate::model::{AccountId, ApiKeyId, AuditEvent};
+use crate::model::{Account, AccountId, ApiKeyId, AuditEvent};
 use async_trait::async_trait;
 use std::fmt;
 use time::OffsetDateTime;
@@ -81,6 +81,19 @@ pub trait ApiKeyStore: Send + Sync {
     /// Insert a new key and its audit event in one transaction. `NotFound` when
     /// the owner does not exist.
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<()>;
+    /// Insert `key` and make its owner hold the key's scopes, with the `audit`
+    /// events, in one transaction. With `new_owner` (whose id is the key's
+    /// `account_id`), that account is inserted first (`LoginTaken` /
+    /// `EmailTaken` on a conflict, and then nothing is written). Without, the
+    /// stored owner (`NotFound` when absent) gains the key's scopes it lacks
+    /// and, when that changes it, [`super::Change::AccountChanged`] is
+    /// appended to the feed.
+    async fn insert_api_key_with_owner(
+        &self,
+        new_owner: Option<&Account>,
+        key: &ApiKey,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
     /// By id (also revoked or expired ones).
     async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>>;
     /// Keys newest first (by `created_at`, then id).

@@ -146,6 +146,7 @@ forward! { MfaStore to base:
 
 forward! { ApiKeyStore to base:
         async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> Result<()>;
+        [feed_written] async fn insert_api_key_with_owner(&self, new_owner: Option<&Account>, key: &ApiKey, audit: &[AuditEvent]) -> Result<()>;
         async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>>;
         async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>>;
         [feed_written] async fn revoke_api_key(&self, id: ApiKeyId, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;

@@ -18,6 +18,44 @@ impl ApiKeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_api_key_with_owner(
+        &self,
+        new_owner: Option<&Account>,
+        key: &ApiKey,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut g = self.inner.lock();
+        if g.api_keys.contains_key(&key.id) {
+            return Err(Error::Internal("duplicate API key id".into()));
+        }
+        match new_owner {
+            Some(a) => {
+                if a.id != key.account_id {
+                    return Err(Error::Internal("the new owner is not the key's".into()));
+                }
+                if g.accounts.contains_key(&a.id) {
+                    return Err(Error::Internal("duplicate account id".into()));
+                }
+                g.check_unique(a)?;
+                g.accounts.insert(a.id, a.clone());
+            }
+            None => {
+                let owner = g.accounts.get_mut(&key.account_id).ok_or(Error::NotFound)?;
+                let before = owner.scopes.len();
+                owner.scopes.extend(key.scopes.iter().cloned());
+                owner.scopes.sort();
+                owner.scopes.dedup();
+                if owner.scopes.len() != before {
+                    owner.updated_at = key.created_at;
+                    g.push_feed(Change::AccountChanged(key.account_id), key.created_at);
+                }
+            }
+        }
+        g.api_keys.insert(key.id, key.clone());
+        g.audit.extend(audit.iter().cloned());
+        Ok(())
+    }
+
     async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>> {
         Ok(self.inner.lock().api_keys.get(&id).cloned())
     }

@@ -692,3 +692,5 @@ each_backend!(async fn a_post_without_csrf_changes_nothing(backend) {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert!(auth.accounts().account(uid).await.unwrap().blocked);
 });
+
+mod service;

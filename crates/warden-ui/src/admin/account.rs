@@ -1,4 +1,5 @@
-//! One account in the console: block/unblock, scopes, two-factor, sessions, API keys, passkeys, delete.
+//! One account in the console: block/unblock, scopes, two-factor, sessions, API keys, passkeys, delete
+//! (rename and new keys are in `service.rs`).
 
 use super::*;
 
@@ -6,9 +7,18 @@ use super::*;
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub(super) struct AccountForm {
-    reason: Option<String>,
-    scopes: Option<String>,
-    confirm_login: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) scopes: Option<String>,
+    pub(super) confirm_login: Option<String>,
+    /// The rename form's new login.
+    pub(super) login: Option<String>,
+    /// The new-key form.
+    pub(super) key_name: Option<String>,
+    pub(super) key_scopes: Option<String>,
+    pub(super) key_days: Option<String>,
+    /// A key just created (name, key): shown on this one page, never stored.
+    #[serde(skip)]
+    pub(super) new_key: Option<(String, String)>,
 }
 
 pub(super) async fn account(ap: AdminPage, Path(id): Path<String>) -> Response {
@@ -83,6 +93,7 @@ pub(super) async fn account_page(
                 "expires": k.expires_at.map(|t| when(t, false)),
                 "status": status,
                 "revocable": k.revoked_at.is_none(),
+                "renewable": k.revoked_at.is_none(),
             })
         })
         .collect();
@@ -120,6 +131,12 @@ pub(super) async fn account_page(
             reason => form.reason.clone().unwrap_or_default(),
             scopes => form.scopes.clone().unwrap_or_else(|| a.scopes.join(" ")),
             confirm_login => form.confirm_login.clone().unwrap_or_default(),
+            new_login => form.login.clone().unwrap_or_else(|| a.login.clone()),
+            key_name => form.key_name.clone().unwrap_or_default(),
+            key_scopes => form.key_scopes.clone().unwrap_or_default(),
+            key_days => form.key_days.clone().unwrap_or_default(),
+            new_key_name => form.new_key.as_ref().map(|k| k.0.clone()),
+            new_key => form.new_key.as_ref().map(|k| k.1.clone()),
             errors => errors,
             alert => alert,
         },

@@ -1,6 +1,7 @@
 //! The admin console (scope `admin`): accounts with search and paging, one
-//! account's page (block/unblock, scopes, second factor, sessions, API keys,
-//! delete) and the audit log with filters.
+//! account's page (block/unblock, rename, scopes, second factor, sessions,
+//! API keys: create, renew, revoke; delete), service accounts (created on the
+//! accounts page, marked `service` in the list) and the audit log with filters.
 //!
 //! Every action calls the same engine operation, with the admin's client
 //! info, as the JSON admin routes (`warden_axum::routes::admin`), so the
@@ -28,10 +29,12 @@ use warden_core::{Error, NewAccount};
 mod account;
 mod accounts;
 mod audit;
+mod service;
 
 use account::*;
 use accounts::*;
 use audit::*;
+use service::*;
 
 /// Built-in templates of these pages.
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
@@ -84,6 +87,10 @@ pub(crate) fn routes() -> Router<Ui> {
             post(revoke_key),
         )
         .route("/admin/accounts/{id}/delete", post(delete))
+        .route("/admin/service-accounts", post(create_service))
+        .route("/admin/accounts/{id}/rename", post(rename))
+        .route("/admin/accounts/{id}/api-keys", post(create_key))
+        .route("/admin/accounts/{id}/api-keys/{key}/renew", post(renew_key))
         .route(
             "/admin/accounts/{id}/passkeys/{pid}/delete",
             post(remove_passkey),
@@ -140,6 +147,7 @@ fn parse_scopes(s: &str) -> Vec<String> {
 fn account_row(a: &Account) -> serde_json::Value {
     json!({
         "id": a.id.to_string(),
+        "kind": a.kind.as_str(),
         "login": a.login,
         "email": a.email,
         "email_verified": a.email_verified,

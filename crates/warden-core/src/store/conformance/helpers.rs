@@ -40,6 +40,7 @@ pub(super) fn account(login: &str, email: Option<&str>) -> Account {
     let t = now();
     Account {
         id: AccountId::new(),
+        kind: crate::model::AccountKind::Person,
         login: login.to_owned(),
         email: email.map(str::to_owned),
         email_verified: true,

@@ -77,6 +77,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_passkeys(s).await;
     check_last_sign_in_method(s).await;
     check_last_sign_in_method_concurrent(&store).await;
+    check_account_kind(s).await;
+    check_api_key_with_new_owner(s).await;
+    check_api_key_widens_owner(s).await;
 }
 
 mod api_keys;
@@ -90,6 +93,9 @@ pub use identities::*;
 
 mod passkeys;
 pub use passkeys::*;
+
+mod service_accounts;
+pub use service_accounts::*;
 
 mod accounts;
 mod counters;

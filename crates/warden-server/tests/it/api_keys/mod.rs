@@ -706,3 +706,4 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
 );
 
 mod operations;
+mod service;

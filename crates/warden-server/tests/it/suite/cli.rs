@@ -152,6 +152,85 @@ fn cli_manages_accounts_keys_and_audit() {
 }
 
 #[test]
+fn cli_manages_service_accounts_and_their_keys() {
+    let db = TempDb::new();
+    let out = ok(
+        &db,
+        &["service-account", "create", "deployer", "--scope", "deploy"],
+    );
+    assert!(
+        out.contains("deployer") && out.contains("kind=service") && out.contains("scopes=[deploy]"),
+        "{out}"
+    );
+    assert!(
+        !run(&db, &["service-account", "create", "DEPLOYER"])
+            .status
+            .success()
+    );
+
+    // A key for the service account: its scopes are widened to hold the key's.
+    let key = ok(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--name",
+            "ci",
+            "--account",
+            "deployer",
+            "--scope",
+            "logs",
+            "--days",
+            "3",
+        ],
+    );
+    assert!(
+        key.trim().starts_with("wdn_") && key.lines().count() == 1,
+        "{key}"
+    );
+    assert!(ok(&db, &["account", "show", "deployer"]).contains("scopes=[deploy logs]"));
+
+    // Without an account: a new service account named after the key.
+    let key2 = ok(&db, &["api-key", "create", "--name", "nightly-report"]);
+    assert!(key2.trim().starts_with("wdn_"), "{key2}");
+    let show = ok(&db, &["account", "show", "nightly-report"]);
+    assert!(show.contains("kind=service"), "{show}");
+
+    let list = ok(&db, &["api-key", "list", "--account", "deployer"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(!list.contains(key.trim()), "no secret in the list");
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    let renewed = ok(&db, &["api-key", "renew", &id, "--days", "30"]);
+    assert!(
+        renewed.contains(&id) && renewed.contains("expires"),
+        "{renewed}"
+    );
+    assert!(ok(&db, &["api-key", "revoke", &id]).contains("revoked"));
+    assert!(ok(&db, &["api-key", "list", "--account", "deployer"]).contains("revoked"));
+    assert_eq!(ok(&db, &["api-key", "list"]).lines().count(), 2);
+
+    // Rename any account; a taken login fails.
+    let out = ok(&db, &["account", "rename", "nightly-report", "reports-bot"]);
+    assert!(
+        out.contains("renamed nightly-report to reports-bot"),
+        "{out}"
+    );
+    assert!(
+        !run(&db, &["account", "rename", "reports-bot", "deployer"])
+            .status
+            .success()
+    );
+    let audit = ok(&db, &["audit", "--account", "reports-bot"]);
+    for e in [
+        "service_account.created",
+        "api_key.created",
+        "account.renamed",
+    ] {
+        assert!(audit.contains(e), "{e} in {audit}");
+    }
+}
+
+#[test]
 fn cli_reads_the_password_from_stdin() {
     let db = TempDb::new();
     let mut child = warden(&db)

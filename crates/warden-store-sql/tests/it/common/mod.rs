@@ -14,6 +14,7 @@ pub fn account(login: &str) -> Account {
     let now = OffsetDateTime::now_utc();
     Account {
         id: AccountId::new(),
+        kind: warden_core::model::AccountKind::Person,
         login: login.to_owned(),
         email: None,
         email_verified: false,
