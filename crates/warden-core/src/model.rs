@@ -58,7 +58,8 @@ id_type!(
 pub struct Account {
     /// Account id (UUID v7).
     pub id: AccountId,
-    /// Login as the user typed it.
+    /// Login in its prepared form (RFC 8265 `UsernameCasePreserved`: width
+    /// mapping and NFC applied, case kept; see [`crate::login_rules`]).
     pub login: String,
     /// Email address, if given.
     pub email: Option<String>,
@@ -102,9 +103,15 @@ impl fmt::Debug for Account {
 }
 
 impl Account {
-    /// Lower-cased login used for uniqueness and lookup.
+    /// The login's key, used for uniqueness and lookup (RFC 8265
+    /// `UsernameCaseMapped`; see [`crate::login_rules::login_key`]).
     pub fn login_key(&self) -> String {
         normalize_login(&self.login)
+    }
+    /// The login's TR39 confusable skeleton (see
+    /// [`crate::login_rules::login_skeleton`]).
+    pub fn login_skeleton(&self) -> String {
+        crate::login_rules::login_skeleton(&self.login)
     }
     /// Whether the account has a scope.
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -112,9 +119,10 @@ impl Account {
     }
 }
 
-/// Logins compare case-insensitively: this is the stored key.
+/// The key of a typed login (width-mapped, lower-cased, NFC: RFC 8265
+/// `UsernameCaseMapped`), as stored and looked up; see [`crate::login_rules`].
 pub fn normalize_login(login: &str) -> String {
-    login.to_lowercase()
+    crate::login_rules::login_key(login)
 }
 
 /// Emails compare case-insensitively: this is the stored key.

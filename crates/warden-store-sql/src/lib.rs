@@ -49,6 +49,7 @@ mod codec;
 pub mod dialect;
 mod identities;
 mod mfa;
+mod logins;
 mod misc;
 pub mod mysql;
 mod one_time;

@@ -82,6 +82,8 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| Error::Internal(format!("migration: {e}")))?;
-        Ok(SqlBackend { pool })
+        let store = SqlBackend { pool };
+        crate::logins::prepare_at_connect(&store).await?;
+        Ok(store)
     }
 }

@@ -233,6 +233,7 @@ macro_rules! conformance_tests {
             check_identities,
             check_passkeys,
             check_last_sign_in_method,
+            check_login_skeletons,
         ], [
             check_rotate_refresh_concurrent,
             check_settings_concurrent,
@@ -243,6 +244,7 @@ macro_rules! conformance_tests {
             check_one_time_concurrent,
             check_oauth_states,
             check_last_sign_in_method_concurrent,
+            check_login_skeleton_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

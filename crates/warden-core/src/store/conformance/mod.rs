@@ -11,7 +11,7 @@
 //!
 //! The checks are grouped by capability: accounts, sessions, the feed with
 //! audit, keys, settings and pruning, counters, MFA, API keys, one-time
-//! tokens, identities and passkeys.
+//! tokens, identities, passkeys and logins.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -77,6 +77,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_passkeys(s).await;
     check_last_sign_in_method(s).await;
     check_last_sign_in_method_concurrent(&store).await;
+    check_login_skeletons(s).await;
+    check_login_skeleton_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -90,6 +92,9 @@ pub use identities::*;
 
 mod passkeys;
 pub use passkeys::*;
+
+mod logins;
+pub use logins::*;
 
 mod accounts;
 mod counters;
