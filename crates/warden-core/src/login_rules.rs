@@ -122,12 +122,23 @@ mod tests {
         let decomposed = "e\u{301}cole";
         assert_eq!(prepare_login(decomposed).unwrap(), "\u{e9}cole");
         assert_eq!(login_key(decomposed), login_key("\u{c9}COLE"));
-        assert_eq!(prepare_login("Alice.Smith@x-y_z").unwrap(), "Alice.Smith@x-y_z");
+        assert_eq!(
+            prepare_login("Alice.Smith@x-y_z").unwrap(),
+            "Alice.Smith@x-y_z"
+        );
     }
 
     #[test]
     fn refused() {
-        for bad in ["ab", "a b", "a!b", "a\u{0}bc", "\u{301}abc", "", "a\u{200b}bc"] {
+        for bad in [
+            "ab",
+            "a b",
+            "a!b",
+            "a\u{0}bc",
+            "\u{301}abc",
+            "",
+            "a\u{200b}bc",
+        ] {
             assert!(prepare_login(bad).is_err(), "{bad:?}");
         }
         assert!(prepare_login(&"a".repeat(65)).is_err());

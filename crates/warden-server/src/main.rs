@@ -447,9 +447,15 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
                     "{}\t{}\tlooks like\t{}\t{}\t{}",
                     c.account_id,
                     c.login,
-                    c.with_id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+                    c.with_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     c.with_login.as_deref().unwrap_or("-"),
-                    if c.key_taken { "same key: keeps its old key" } else { "look-alike" },
+                    if c.key_taken {
+                        "same key: keeps its old key"
+                    } else {
+                        "look-alike"
+                    },
                 );
             }
             println!("{} login collision(s)", found.len());

@@ -16,8 +16,8 @@ use crate::backend::SqlBackend;
 use crate::dialect::{Dialect, Record};
 use crate::sql::sql;
 use warden_core::error::{Error, Result};
-use warden_core::model::{AccountId, normalize_login};
 use warden_core::login_rules::login_skeleton;
+use warden_core::model::{AccountId, normalize_login};
 use warden_core::store::LoginCollision;
 
 const PAGE: i64 = 500;

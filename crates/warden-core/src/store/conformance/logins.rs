@@ -43,7 +43,11 @@ pub async fn check_login_skeletons(store: &dyn Store) {
     let r = store.update_account(&b, Revoke::Nothing, now(), &[]).await;
     assert!(matches!(r, Err(Error::LoginTaken)), "rename: {r:?}");
     let stored = store.account_by_id(b.id).await.unwrap().unwrap();
-    assert_eq!(stored.login, format!("bob-{t}"), "refused rename left no trace");
+    assert_eq!(
+        stored.login,
+        format!("bob-{t}"),
+        "refused rename left no trace"
+    );
 
     a.login = format!("AIice-{t}");
     store
