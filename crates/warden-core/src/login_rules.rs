@@ -111,6 +111,7 @@ pub fn login_skeleton(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
