@@ -26,6 +26,42 @@ pub(crate) fn valid_scope(s: &str) -> bool {
             .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
 }
 
+/// `LoginTaken` unless a new login is free: no account (other than `except`,
+/// the one being renamed) has its key or its confusable skeleton. Every entry
+/// point that takes a new login calls it after [`Login::parse`], before paying
+/// for a hash; the store's unique indexes decide races.
+pub(crate) async fn ensure_login_free(
+    store: &dyn AccountStore,
+    login: &Login,
+    except: Option<AccountId>,
+) -> Result<()> {
+    let other = |a: &Option<Account>| a.as_ref().is_some_and(|a| Some(a.id) != except);
+    if other(&store.account_by_login(&login.key()).await?)
+        || other(&store.account_by_login_skeleton(&login.skeleton()).await?)
+    {
+        return Err(Error::LoginTaken);
+    }
+    Ok(())
+}
+
+/// The account a typed login names: by its key, and first by its old key (the
+/// text lower-cased) when that differs, so that an account stored before the
+/// PRECIS rules whose new key collides with another's still signs in with
+/// its login as it was typed (see [`crate::store::LoginCollision`]).
+pub(crate) async fn account_by_typed_login(
+    store: &dyn AccountStore,
+    typed: &str,
+) -> Result<Option<Account>> {
+    let key = normalize_login(typed);
+    let legacy = crate::login_rules::legacy_login_key(typed);
+    if legacy != key
+        && let Some(a) = store.account_by_login(&legacy).await?
+    {
+        return Ok(Some(a));
+    }
+    store.account_by_login(&key).await
+}
+
 /// `AccountBlocked` / `AccountInactive` unless the account may sign in.
 pub(crate) fn check_usable(account: &Account) -> Result<()> {
     if account.blocked {
@@ -124,10 +160,8 @@ impl Accounts {
 
     async fn create(&self, input: NewAccount, event: &str, client: &ClientInfo) -> Result<Account> {
         let (login, password, email, properties) = self.validate_new(&input)?;
-        // Refuse a taken login before paying for a hash.
-        if self.store.account_by_login(&login.key()).await?.is_some() {
-            return Err(Error::LoginTaken);
-        }
+        // Refuse a taken (or look-alike) login before paying for a hash.
+        ensure_login_free(self.store.as_ref(), &login, None).await?;
         let hash = self.shared.hasher.hash(password.expose()).await?;
         let now = self.shared.now();
         let mut scopes = input.scopes.clone();
@@ -158,6 +192,20 @@ impl Accounts {
         );
         self.store.insert_account(&account, &ev).await?;
         Ok(account)
+    }
+
+    /// The account a typed login names (as a sign-in finds it: by the login's
+    /// key, see [`crate::login_rules`]), if any.
+    pub async fn account_by_login(&self, typed: &str) -> Result<Option<Account>> {
+        account_by_typed_login(self.store.as_ref(), typed).await
+    }
+
+    /// Accounts stored before the current login rules that could not take
+    /// their key or skeleton because an older account holds it (see
+    /// [`AccountStore::prepare_logins`]): brings the others up to the rules
+    /// and lists these, never merging or changing them.
+    pub async fn login_collisions(&self) -> Result<Vec<crate::store::LoginCollision>> {
+        self.store.prepare_logins().await
     }
 
     /// An account by id, from the cache when possible.
@@ -208,7 +256,7 @@ impl Accounts {
         let key = normalize_login(login);
         let lock = GateKey::Login(key.clone());
         self.gate.begin(&lock).await?;
-        let account = match self.store.account_by_login(&key).await {
+        let account = match account_by_typed_login(self.store.as_ref(), login).await {
             Ok(a) => a,
             Err(e) => {
                 let _ = self.gate.clear(&lock).await;
@@ -320,7 +368,8 @@ impl Accounts {
         self.mail.revoke_on_password_change(account.id).await
     }
 
-    /// Change the login (still unique, case-insensitively).
+    /// Change the login (prepared by the RFC 8265 rules; still unique by key
+    /// and by confusable skeleton: `LoginTaken` otherwise).
     pub async fn change_login(
         &self,
         account: AccountId,
@@ -329,6 +378,7 @@ impl Accounts {
     ) -> Result<Account> {
         let login = Login::parse(new_login)
             .map_err(|e| Error::Validation(vec![FieldError::new("new_login", e.message)]))?;
+        ensure_login_free(self.store.as_ref(), &login, Some(account)).await?;
         let mut a = (*self.account(account).await?).clone();
         let old = std::mem::replace(&mut a.login, login.as_str().to_owned());
         a.updated_at = self.shared.now();
@@ -365,9 +415,7 @@ impl Accounts {
         if let Some(new_login) = patch.login.as_deref() {
             match Login::parse(new_login) {
                 Ok(l) if l.as_str() != a.login => {
-                    if l.key() != a.login_key() {
-                        self.check_login_free(l.as_str()).await?;
-                    }
+                    self.check_login_free_except(l.as_str(), Some(a.id)).await?;
                     let old = std::mem::replace(&mut a.login, l.as_str().to_owned());
                     renamed = Some(old);
                 }

@@ -41,6 +41,7 @@ pub mod imported_hash;
 mod key_cache;
 pub mod limits;
 pub mod login_gate;
+pub mod login_rules;
 pub mod mail;
 mod mail_tokens;
 pub mod mfa;

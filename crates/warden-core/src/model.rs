@@ -96,7 +96,8 @@ pub struct Account {
     pub id: AccountId,
     /// Person or service account; fixed when the account is created.
     pub kind: AccountKind,
-    /// Login as the user typed it.
+    /// Login in its prepared form (RFC 8265 `UsernameCasePreserved`: width
+    /// mapping and NFC applied, case kept; see [`crate::login_rules`]).
     pub login: String,
     /// Email address, if given.
     pub email: Option<String>,
@@ -141,7 +142,8 @@ impl fmt::Debug for Account {
 }
 
 impl Account {
-    /// Lower-cased login used for uniqueness and lookup.
+    /// The login's key, used for uniqueness and lookup (RFC 8265
+    /// `UsernameCaseMapped`; see [`crate::login_rules::login_key`]).
     pub fn login_key(&self) -> String {
         normalize_login(&self.login)
     }
@@ -149,15 +151,21 @@ impl Account {
     pub fn is_service(&self) -> bool {
         self.kind == AccountKind::Service
     }
+    /// The login's TR39 confusable skeleton (see
+    /// [`crate::login_rules::login_skeleton`]).
+    pub fn login_skeleton(&self) -> String {
+        crate::login_rules::login_skeleton(&self.login)
+    }
     /// Whether the account has a scope.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
 }
 
-/// Logins compare case-insensitively: this is the stored key.
+/// The key of a typed login (width-mapped, lower-cased, NFC: RFC 8265
+/// `UsernameCaseMapped`), as stored and looked up; see [`crate::login_rules`].
 pub fn normalize_login(login: &str) -> String {
-    login.to_lowercase()
+    crate::login_rules::login_key(login)
 }
 
 /// Emails compare case-insensitively: this is the stored key.

@@ -20,9 +20,10 @@
 //!   the first factor);
 //! - an identity can be unlinked unless it is the last way to sign in.
 
-use crate::accounts::{Accounts, check_usable};
+use crate::accounts::{Accounts, check_usable, ensure_login_free};
 use crate::error::{Error, Result};
-use crate::model::{Account, AccountId, ClientInfo, normalize_email, normalize_login};
+use crate::model::{Account, AccountId, ClientInfo, normalize_email};
+use crate::password::Login;
 use crate::random;
 use crate::sessions::{LoginOutcome, Sessions};
 use crate::settings::Registration;
@@ -411,18 +412,20 @@ impl Identities {
                 1..=3 => format!("{base}_{}", attempt + 1),
                 _ => format!("{base}_{}", &random::token(6)[..8]),
             };
-            if self
-                .account_store
-                .account_by_login(&normalize_login(&login))
-                .await?
-                .is_some()
-            {
+            // The same rules as every new login: prepared, and free by key
+            // and by confusable skeleton.
+            let Ok(login) = Login::parse(&login) else {
                 continue;
+            };
+            match ensure_login_free(self.account_store.as_ref(), &login, None).await {
+                Ok(()) => {}
+                Err(Error::LoginTaken) => continue,
+                Err(e) => return Err(e),
             }
             let account = Account {
                 id: AccountId::new(),
                 kind: crate::model::AccountKind::Person,
-                login,
+                login: login.as_str().to_owned(),
                 email: profile.email.clone(),
                 email_verified: profile.email.is_some() && profile.email_verified,
                 active: !require || profile.email_verified,

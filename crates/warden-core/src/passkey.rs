@@ -21,10 +21,10 @@
 //!   external identities; the last one can never be removed
 //!   ([`Error::LastSignInMethod`], enforced by the store in its transaction).
 
-use crate::accounts::check_usable;
+use crate::accounts::{check_usable, ensure_login_free};
 use crate::error::{Error, FieldError, Result};
 use crate::mail_tokens::MailTokens;
-use crate::model::{Account, AccountId, ClientInfo, NewAccount, normalize_email, normalize_login};
+use crate::model::{Account, AccountId, ClientInfo, NewAccount, normalize_email};
 use crate::password::{Login, check_email};
 use crate::random;
 use crate::sessions::{Sessions, TokenPair};
@@ -373,14 +373,7 @@ impl Passkeys {
         let Some(login) = login.filter(|_| errors.is_empty()) else {
             return Err(Error::Validation(errors));
         };
-        if self
-            .account_store
-            .account_by_login(&normalize_login(login.as_str()))
-            .await?
-            .is_some()
-        {
-            return Err(Error::LoginTaken);
-        }
+        ensure_login_free(self.account_store.as_ref(), &login, None).await?;
         if let Some(e) = &email
             && self
                 .account_store

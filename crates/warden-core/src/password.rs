@@ -20,10 +20,7 @@ use std::sync::{Arc, OnceLock};
 pub const PASSWORD_MIN: usize = 8;
 /// Longest accepted password, in characters; longer ones are refused before hashing.
 pub const PASSWORD_MAX: usize = 128;
-/// Shortest login.
-pub const LOGIN_MIN: usize = 3;
-/// Longest login.
-pub const LOGIN_MAX: usize = 64;
+pub use crate::login_rules::{LOGIN_MAX, LOGIN_MIN};
 
 static COMMON: &str = include_str!("common_passwords.txt");
 
@@ -44,38 +41,34 @@ pub fn is_common(password: &str) -> bool {
     common_set().contains(password.to_lowercase().as_str())
 }
 
-/// A login that follows the rules: 3–64 characters of letters, digits and `_ . - @`.
+/// A login that follows the rules: its RFC 8265 `UsernameCasePreserved` form
+/// (width mapping, NFC) is 3–64 characters of letters, digits and `_ . - @`
+/// (see [`crate::login_rules`]). Every entry point that takes a new login
+/// parses it with [`Login::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Login(String);
+pub struct Login {
+    prepared: String,
+    key: String,
+}
 
 impl Login {
-    /// Check a login against the rules.
+    /// Check a login against the rules and prepare it.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let n = s.chars().count();
-        if !(LOGIN_MIN..=LOGIN_MAX).contains(&n) {
-            return Err(FieldError::new(
-                "login",
-                format!("must be {LOGIN_MIN} to {LOGIN_MAX} characters"),
-            ));
-        }
-        if !s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@'))
-        {
-            return Err(FieldError::new(
-                "login",
-                "may contain only letters, digits and _ . - @",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        let prepared = crate::login_rules::prepare_login(s)?;
+        let key = crate::login_rules::login_key(&prepared);
+        Ok(Self { prepared, key })
     }
-    /// The login as typed.
+    /// The prepared login (stored and displayed): `ａｌｉｃｅ` is `alice`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.prepared
     }
-    /// The case-insensitive key.
+    /// The case-mapped key (`UsernameCaseMapped`), unique among accounts.
     pub fn key(&self) -> String {
-        crate::model::normalize_login(&self.0)
+        self.key.clone()
+    }
+    /// The TR39 confusable skeleton, unique among accounts made under these rules.
+    pub fn skeleton(&self) -> String {
+        crate::login_rules::login_skeleton(&self.prepared)
     }
 }
 

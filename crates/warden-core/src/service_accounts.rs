@@ -102,14 +102,17 @@ impl Accounts {
 
     /// `LoginTaken` when an account holds the login already.
     pub(crate) async fn check_login_free(&self, login: &str) -> Result<()> {
-        match self
-            .store
-            .account_by_login(&crate::model::normalize_login(login))
-            .await?
-        {
-            Some(_) => Err(Error::LoginTaken),
-            None => Ok(()),
-        }
+        self.check_login_free_except(login, None).await
+    }
+
+    /// [`Self::check_login_free`] for a rename of `except`.
+    pub(crate) async fn check_login_free_except(
+        &self,
+        login: &str,
+        except: Option<AccountId>,
+    ) -> Result<()> {
+        let login = Login::parse(login).map_err(|e| Error::Validation(vec![e]))?;
+        crate::accounts::ensure_login_free(self.store.as_ref(), &login, except).await
     }
 
     /// The `service_account.created` event of a new service account.

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use warden_core::model::{Account, AccountId, ClientInfo, normalize_login};
+use warden_core::model::{Account, AccountId, ClientInfo};
 use warden_core::store::{AccountQuery, AuditQuery, Store};
 use warden_core::{Auth, Error, NewAccount};
 use warden_server::config::{Config, unknown_env_vars};
@@ -121,6 +121,9 @@ enum AccountCmd {
     },
     /// Turn off the account's second factor.
     DisableMfa { account: String },
+    /// List stored accounts whose login looks like an older account's (from
+    /// before the RFC 8265 / TR39 login rules); they keep working, unmerged.
+    LoginCollisions,
     /// Rename an account (id or login): a new login, same rules, still unique.
     Rename { account: String, new_login: String },
 }
@@ -358,8 +361,8 @@ async fn find(auth: &Auth, key: &str) -> Result<Arc<Account>, Error> {
         return auth.accounts().account(id).await;
     }
     let a = auth
-        .store()
-        .account_by_login(&normalize_login(key))
+        .accounts()
+        .account_by_login(key)
         .await?
         .ok_or(Error::NotFound)?;
     Ok(Arc::new(a))
@@ -483,6 +486,26 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             };
             let renamed = auth.accounts().update_account(a.id, patch, &client).await?;
             println!("renamed {} to {}", a.login, renamed.login);
+        }
+        AccountCmd::LoginCollisions => {
+            let found = auth.accounts().login_collisions().await?;
+            for c in &found {
+                println!(
+                    "{}\t{}\tlooks like\t{}\t{}\t{}",
+                    c.account_id,
+                    c.login,
+                    c.with_id
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    c.with_login.as_deref().unwrap_or("-"),
+                    if c.key_taken {
+                        "same key: keeps its old key"
+                    } else {
+                        "look-alike"
+                    },
+                );
+            }
+            println!("{} login collision(s)", found.len());
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use warden_core::error::{Error, Result};
 use warden_core::model::{Account, AccountId, AuditEvent};
-use warden_core::store::{AccountQuery, AccountStore, Change, Revoke};
+use warden_core::store::{AccountQuery, AccountStore, Change, LoginCollision, Revoke};
 
 #[async_trait]
 impl<D: Dialect> AccountStore for SqlBackend<D> {
@@ -39,6 +39,20 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
             .await
     }
 
+    async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>> {
+        if !storable(skeleton) {
+            return Ok(None);
+        }
+        self.q(select!(account_cols, "accounts WHERE login_skeleton = $1"))
+            .bind(skeleton)
+            .one(rows::account)
+            .await
+    }
+
+    async fn prepare_logins(&self) -> Result<Vec<LoginCollision>> {
+        crate::logins::prepare_logins(self).await
+    }
+
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>> {
         if !storable(email_key) {
             return Ok(None);
@@ -59,13 +73,20 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
         let c = AccountCols::of(account)?;
         let at = ts(now)?;
         let login_key = account.login_key();
+        let skeleton = account.login_skeleton();
         let mut tx = self.feed_write().await?;
+        // The key and skeleton change only with the login, so a row that kept
+        // its old key or has no skeleton (a `LoginCollision`) stays writable.
+        // They come before `login = $2`: MySQL evaluates SET left to right.
         let done = tx
             .q(sql!(
-                "UPDATE accounts SET login = $2, email = $3, email_verified = $4, active = $5, \
+                "UPDATE accounts SET \
+                 login_key = CASE WHEN login = $2 THEN login_key ELSE $14 END, \
+                 login_skeleton = CASE WHEN login = $2 THEN login_skeleton ELSE $16 END, \
+                 login = $2, email = $3, email_verified = $4, active = $5, \
                  blocked = $6, block_reason = $7, scopes = $8, properties = $9, \
                  password_hash = $10, password_changed_at = $11, created_at = $12, \
-                 updated_at = $13, login_key = $14, email_key = $15, kind = $16 WHERE id = $1"
+                 updated_at = $13, email_key = $15, kind = $17 WHERE id = $1"
             ))
             .binds((
                 account.id.0,
@@ -83,8 +104,9 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
                 c.updated_at,
                 &login_key,
                 &c.email_key,
-                account.kind.as_str(),
+                &skeleton,
             ))
+            .bind(account.kind.as_str())
             .execute()
             .await?;
         if done == 0 {

@@ -68,14 +68,14 @@ impl<D: Dialect> SqlBackend<D> {
     }
 }
 
-/// Insert an account row.
+/// Insert an account row (with its login's key and skeleton, both unique).
 pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) -> Result<()> {
     let c = AccountCols::of(a)?;
     tx.q(sql!(concat!(
         "INSERT INTO accounts (",
         crate::rows::account_cols!(),
-        ", login_key, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $17, $15, $16)"
+        ", login_key, email_key, login_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $18, $15, $16, $17)"
     )))
     .binds((
         a.id.0,
@@ -94,6 +94,7 @@ pub(crate) async fn insert_account_row<D: Dialect>(tx: &mut Tx<D>, a: &Account) 
         c.updated_at,
         a.login_key().as_str(),
         c.email_key.as_deref(),
+        a.login_skeleton().as_str(),
     ))
     .bind(a.kind.as_str())
     .run()

@@ -170,7 +170,8 @@ pub(crate) fn classify_sqlite(code: &str) -> Class {
     }
 }
 
-/// Map a `sqlx` error: unique violations on `login_key` / `email_key` become
+/// Map a `sqlx` error: unique violations on `login_key` or `login_skeleton` /
+/// `email_key` become
 /// `LoginTaken` / `EmailTaken`; an unreachable, refusing or contended
 /// database `Unavailable`; text with a NUL `BadRequest`; the rest `Internal`.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -208,7 +209,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 fn unique_err(constraint: Option<&str>, message: &str, full: String) -> Error {
     let what =
         constraint.unwrap_or_else(|| message.rsplit_once(" for key ").map_or(message, |(_, k)| k));
-    if what.contains("login_key") {
+    if what.contains("login_key") || what.contains("login_skeleton") {
         Error::LoginTaken
     } else if what.contains("email_key") {
         Error::EmailTaken
@@ -355,6 +356,19 @@ mod tests {
         assert!(matches!(
             unique_err(Some("accounts_email_key"), "", String::new()),
             Error::EmailTaken
+        ));
+        for m in [
+            "UNIQUE constraint failed: accounts.login_skeleton",
+            "Duplicate entry 'ab12' for key 'accounts.accounts_login_skeleton'",
+        ] {
+            assert!(matches!(
+                unique_err(None, m, String::new()),
+                Error::LoginTaken
+            ));
+        }
+        assert!(matches!(
+            unique_err(Some("accounts_login_skeleton"), "", String::new()),
+            Error::LoginTaken
         ));
     }
 }

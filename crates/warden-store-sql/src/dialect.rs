@@ -204,6 +204,7 @@ binds_tuple!(A B C E F G H I J);
 binds_tuple!(A B C E F G H I J K);
 binds_tuple!(A B C E F G H I J K L M N O P);
 binds_tuple!(A B C E F G H I J K L M N O P Q);
+binds_tuple!(A B C E F G H I J K L M N O P Q R);
 
 /// A column type the backend reads, decoded by each database's `sqlx` driver.
 pub trait Column: Sized {

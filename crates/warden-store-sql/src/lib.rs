@@ -21,7 +21,9 @@
 //!   (`accounts`, `sessions`, `mfa`, `api_keys`, `one_time`, `identities`,
 //!   `passkeys`, `misc` for feed, audit, keys and counters), `rows` (row to
 //!   domain value) and `codec` (value conversions, lockout-counter rules and
-//!   the one mapping of database errors to domain errors);
+//!   the one mapping of database errors to domain errors), and `logins`
+//!   (run at every connect after the migrations: fills the login keys and
+//!   confusable skeletons SQL cannot compute, reporting look-alikes);
 //! - the **schema**: `migrations/<database>`, one set per database (never
 //!   edit a migration that has shipped: databases keep their checksums).
 //!
@@ -48,6 +50,7 @@ mod backend;
 mod codec;
 pub mod dialect;
 mod identities;
+mod logins;
 mod mfa;
 mod misc;
 pub mod mysql;

@@ -123,10 +123,12 @@ pub async fn connect(url: &str, opts: MySqlOptions) -> Result<MySqlStore> {
         .run(&pool)
         .await
         .map_err(|e| Error::Internal(format!("migration: {e}")))?;
-    Ok(SqlBackend {
-        pool,
+    let store = SqlBackend {
         group_commit: None,
-    })
+        pool,
+    };
+    crate::logins::prepare_at_connect(&store).await?;
+    Ok(store)
 }
 
 impl MySqlStore {

@@ -108,10 +108,12 @@ pub async fn connect(url: &str, opts: PgOptions) -> Result<PgStore> {
         .await
         .map_err(db_err)?;
     drop(conn);
-    Ok(SqlBackend {
-        pool,
+    let store = SqlBackend {
         group_commit: None,
-    })
+        pool,
+    };
+    crate::logins::prepare_at_connect(&store).await?;
+    Ok(store)
 }
 
 /// `SET statement_timeout` (milliseconds, `0`: none), with the value bound as

@@ -83,9 +83,11 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| Error::Internal(format!("migration: {e}")))?;
-        Ok(SqlBackend {
+        let store = SqlBackend {
             group_commit: Some(GroupCommit::start::<Sqlite>(pool.clone())),
             pool,
-        })
+        };
+        crate::logins::prepare_at_connect(&store).await?;
+        Ok(store)
     }
 }

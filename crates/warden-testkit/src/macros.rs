@@ -236,6 +236,7 @@ macro_rules! conformance_tests {
             check_account_kind,
             check_api_key_with_new_owner,
             check_api_key_widens_owner,
+            check_login_skeletons,
         ], [
             check_rotate_refresh_concurrent,
             check_settings_concurrent,
@@ -246,6 +247,7 @@ macro_rules! conformance_tests {
             check_one_time_concurrent,
             check_oauth_states,
             check_last_sign_in_method_concurrent,
+            check_login_skeleton_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

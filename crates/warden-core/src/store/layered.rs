@@ -88,6 +88,8 @@ forward! { AccountStore to base:
         async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
         async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>>;
         async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>>;
+        async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>>;
+        async fn prepare_logins(&self) -> Result<Vec<LoginCollision>>;
         [feed_written] async fn update_account(&self, account: &Account, revoke: Revoke, now: OffsetDateTime, audit: &[AuditEvent]) -> Result<()>;
         [feed_written] async fn delete_account(&self, id: AccountId, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
         async fn list_accounts(&self, query: &AccountQuery) -> Result<Vec<Account>>;

@@ -59,12 +59,13 @@ impl Inner {
 
     fn check_unique(&self, account: &Account) -> Result<()> {
         let login = account.login_key();
+        let skeleton = account.login_skeleton();
         let email = account.email.as_deref().map(normalize_email);
         for other in self.accounts.values() {
             if other.id == account.id {
                 continue;
             }
-            if other.login_key() == login {
+            if other.login_key() == login || other.login_skeleton() == skeleton {
                 return Err(Error::LoginTaken);
             }
             if let (Some(e), Some(o)) = (&email, other.email.as_deref())
@@ -162,6 +163,19 @@ impl AccountStore for MemoryStore {
             .values()
             .find(|a| a.login_key() == login_key)
             .cloned())
+    }
+
+    async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>> {
+        let g = self.inner.lock();
+        Ok(g.accounts
+            .values()
+            .find(|a| a.login_skeleton() == skeleton)
+            .cloned())
+    }
+
+    /// Nothing to do: this store computes keys and skeletons from the logins.
+    async fn prepare_logins(&self) -> Result<Vec<LoginCollision>> {
+        Ok(Vec::new())
     }
 
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>> {

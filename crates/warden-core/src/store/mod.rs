@@ -87,6 +87,24 @@ pub struct AccountQuery {
     pub limit: u32,
 }
 
+/// A stored account that does not hold the key or the skeleton of the current
+/// login rules because an older account already does (see
+/// [`AccountStore::prepare_logins`]). It keeps working: it keeps its old key
+/// (the login lower-cased) when the new key is taken, and has no skeleton.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCollision {
+    /// The account that could not get them.
+    pub account_id: AccountId,
+    /// Its login.
+    pub login: String,
+    /// The account that holds them (None if it went away meanwhile).
+    pub with_id: Option<AccountId>,
+    /// That account's login.
+    pub with_login: Option<String>,
+    /// Whether its new key is taken too (it then keeps its old key).
+    pub key_taken: bool,
+}
+
 /// Audit trail filter.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -103,12 +121,23 @@ pub struct AuditQuery {
 /// Accounts.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Insert a new account. `LoginTaken`/`EmailTaken` on conflicts.
+    /// Insert a new account. `LoginTaken` (the login's key or skeleton is
+    /// another account's) / `EmailTaken` on conflicts.
     async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()>;
     /// By id.
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
-    /// By normalized (lower-case) login.
+    /// By login key ([`crate::model::normalize_login`]; accounts of
+    /// [`LoginCollision`]s also by their old key, the login lower-cased).
     async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>>;
+    /// By TR39 confusable skeleton ([`crate::login_rules::login_skeleton`]).
+    /// Skeletons are unique: inserting an account, or renaming one, to a login
+    /// whose key or skeleton another account holds is `LoginTaken`.
+    async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>>;
+    /// Bring accounts stored before the current login rules up to them: give
+    /// each its key and skeleton, oldest account first, and report those that
+    /// cannot get them because another account holds them (they are never
+    /// merged, renamed or disabled). Idempotent; SQL stores run it at connect.
+    async fn prepare_logins(&self) -> Result<Vec<LoginCollision>>;
     /// By normalized (lower-case) email.
     async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>>;
     /// Replace the stored row with `account` (matched by id), revoke sessions as

@@ -130,11 +130,7 @@ pub(super) async fn audit(ap: AdminPage, RawQuery(raw): RawQuery) -> Response {
     } else if let Some(id) = AccountId::parse(&account_text) {
         Some(id)
     } else {
-        match auth
-            .store()
-            .account_by_login(&normalize_login(&account_text))
-            .await
-        {
+        match auth.accounts().account_by_login(&account_text).await {
             Ok(Some(a)) => Some(a.id),
             Ok(None) => {
                 errors.insert("account", "is not an account id or login".into());

@@ -11,7 +11,7 @@
 //!
 //! The checks are grouped by capability: accounts, sessions, the feed with
 //! audit, keys, settings and pruning, counters, MFA, API keys, one-time
-//! tokens, identities and passkeys.
+//! tokens, identities, passkeys and logins.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -80,6 +80,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_account_kind(s).await;
     check_api_key_with_new_owner(s).await;
     check_api_key_widens_owner(s).await;
+    check_login_skeletons(s).await;
+    check_login_skeleton_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -96,6 +98,8 @@ pub use passkeys::*;
 
 mod service_accounts;
 pub use service_accounts::*;
+mod logins;
+pub use logins::*;
 
 mod accounts;
 mod counters;

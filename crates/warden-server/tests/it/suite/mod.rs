@@ -5,6 +5,7 @@ mod config;
 mod csrf;
 mod lockout;
 mod login;
+mod logins;
 mod logout;
 mod passkeys;
 mod password;
