@@ -480,6 +480,7 @@ impl Passkeys {
                 &account,
                 false,
                 &[amr_of(credential)],
+                None,
                 client,
                 Some("passkey"),
             )
@@ -589,6 +590,7 @@ impl Passkeys {
                 &account,
                 remember,
                 &[amr_of(credential)],
+                None,
                 client,
                 Some("passkey"),
             )

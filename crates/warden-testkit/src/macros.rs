@@ -206,6 +206,7 @@ macro_rules! conformance_tests {
             check_list_accounts,
             check_sessions,
             check_rotate_refresh,
+            check_create_session_capped,
             check_revoke_session,
             check_revoke_sessions,
             check_reissue_refresh,
@@ -235,6 +236,7 @@ macro_rules! conformance_tests {
             check_last_sign_in_method,
         ], [
             check_rotate_refresh_concurrent,
+            check_create_session_capped_concurrent,
             check_settings_concurrent,
             check_counters_concurrent,
             check_totp_step_concurrent,

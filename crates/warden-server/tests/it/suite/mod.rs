@@ -5,6 +5,7 @@ mod config;
 mod csrf;
 mod lockout;
 mod login;
+mod login_options;
 mod logout;
 mod passkeys;
 mod password;
