@@ -362,8 +362,16 @@ impl Mfa {
         tracing::debug!(account = %id, method, "second factor passed");
         let mut amr = vec!["pwd", "otp"];
         amr.extend_from_slice(extra_amr);
+        // The scopes asked for at login (tokens carry those the account still has).
         self.sessions
-            .start_session(&account, challenge.remember, &amr, client)
+            .start_session_via(
+                &account,
+                challenge.remember,
+                &amr,
+                challenge.scopes,
+                client,
+                None,
+            )
             .await
     }
 

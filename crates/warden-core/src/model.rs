@@ -196,6 +196,9 @@ pub struct Session {
     pub amr: Vec<String>,
     /// When revoked, if revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The scopes asked for at login (`None`: the account's). Its tokens carry
+    /// these as far as the account still has them.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl Session {

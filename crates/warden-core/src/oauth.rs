@@ -316,7 +316,7 @@ impl Identities {
             ))
             .await?;
         let outcome = if self.sessions.mfa_required(&account).await? {
-            self.sessions.begin_mfa(&account, false).await?
+            self.sessions.begin_mfa(&account, false, None).await?
         } else {
             LoginOutcome::Tokens(
                 self.sessions

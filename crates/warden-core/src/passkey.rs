@@ -474,6 +474,7 @@ impl Passkeys {
                 &account,
                 false,
                 &[amr_of(credential)],
+                None,
                 client,
                 Some("passkey"),
             )
@@ -583,6 +584,7 @@ impl Passkeys {
                 &account,
                 remember,
                 &[amr_of(credential)],
+                None,
                 client,
                 Some("passkey"),
             )

@@ -5,7 +5,7 @@
 use crate::accounts::{Accounts, check_usable};
 use crate::caches::Revocations;
 use crate::error::{Error, Result};
-use crate::model::{Account, AccountId, ClientInfo, Session, SessionId};
+use crate::model::{Account, AccountId, ClientInfo, NewAccount, Session, SessionId};
 use crate::random;
 use crate::shared::Shared;
 use crate::store::{AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
@@ -75,6 +75,30 @@ const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
 const METHODS: [&str; 2] = ["totp", "recovery_code"];
 const REFRESH_PREFIX: &str = "wrt_";
 
+/// The scopes asked for at login, sorted and without duplicates, when all are
+/// the account's; else a validation error on `scopes` naming the others.
+pub(crate) fn requested_scopes(
+    account: &Account,
+    scopes: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>> {
+    let Some(mut scopes) = scopes else {
+        return Ok(None);
+    };
+    scopes.sort();
+    scopes.dedup();
+    let foreign: Vec<&str> = (scopes.iter())
+        .filter(|s| !account.has_scope(s))
+        .map(String::as_str)
+        .collect();
+    if !foreign.is_empty() {
+        return Err(Error::field(
+            "scopes",
+            format!("not scopes of the account: {}", foreign.join(" ")),
+        ));
+    }
+    Ok(Some(scopes))
+}
+
 fn new_refresh() -> (String, [u8; 32]) {
     let token = format!("{REFRESH_PREFIX}{}", random::token(32));
     let hash = random::sha256(token.as_bytes());
@@ -110,6 +134,24 @@ impl Sessions {
             .await
     }
 
+    /// [`Sessions::login`] whose session (also the one the MFA step opens)
+    /// carries only `scopes` (`None`: the account's). They must be scopes
+    /// of the account, else a validation error on `scopes`.
+    pub async fn login_scoped(
+        &self,
+        login: &str,
+        password: &str,
+        remember: bool,
+        scopes: Option<Vec<String>>,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome> {
+        let outcome = self
+            .password_login(login, password, remember, &["pwd"], scopes, client)
+            .await;
+        self.accounts.gate.remember(login, &outcome);
+        outcome
+    }
+
     /// Password login whose session records `amr` (e.g. `["pwd", "cookie"]`
     /// for a server-side cookie session) instead of `["pwd"]`. Accounts with a
     /// second factor get the MFA step, whose session records `["pwd", "otp"]`.
@@ -124,7 +166,7 @@ impl Sessions {
         client: &ClientInfo,
     ) -> Result<LoginOutcome> {
         let outcome = self
-            .password_login(login, password, remember, amr, client)
+            .password_login(login, password, remember, amr, None, client)
             .await;
         self.accounts.gate.remember(login, &outcome);
         outcome
@@ -136,6 +178,7 @@ impl Sessions {
         password: &str,
         remember: bool,
         amr: &[&str],
+        scopes: Option<Vec<String>>,
         client: &ClientInfo,
     ) -> Result<LoginOutcome> {
         let account = self
@@ -153,10 +196,13 @@ impl Sessions {
                 .await?;
             return Err(e);
         }
+        let scopes = requested_scopes(&account, scopes)?;
         if self.mfa_required(&account).await? {
-            return self.begin_mfa(&account, remember).await;
+            return self.begin_mfa(&account, remember, scopes).await;
         }
-        let pair = self.start_session(&account, remember, amr, client).await?;
+        let pair = self
+            .start_session_via(&account, remember, amr, scopes, client, None)
+            .await?;
         Ok(LoginOutcome::Tokens(pair))
     }
 
@@ -175,6 +221,7 @@ impl Sessions {
         &self,
         account: &Account,
         remember: bool,
+        scopes: Option<Vec<String>>,
     ) -> Result<LoginOutcome> {
         let token = format!("{MFA_TOKEN_PREFIX}{}", random::token(32));
         let challenge = MfaChallenge {
@@ -182,6 +229,7 @@ impl Sessions {
             remember,
             expires_at: self.now() + MFA_TOKEN_TTL,
             attempts: 0,
+            scopes,
         };
         self.mfa
             .create_mfa_challenge(&random::sha256(token.as_bytes()), &challenge)
@@ -192,6 +240,26 @@ impl Sessions {
         })
     }
 
+    /// Self-service registration ([`Accounts::register`]). With
+    /// `register_signs_in` set (and `require_verified_email` not), the new
+    /// account is signed in at once as by a password login (`amr: ["pwd"]`,
+    /// short session) and its tokens come back too.
+    pub async fn register(
+        &self,
+        input: NewAccount,
+        client: &ClientInfo,
+    ) -> Result<(Account, Option<TokenPair>)> {
+        let account = self.accounts.register(input, client).await?;
+        let s = &self.shared.settings;
+        if !s.register_signs_in || s.require_verified_email || check_usable(&account).is_err() {
+            return Ok((account, None));
+        }
+        let pair = self
+            .start_session(&account, false, &["pwd"], client)
+            .await?;
+        Ok((account, Some(pair)))
+    }
+
     /// Open a session for an account whose credentials were just checked.
     pub async fn start_session(
         &self,
@@ -200,17 +268,23 @@ impl Sessions {
         amr: &[&str],
         client: &ClientInfo,
     ) -> Result<TokenPair> {
-        self.start_session_via(account, remember, amr, client, None)
+        self.start_session_via(account, remember, amr, None, client, None)
             .await
     }
 
-    /// [`Sessions::start_session`] whose `login.success` event names the sign-in
-    /// `method` (e.g. `passkey`).
+    /// [`Sessions::start_session`] whose session carries only `scopes`
+    /// (`None`: the account's; checked by the caller to be the account's) and
+    /// whose `login.success` event names the sign-in `method` (e.g.
+    /// `passkey`). Every session is opened here: with
+    /// `max_sessions_per_account` set, the least recently used live sessions
+    /// over the limit are revoked in the same store transaction
+    /// (`session.evicted`).
     pub(crate) async fn start_session_via(
         &self,
         account: &Account,
         remember: bool,
         amr: &[&str],
+        scopes: Option<Vec<String>>,
         client: &ClientInfo,
         method: Option<&str>,
     ) -> Result<TokenPair> {
@@ -236,6 +310,7 @@ impl Sessions {
             long: remember,
             amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             revoked_at: None,
+            scopes,
         };
         let (refresh, hash) = new_refresh();
         let mut detail = serde_json::json!({"session_id": session.id, "amr": session.amr});
@@ -245,7 +320,23 @@ impl Sessions {
         let ev = self
             .shared
             .audit("login.success", Some(account.id), client, detail);
-        self.store.create_session(&session, &hash, &ev).await?;
+        match s.max_sessions_per_account {
+            0 => self.store.create_session(&session, &hash, &ev).await?,
+            max => {
+                let evicted = self.shared.audit(
+                    "session.evicted",
+                    Some(account.id),
+                    client,
+                    serde_json::json!({"by_session_id": session.id, "max_sessions": max}),
+                );
+                let ids = (self.store)
+                    .create_session_capped(&session, &hash, &ev, max, &evicted)
+                    .await?;
+                for id in ids {
+                    self.mark_revoked(id);
+                }
+            }
+        }
         let result = match self
             .shared
             .hooks()
@@ -284,10 +375,19 @@ impl Sessions {
             .run_extra_claims(account, session)
             .await?;
         let tokens = &self.shared.tokens;
+        // A session's own scopes, as far as the account still has them.
+        let scopes: Vec<String> = match &session.scopes {
+            None => account.scopes.clone(),
+            Some(own) => own
+                .iter()
+                .filter(|s| account.has_scope(s))
+                .cloned()
+                .collect(),
+        };
         let mut claims = tokens.claims(
             account.id,
             session.id,
-            &account.scopes,
+            &scopes,
             fresh,
             &session.amr,
             session.expires_at,

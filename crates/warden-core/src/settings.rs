@@ -78,6 +78,12 @@ pub struct Settings {
     pub change_email_ttl: Duration,
     /// The WebAuthn relying party of passkeys; `None`: passkeys are off.
     pub webauthn: Option<WebauthnSettings>,
+    /// Live sessions an account may have (0: no limit). Opening one more
+    /// revokes the least recently used ones at once.
+    pub max_sessions_per_account: u32,
+    /// `POST /register` also signs the new account in (false). Never when
+    /// `require_verified_email` is set.
+    pub register_signs_in: bool,
 }
 
 impl Default for Settings {
@@ -113,6 +119,8 @@ impl Default for Settings {
             reset_password_ttl: Duration::minutes(30),
             change_email_ttl: Duration::hours(24),
             webauthn: None,
+            max_sessions_per_account: 0,
+            register_signs_in: false,
         }
     }
 }

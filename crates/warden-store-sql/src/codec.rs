@@ -39,6 +39,16 @@ pub(crate) fn from_json_list(s: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(s).map_err(Error::internal)
 }
 
+/// An optional list of strings as JSON text (`None` stays NULL).
+pub(crate) fn json_list_opt(v: Option<&[String]>) -> Result<Option<String>, Error> {
+    v.map(json_list).transpose()
+}
+
+/// An optional list of strings from JSON text (NULL is `None`).
+pub(crate) fn from_json_list_opt(s: Option<String>) -> Result<Option<Vec<String>>, Error> {
+    s.as_deref().map(from_json_list).transpose()
+}
+
 /// A JSON value as text.
 pub(crate) fn json_value(v: &serde_json::Value) -> Result<String, Error> {
     serde_json::to_string(v).map_err(Error::internal)

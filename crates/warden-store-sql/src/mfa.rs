@@ -5,7 +5,7 @@
 
 use crate::accounts::require_account;
 use crate::backend::{SqlBackend, insert_audit, insert_feed};
-use crate::codec::{count, ts};
+use crate::codec::{count, json_list_opt, ts};
 use crate::dialect::{Dialect, Stmt, Tx};
 use crate::rows;
 use crate::sql::{Sql, sql};
@@ -21,7 +21,7 @@ async fn lock_challenge<D: Dialect>(
     hash: &[u8; 32],
 ) -> Result<Option<MfaChallenge>> {
     tx.q(sql!(
-        "SELECT account_id, remember, expires_at, attempts FROM mfa_challenges \
+        "SELECT account_id, remember, expires_at, attempts, scopes FROM mfa_challenges \
              WHERE hash = $1 {FOR UPDATE}"
     ))
     .bind(hash)
@@ -227,11 +227,12 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
     }
 
     async fn create_mfa_challenge(&self, hash: &[u8; 32], challenge: &MfaChallenge) -> Result<()> {
+        let scopes = json_list_opt(challenge.scopes.as_deref())?;
         let mut tx = self.write().await?;
         require_account(&mut tx, challenge.account_id).await?;
         tx.q(sql!(
-            "INSERT INTO mfa_challenges (hash, account_id, remember, expires_at, attempts) \
-             VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO mfa_challenges (hash, account_id, remember, expires_at, attempts, \
+             scopes) VALUES ($1, $2, $3, $4, $5, $6)"
         ))
         .binds((
             hash,
@@ -239,6 +240,7 @@ impl<D: Dialect> MfaStore for SqlBackend<D> {
             challenge.remember,
             ts(challenge.expires_at)?,
             i64::from(challenge.attempts),
+            &scopes,
         ))
         .execute()
         .await?;

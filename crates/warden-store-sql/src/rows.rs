@@ -1,7 +1,9 @@
 //! The column lists of the backend's queries and the mapping of result rows
 //! to domain values (the same on every database).
 
-use crate::codec::{count, from_json_list, from_json_value, from_ts, from_ts_opt};
+use crate::codec::{
+    count, from_json_list, from_json_list_opt, from_json_value, from_ts, from_ts_opt,
+};
 use crate::dialect::{Dialect, Record};
 use warden_core::error::{Error, Result};
 use warden_core::model::{
@@ -22,7 +24,7 @@ pub(crate) use account_cols;
 macro_rules! session_cols {
     () => {
         "id, account_id, created_at, last_seen_at, expires_at, ip, user_agent, long_lived, \
-         amr, revoked_at"
+         amr, revoked_at, scopes"
     };
 }
 pub(crate) use session_cols;
@@ -97,6 +99,7 @@ pub(crate) fn session<D: Dialect>(row: &Record<D>) -> Result<Session> {
         long: row.get("long_lived")?,
         amr: from_json_list(&row.get::<String>("amr")?)?,
         revoked_at: from_ts_opt(row.get("revoked_at")?)?,
+        scopes: from_json_list_opt(row.get("scopes")?)?,
     })
 }
 
@@ -127,6 +130,7 @@ pub(crate) fn challenge<D: Dialect>(row: &Record<D>) -> Result<MfaChallenge> {
         remember: row.get("remember")?,
         expires_at: from_ts(row.get("expires_at")?)?,
         attempts: count(row.get("attempts")?),
+        scopes: from_json_list_opt(row.get("scopes")?)?,
     })
 }
 

@@ -3,8 +3,8 @@
 //! `rotate_refresh` is in [`crate::rotation`] (with its group commit).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, finish_revoke, insert_audit, revoke_live};
-use crate::codec::{json_list, ts, ts_opt};
+use crate::backend::{SqlBackend, finish_revoke, insert_audit, insert_feed, revoke_live};
+use crate::codec::{json_list, json_list_opt, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rotation::Rotate;
 use crate::rows::{self, select, session_cols};
@@ -12,9 +12,9 @@ use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::error::Result;
+use warden_core::error::{Error, Result};
 use warden_core::model::{AccountId, AuditEvent, Session, SessionId};
-use warden_core::store::{Change, Revoke, Rotation, SessionStore};
+use warden_core::store::{Change, Revoke, Rotation, SessionStore, evicted_event};
 
 /// Store a new current refresh token of a session.
 async fn insert_refresh<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32], sid: Uuid) -> Result<()> {
@@ -26,6 +26,66 @@ async fn insert_refresh<D: Dialect>(tx: &mut Tx<D>, hash: &[u8; 32], sid: Uuid) 
     .await
 }
 
+/// Insert a session row, its first refresh token and its audit event.
+async fn insert_session<D: Dialect>(
+    tx: &mut Tx<D>,
+    session: &Session,
+    refresh_hash: &[u8; 32],
+    audit: &AuditEvent,
+) -> Result<()> {
+    let amr = json_list(&session.amr)?;
+    let scopes = json_list_opt(session.scopes.as_deref())?;
+    tx.q(sql!(concat!(
+        "INSERT INTO sessions (",
+        session_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )))
+    .binds((
+        session.id.0,
+        session.account_id.0,
+        ts(session.created_at)?,
+        ts(session.last_seen_at)?,
+        ts(session.expires_at)?,
+        &session.ip,
+        &session.user_agent,
+        session.long,
+        &amr,
+        ts_opt(session.revoked_at)?,
+        &scopes,
+    ))
+    .execute()
+    .await?;
+    insert_refresh(tx, refresh_hash, session.id.0).await?;
+    insert_audit(tx, audit).await
+}
+
+/// Lock an account row (`NotFound` when it does not exist).
+async fn lock_account<D: Dialect>(tx: &mut Tx<D>, account: AccountId) -> Result<()> {
+    let found = tx
+        .q(sql!("SELECT 1 FROM accounts WHERE id = $1 {FOR UPDATE}"))
+        .bind(account.0)
+        .exists()
+        .await?;
+    if found { Ok(()) } else { Err(Error::NotFound) }
+}
+
+/// The live sessions of an account at `at`, locked, least recently used first.
+async fn live_by_use<D: Dialect>(
+    tx: &mut Tx<D>,
+    account: AccountId,
+    at: i64,
+) -> Result<Vec<SessionId>> {
+    let rows = tx
+        .q(sql!(
+            "SELECT id FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
+             AND expires_at > $2 ORDER BY last_seen_at, created_at, id {FOR UPDATE}"
+        ))
+        .binds((account.0, at))
+        .fetch_all()
+        .await?;
+    rows.iter().map(|r| Ok(SessionId(r.get("id")?))).collect()
+}
+
 #[async_trait]
 impl<D: Dialect> SessionStore for SqlBackend<D> {
     async fn create_session(
@@ -34,31 +94,51 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         refresh_hash: &[u8; 32],
         audit: &AuditEvent,
     ) -> Result<()> {
-        let amr = json_list(&session.amr)?;
         let mut tx = self.write().await?;
         require_account(&mut tx, session.account_id).await?;
-        tx.q(sql!(concat!(
-            "INSERT INTO sessions (",
-            session_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )))
-        .binds((
-            session.id.0,
-            session.account_id.0,
-            ts(session.created_at)?,
-            ts(session.last_seen_at)?,
-            ts(session.expires_at)?,
-            &session.ip,
-            &session.user_agent,
-            session.long,
-            &amr,
-            ts_opt(session.revoked_at)?,
-        ))
-        .execute()
-        .await?;
-        insert_refresh(&mut tx, refresh_hash, session.id.0).await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_session(&mut tx, session, refresh_hash, audit).await?;
         tx.commit().await
+    }
+
+    async fn create_session_capped(
+        &self,
+        session: &Session,
+        refresh_hash: &[u8; 32],
+        audit: &AuditEvent,
+        max_live: u32,
+        evicted: &AuditEvent,
+    ) -> Result<Vec<SessionId>> {
+        let max_live = i64::from(max_live.max(1));
+        let (account, at) = (session.account_id, ts(session.created_at)?);
+        // Under the limit: the account row lock serializes the logins of
+        // one account, so the count cannot go stale before the insert.
+        let mut tx = self.write().await?;
+        lock_account(&mut tx, account).await?;
+        let live = live_by_use(&mut tx, account, at).await?;
+        if (live.len() as i64) < max_live {
+            insert_session(&mut tx, session, refresh_hash, audit).await?;
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        // Over it: evictions append to the feed, so start again in a feed
+        // transaction (feed lock first, then the rows, as every feed writer).
+        tx.rollback().await?;
+        let mut tx = self.feed_write().await?;
+        lock_account(&mut tx, account).await?;
+        let live = live_by_use(&mut tx, account, at).await?;
+        let over = (live.len() as i64 + 1 - max_live).max(0) as usize;
+        let ids: Vec<SessionId> = live.into_iter().take(over).collect();
+        for id in &ids {
+            tx.q(sql!("UPDATE sessions SET revoked_at = $1 WHERE id = $2"))
+                .binds((at, id.0))
+                .execute()
+                .await?;
+            insert_feed(&mut tx, &Change::SessionRevoked(*id, account), at).await?;
+            insert_audit(&mut tx, &evicted_event(evicted, *id)).await?;
+        }
+        insert_session(&mut tx, session, refresh_hash, audit).await?;
+        tx.commit().await?;
+        Ok(ids)
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>> {

@@ -206,6 +206,7 @@ macro_rules! conformance_tests {
             check_list_accounts,
             check_sessions,
             check_rotate_refresh,
+            check_create_session_capped,
             check_revoke_session,
             check_revoke_sessions,
             check_reissue_refresh,
@@ -239,6 +240,7 @@ macro_rules! conformance_tests {
             check_login_skeletons,
         ], [
             check_rotate_refresh_concurrent,
+            check_create_session_capped_concurrent,
             check_settings_concurrent,
             check_counters_concurrent,
             check_totp_step_concurrent,

@@ -218,6 +218,8 @@ impl Config {
             reset_password_ttl: self.password_reset_ttl.0,
             change_email_ttl: self.email_change_ttl.0,
             webauthn,
+            max_sessions_per_account: self.max_sessions_per_account,
+            register_signs_in: self.register_signs_in,
         })
     }
 

@@ -221,6 +221,12 @@ pub struct Config {
     /// `WARDEN_OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`, `_SCOPES`,
     /// `_DISPLAY_NAME` variables).
     pub oidc_providers: Vec<OidcSettings>,
+    /// Live sessions an account may have (0: no limit); one more sign-in
+    /// revokes the least recently used ones at once.
+    pub max_sessions_per_account: u32,
+    /// `POST /register` also signs the new account in (tokens and cookies),
+    /// except when `require_verified_email` is on.
+    pub register_signs_in: bool,
 }
 
 impl Default for Config {
@@ -303,6 +309,8 @@ impl Default for Config {
             github_token_url: "https://github.com/login/oauth/access_token".into(),
             github_api_url: "https://api.github.com".into(),
             oidc_providers: Vec::new(),
+            max_sessions_per_account: s.max_sessions_per_account,
+            register_signs_in: s.register_signs_in,
         }
     }
 }

@@ -31,7 +31,7 @@ fn clear_cookies(warden: &Warden, res: &mut Response) {
 
 /// Register a new account.
 #[utoipa::path(post, path = "/auth/register", tag = "accounts", request_body = RegisterBody,
-    responses((status = 201, body = AccountEnvelope), (status = 409, body = Problem, description = "login_taken / email_taken"),
+    responses((status = 201, body = AccountEnvelope, description = "`{account}`; with `WARDEN_REGISTER_SIGNS_IN=true` (and no email verification required) `{account, tokens}` and the login cookies"), (status = 409, body = Problem, description = "login_taken / email_taken"),
         (status = 422, body = Problem, description = "field rules; field `captcha` when the human check is on and fails"), (status = 429, body = Problem), (status = 403, body = Problem, description = "registration closed"),
         (status = 503, body = Problem, description = "captcha_unavailable")))]
 pub async fn register(
@@ -49,14 +49,19 @@ pub async fn register(
         properties: b.properties,
         ..NewAccount::default()
     };
-    let account = w.auth().accounts().register(input, &client).await?;
+    let (account, tokens) = w.auth().sessions().register(input, &client).await?;
     metrics::counter!("warden_registrations_total").increment(1);
-    Ok(json(
+    let mut res = json(
         StatusCode::CREATED,
         &AccountEnvelope {
             account: AccountBody::from(&account),
+            tokens: tokens.as_ref().map(TokenPairBody::from),
         },
-    ))
+    );
+    for v in tokens.iter().flat_map(|t| w.http().cookies.for_pair(t)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
 }
 
 /// Password login.
@@ -64,7 +69,7 @@ pub async fn register(
     responses((status = 200, body = TokenPairBody, description = "TokenPair, or {mfa_required, mfa_token, methods} for an MFA account"),
         (status = 401, body = Problem, description = "invalid_credentials"), (status = 403, body = Problem, description = "account_blocked / account_inactive"),
         (status = 429, body = Problem, description = "lockout or rate limit; Retry-After"),
-        (status = 422, body = Problem, description = "field `captcha`: after a failed attempt for the login, when the human check is on"),
+        (status = 422, body = Problem, description = "field `scopes`: not scopes of the account; field `captcha`: after a failed attempt for the login, when the human check is on"),
         (status = 503, body = Problem, description = "captcha_unavailable")))]
 pub async fn login(
     State(w): State<Warden>,
@@ -75,7 +80,7 @@ pub async fn login(
     let outcome = w
         .auth()
         .sessions()
-        .login(&b.login, &b.password, b.remember, &client)
+        .login_scoped(&b.login, &b.password, b.remember, b.scopes, &client)
         .await;
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {

@@ -83,6 +83,10 @@ impl From<&Account> for AccountBody {
 pub struct AccountEnvelope {
     /// The new account.
     pub account: AccountBody,
+    /// Its tokens, when `WARDEN_REGISTER_SIGNS_IN=true` signed it in (never
+    /// when email verification is required).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenPairBody>,
 }
 
 /// API.md `TokenPair`.
@@ -144,6 +148,11 @@ pub struct LoginBody {
     /// Long session (720 h) instead of short (24 h).
     #[serde(default)]
     pub remember: bool,
+    /// The scopes this session's tokens carry (also after the MFA step and
+    /// refresh), at most the account's (else 422 on `scopes`). Absent: the
+    /// account's scopes.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
     /// The captcha response token, needed when the human check is on and a
     /// login attempt for this login failed recently.
     #[serde(default)]

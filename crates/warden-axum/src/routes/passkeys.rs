@@ -251,6 +251,7 @@ pub async fn signup_finish(
             StatusCode::CREATED,
             &crate::routes::dto::AccountEnvelope {
                 account: crate::routes::dto::AccountBody::from(&done.account),
+                tokens: None,
             },
         )),
     }

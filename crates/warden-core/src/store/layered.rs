@@ -97,6 +97,7 @@ forward! { AccountStore to base:
 
 forward! { SessionStore to base:
         async fn create_session(&self, session: &Session, refresh_hash: &[u8; 32], audit: &AuditEvent) -> Result<()>;
+        [feed_written] async fn create_session_capped(&self, session: &Session, refresh_hash: &[u8; 32], audit: &AuditEvent, max_live: u32, evicted: &AuditEvent) -> Result<Vec<SessionId>>;
         async fn session(&self, id: SessionId) -> Result<Option<Session>>;
         async fn live_sessions(&self, account: AccountId, now: OffsetDateTime) -> Result<Vec<Session>>;
         [feed_written] async fn rotate_refresh(&self, old_hash: &[u8; 32], new_hash: &[u8; 32], now: OffsetDateTime, ip: Option<&str>, user_agent: Option<&str>) -> Result<Rotation>;

@@ -115,6 +115,25 @@ impl Inner {
         }
         n
     }
+
+    fn insert_session(
+        &mut self,
+        session: &Session,
+        refresh_hash: &[u8; 32],
+        audit: &AuditEvent,
+    ) -> Result<()> {
+        if !self.accounts.contains_key(&session.account_id) {
+            return Err(Error::NotFound);
+        }
+        self.sessions.insert(session.id, session.clone());
+        let row = TokenRow {
+            session: session.id,
+            used: false,
+        };
+        self.tokens.insert(*refresh_hash, row);
+        self.audit.push(audit.clone());
+        Ok(())
+    }
 }
 
 /// A store kept in process memory behind one mutex.
@@ -287,20 +306,39 @@ impl SessionStore for MemoryStore {
         refresh_hash: &[u8; 32],
         audit: &AuditEvent,
     ) -> Result<()> {
+        self.inner
+            .lock()
+            .insert_session(session, refresh_hash, audit)
+    }
+
+    async fn create_session_capped(
+        &self,
+        session: &Session,
+        refresh_hash: &[u8; 32],
+        audit: &AuditEvent,
+        max_live: u32,
+        evicted: &AuditEvent,
+    ) -> Result<Vec<SessionId>> {
         let mut g = self.inner.lock();
         if !g.accounts.contains_key(&session.account_id) {
             return Err(Error::NotFound);
         }
-        g.sessions.insert(session.id, session.clone());
-        g.tokens.insert(
-            *refresh_hash,
-            TokenRow {
-                session: session.id,
-                used: false,
-            },
-        );
-        g.audit.push(audit.clone());
-        Ok(())
+        let now = session.created_at;
+        let mut live: Vec<&Session> = (g.sessions.values())
+            .filter(|s| s.account_id == session.account_id && s.is_live(now))
+            .collect();
+        live.sort_by_key(|s| (s.last_seen_at, s.created_at, s.id));
+        let over = (live.len() + 1).saturating_sub(max_live.max(1) as usize);
+        let ids: Vec<SessionId> = live.iter().take(over).map(|s| s.id).collect();
+        for id in &ids {
+            if let Some(s) = g.sessions.get_mut(id) {
+                s.revoked_at = Some(now);
+            }
+            g.push_feed(Change::SessionRevoked(*id, session.account_id), now);
+            g.audit.push(evicted_event(evicted, *id));
+        }
+        g.insert_session(session, refresh_hash, audit)?;
+        Ok(ids)
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<Session>> {

@@ -35,6 +35,9 @@ pub struct MfaChallenge {
     pub expires_at: OffsetDateTime,
     /// Attempts made so far (counted when they begin).
     pub attempts: u32,
+    /// The scopes asked for at login (`None`: the account's), for the session
+    /// the MFA step opens.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Second-factor state. Every method is atomic.

@@ -162,6 +162,20 @@ pub trait AccountStore: Send + Sync {
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Vec<Account>>;
 }
 
+/// The audit event of a session revoked by
+/// [`SessionStore::create_session_capped`]: `template` with `session_id` set
+/// in its detail.
+pub fn evicted_event(template: &AuditEvent, session: SessionId) -> AuditEvent {
+    let mut ev = template.clone();
+    match ev.detail.as_object_mut() {
+        Some(d) => {
+            d.insert("session_id".into(), serde_json::json!(session));
+        }
+        None => ev.detail = serde_json::json!({ "session_id": session }),
+    }
+    ev
+}
+
 /// Sessions and their refresh tokens.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -172,6 +186,22 @@ pub trait SessionStore: Send + Sync {
         refresh_hash: &[u8; 32],
         audit: &AuditEvent,
     ) -> Result<()>;
+    /// [`SessionStore::create_session`] that keeps at most `max_live` (at
+    /// least 1) live sessions of the account, the new one included: when
+    /// more would be live at `session.created_at`, the least recently used
+    /// others (oldest `last_seen_at`, then `created_at`, then id) are revoked
+    /// in the same transaction, each with a [`Change::SessionRevoked`] feed
+    /// entry and the audit event [`evicted_event`]`(evicted, id)`. Concurrent
+    /// calls for one account never leave more than `max_live` live sessions.
+    /// Returns the revoked sessions' ids, least recently used first.
+    async fn create_session_capped(
+        &self,
+        session: &Session,
+        refresh_hash: &[u8; 32],
+        audit: &AuditEvent,
+        max_live: u32,
+        evicted: &AuditEvent,
+    ) -> Result<Vec<SessionId>>;
     /// By id (also revoked or expired ones, until pruned).
     async fn session(&self, id: SessionId) -> Result<Option<Session>>;
     /// Live sessions of an account at `now`, newest first.

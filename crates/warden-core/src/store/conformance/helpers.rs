@@ -89,6 +89,7 @@ pub(super) fn session(
         long: true,
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
         revoked_at: None,
+        scopes: None,
     }
 }
 

@@ -52,6 +52,7 @@ async fn new_challenge(store: &dyn Store, account: AccountId, ttl: Duration) -> 
         remember: true,
         expires_at: now() + ttl,
         attempts: 0,
+        scopes: Some(vec!["read".to_owned(), "write".to_owned()]),
     };
     store
         .create_mfa_challenge(&h, &c)
@@ -286,6 +287,7 @@ pub async fn check_mfa_challenges(store: &dyn Store) {
         remember: false,
         expires_at: now() + Duration::minutes(5),
         attempts: 0,
+        scopes: None,
     };
     let r = store.create_mfa_challenge(&hash(), &ghost).await;
     assert!(matches!(r, Err(Error::NotFound)), "{r:?}");
@@ -319,6 +321,11 @@ pub async fn check_mfa_challenges(store: &dyn Store) {
     let taken = store.take_mfa_challenge(&h, now()).await.unwrap().unwrap();
     assert_eq!(taken.account_id, a.id);
     assert_eq!(taken.attempts, 1);
+    assert_eq!(
+        taken.scopes,
+        Some(vec!["read".to_owned(), "write".to_owned()]),
+        "the login's scopes come back"
+    );
     assert_eq!(store.take_mfa_challenge(&h, now()).await.unwrap(), None);
     assert_eq!(store.begin_mfa_attempt(&h, now(), 3).await.unwrap(), None);
 

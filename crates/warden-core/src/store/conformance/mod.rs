@@ -42,6 +42,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_sessions(s).await;
     check_rotate_refresh(s).await;
     check_rotate_refresh_concurrent(&store).await;
+    check_create_session_capped(s).await;
+    check_create_session_capped_concurrent(&store).await;
     check_revoke_session(s).await;
     check_revoke_sessions(s).await;
     check_reissue_refresh(s).await;
@@ -100,6 +102,8 @@ mod service_accounts;
 pub use service_accounts::*;
 mod logins;
 pub use logins::*;
+mod session_cap;
+pub use session_cap::*;
 
 mod accounts;
 mod counters;

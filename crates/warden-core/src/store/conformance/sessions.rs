@@ -43,11 +43,13 @@ pub async fn check_sessions(store: &dyn Store) {
     short.user_agent = None;
     short.long = false;
     short.amr = Vec::new();
+    short.scopes = Some(vec!["read".to_owned(), "write".to_owned()]);
     store
         .create_session(&short, &hash(), &event(Some(a.id), "login.success", t0))
         .await
         .unwrap();
-    let expired = session(a.id, t0 - Duration::days(2), t0 - Duration::seconds(1));
+    let mut expired = session(a.id, t0 - Duration::days(2), t0 - Duration::seconds(1));
+    expired.scopes = Some(Vec::new());
     store
         .create_session(&expired, &hash(), &event(Some(a.id), "login.success", t0))
         .await

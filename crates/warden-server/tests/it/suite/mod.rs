@@ -5,6 +5,7 @@ mod config;
 mod csrf;
 mod lockout;
 mod login;
+mod login_options;
 mod logins;
 mod logout;
 mod passkeys;
