@@ -30,6 +30,9 @@ use warden_core::error::Result;
 use warden_core::limits::SharedRateLimit;
 use warden_core::store::{AttemptGate, CounterStore, FeedHook};
 
+mod sessions;
+pub use sessions::{DEFAULT_RETENTION, RedisSessionStore};
+
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "warden:";
 

@@ -21,7 +21,7 @@ pub use api_keys::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage};
 mod mfa;
 pub use mfa::{ActiveTotp, MfaChallenge, MfaStore};
 mod layered;
-pub use layered::{FeedHook, Layered};
+pub use layered::{FeedHook, Layered, SessionBackend};
 mod one_time;
 pub use one_time::{ConsumedToken, OneTimeTokenStore, TokenKind};
 mod identities;
@@ -55,7 +55,7 @@ pub enum Rotation {
 }
 
 /// One entry of the change feed that keeps every node's caches fresh.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     /// A session was revoked at a time.
     SessionRevoked(SessionId, AccountId),
@@ -196,6 +196,16 @@ pub trait SessionStore: Send + Sync {
 pub trait ChangeFeed: Send + Sync {
     /// Entries with `seq > after`, oldest first, at most `limit`.
     async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<FeedEntry>>;
+    /// Append `changes` (all at `at`) and the `audit` events in one
+    /// transaction: the feed and audit writes of a change made outside this
+    /// store, e.g. a revocation of a session kept in Redis
+    /// ([`SessionBackend`]).
+    async fn append_changes(
+        &self,
+        changes: &[Change],
+        at: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
 }
 
 /// The audit trail (append-only).
