@@ -5,7 +5,9 @@
 //! - a write that records an audit event writes it in the same transaction;
 //! - a method that revokes sessions appends one [`Change::SessionRevoked`] per
 //!   session to the change feed in the same transaction, so that every node's
-//!   in-memory revocation set learns of it;
+//!   in-memory revocation set learns of it (a session store kept apart, e.g.
+//!   in Redis, writes both to the main store right after its own change:
+//!   [`SessionBackend`], [`ChangeFeed::append_changes`]);
 //! - uniqueness violations come back as [`Error::LoginTaken`] / [`Error::EmailTaken`];
 //! - storage failures come back as [`Error::Unavailable`] or [`Error::Internal`].
 
