@@ -214,3 +214,47 @@ fn session_store_redis_needs_a_redis_url() {
     cfg.session_store = "cookies".into();
     assert!(cfg.validate().unwrap_err().contains("database or redis"));
 }
+
+needs!(
+    redis,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn builder_session_store_keeps_sessions_in_redis() {
+        // The library's way: WardenBuilder::session_store over the app's store.
+        let redis = warden_testkit::redis();
+        let prefix = redis.prefix().to_owned();
+        let cfg = config();
+        let main = warden_testkit::store(Backend::Sqlite).await;
+        let warden = warden_axum::WardenBuilder::from_config(&cfg)
+            .unwrap()
+            .store(main.clone())
+            .session_store(move |m| std::sync::Arc::new(redis.sessions(m)))
+            .build()
+            .await
+            .unwrap();
+        let router = warden_server::app(&cfg, &warden);
+        let app = App {
+            router,
+            warden,
+            cfg,
+            store: main,
+            peer: None,
+        };
+        let u = app.user().await;
+        assert!(
+            in_redis(&prefix, &u.pair.session_id).await,
+            "the session is in Redis"
+        );
+        let p = Pair::from_resp(&app.refresh(&u.pair.refresh).await);
+        app.refresh(&u.pair.refresh)
+            .await
+            .assert_problem(401, "refresh_token_reused");
+        app.refresh(&p.refresh)
+            .await
+            .assert_problem(401, "invalid_refresh_token");
+        assert!(
+            revoked_in_feed(&app).await.contains(&u.pair.session_id),
+            "feed in the main store"
+        );
+        warden_testkit::redis_cleanup(&prefix).await;
+    }
+);
