@@ -402,7 +402,12 @@ pub struct WardenBuilder {
     sessions: Option<SessionConfig>,
     admin_secret: Option<AdminSecret>,
     mail: Option<MailSource>,
+    session_store: Option<SessionStoreMaker>,
 }
+
+/// Makes the session backend of [`WardenBuilder::session_store`] from the main store.
+type SessionStoreMaker =
+    Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn warden_core::store::SessionBackend> + Send>;
 
 /// The mailer of a builder: given, or made by [`WardenBuilder::build`].
 type MailSetup = (
@@ -428,6 +433,20 @@ impl WardenBuilder {
     /// Use a store.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+    /// Keep sessions and refresh tokens in another backend than the store
+    /// (FastSecure's `session_store=RedisSessionStore(..)`): `make` gets the
+    /// store (where accounts, audit events and the change feed stay) and
+    /// returns the session backend, e.g.
+    /// `.session_store(move |main| Arc::new(redis.sessions(main)))` with a
+    /// `warden_store_redis::Redis`. The engine then runs on
+    /// [`warden_core::store::Layered::with_sessions`].
+    pub fn session_store<F>(mut self, make: F) -> Self
+    where
+        F: FnOnce(Arc<dyn Store>) -> Arc<dyn warden_core::store::SessionBackend> + Send + 'static,
+    {
+        self.session_store = Some(Box::new(make));
         self
     }
     /// Domain settings.
@@ -558,6 +577,13 @@ impl WardenBuilder {
             return Err(warden_core::Error::BadRequest(
                 "no store: call WardenBuilder::store(...) (or .memory() for tests)".into(),
             ));
+        };
+        let store: Arc<dyn Store> = match self.session_store {
+            Some(make) => Arc::new(
+                warden_core::store::Layered::new(store.clone(), store.clone())
+                    .with_sessions(make(store)),
+            ),
+            None => store,
         };
         let settings = self.settings.unwrap_or_default();
         let auth = match self.clock {

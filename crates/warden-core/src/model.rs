@@ -173,8 +173,9 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// A stored session: one refresh-token family of one device.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored session: one refresh-token family of one device. Serializable, so
+/// that a store may keep it as one document (the Redis session store does).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Session id (the `sid` claim).
     pub id: SessionId,

@@ -29,15 +29,22 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
 /// `database_pool_size` and `database_statement_timeout` settings.
 ///
 /// With `redis_url`, the lockout counters live in Redis and every write that
-/// appends to the change feed publishes a wake-up for the other nodes.
+/// appends to the change feed publishes a wake-up for the other nodes; with
+/// `session_store = "redis"` too, sessions and refresh tokens live in Redis
+/// (accounts, audit events and the change feed stay in the database).
 pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
+    let in_redis = cfg.sessions_in_redis().map_err(Error::BadRequest)?;
     let pg = config::pg_options(cfg).map_err(Error::BadRequest)?;
     let store = open_store_with(&cfg.database_url, pg).await?;
     Ok(match open_redis(cfg)? {
-        Some(redis) => Arc::new(
-            warden_core::store::Layered::new(store, Arc::new(redis.counters()))
-                .with_feed_hook(redis.feed_hook()),
-        ),
+        Some(redis) => {
+            let mut layered =
+                warden_core::store::Layered::new(store.clone(), Arc::new(redis.counters()));
+            if in_redis {
+                layered = layered.with_sessions(Arc::new(redis.sessions(store)));
+            }
+            Arc::new(layered.with_feed_hook(redis.feed_hook()))
+        }
         None => store,
     })
 }

@@ -8,7 +8,13 @@
 //! - [`RedisRateLimit`]: the per-client-IP token bucket shared by all nodes;
 //! - [`Redis::feed_hook`] / [`Redis::spawn_feed_listener`]: pub/sub wake-ups on
 //!   `<prefix>feed`, so that a revocation written by one node is pulled from
-//!   the database change feed by every node at once instead of at its next poll.
+//!   the database change feed by every node at once instead of at its next poll;
+//! - [`RedisSessionStore`] ([`Redis::sessions`]): server-side sessions and
+//!   refresh tokens, for [`warden_core::store::Layered::with_sessions`]. Its
+//!   audit events and revocation feed entries go to the main store's audit
+//!   log and change feed ([`warden_core::store::ChangeFeed::append_changes`]),
+//!   so revocations reach every node through the one database feed; see the
+//!   type's docs for what is and is not atomic.
 //!
 //! Every key starts with a configurable prefix (`warden:`) and carries a TTL,
 //! so nothing lingers. A Redis error is [`Error::Unavailable`] (HTTP 503): when
@@ -29,6 +35,9 @@ use warden_core::Error;
 use warden_core::error::Result;
 use warden_core::limits::SharedRateLimit;
 use warden_core::store::{AttemptGate, CounterStore, FeedHook};
+
+mod sessions;
+pub use sessions::{DEFAULT_RETENTION, RedisSessionStore};
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "warden:";

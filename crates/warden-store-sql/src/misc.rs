@@ -1,7 +1,7 @@
 //! [`ChangeFeed`], [`AuditStore`], [`KeyStore`] and [`CounterStore`] of
 //! [`SqlBackend`].
 
-use crate::backend::{SqlBackend, audit_sql, audit_stmt};
+use crate::backend::{SqlBackend, audit_sql, audit_stmt, insert_audit, insert_feed};
 use crate::codec::{count, feed_change, from_ts, from_ts_opt, json_value, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows;
@@ -13,7 +13,7 @@ use warden_core::error::Result;
 use warden_core::limits::AttemptCounter;
 use warden_core::model::{AuditEvent, StoredKey};
 use warden_core::store::{
-    AttemptGate, AuditQuery, AuditStore, ChangeFeed, CounterStore, FeedEntry, KeyStore,
+    AttemptGate, AuditQuery, AuditStore, Change, ChangeFeed, CounterStore, FeedEntry, KeyStore,
 };
 
 #[async_trait]
@@ -39,6 +39,27 @@ impl<D: Dialect> ChangeFeed for SqlBackend<D> {
                 })
             })
             .collect()
+    }
+
+    async fn append_changes(
+        &self,
+        changes: &[Change],
+        at: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = if changes.is_empty() {
+            self.write().await?
+        } else {
+            self.feed_write().await?
+        };
+        let at = ts(at)?;
+        for change in changes {
+            insert_feed(&mut tx, change, at).await?;
+        }
+        for ev in audit {
+            insert_audit(&mut tx, ev).await?;
+        }
+        tx.commit().await
     }
 }
 

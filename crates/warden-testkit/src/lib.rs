@@ -155,6 +155,24 @@ pub fn redis() -> warden_store_redis::Redis {
     )
 }
 
+/// `base` with its sessions in Redis (a fresh key prefix), the Redis
+/// counters and the Redis feed hook: the store of `WARDEN_SESSION_STORE=redis`.
+pub fn with_redis_sessions(base: Arc<dyn Store>) -> Arc<dyn Store> {
+    let redis = redis();
+    Arc::new(
+        Layered::new(base.clone(), Arc::new(redis.counters()))
+            .with_sessions(Arc::new(redis.sessions(base)))
+            .with_feed_hook(redis.feed_hook()),
+    )
+}
+
+/// A fresh store of `b` with its sessions in Redis ([`with_redis_sessions`]).
+pub async fn store_with_redis_sessions(b: Backend) -> Arc<dyn Store> {
+    let store = with_redis_sessions(store(b).await);
+    must(store.ping().await, "redis sessions ping");
+    store
+}
+
 /// Delete the Redis keys under `prefix`.
 pub async fn redis_cleanup(prefix: &str) {
     let client = must(redis::Client::open(url(Backend::Redis)), "redis client");

@@ -212,6 +212,7 @@ macro_rules! conformance_tests {
             check_reissue_refresh,
             check_touch_session,
             check_changes_since,
+            check_append_changes,
             check_audit,
             check_prune_audit,
             check_signing_keys,

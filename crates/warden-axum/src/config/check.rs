@@ -38,6 +38,7 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err("WARDEN_LOG_FORMAT must be text or json".into());
         }
+        self.sessions_in_redis()?;
         self.pool_options()?;
         self.check_mail()?;
         self.captcha()?;
@@ -61,6 +62,19 @@ impl Config {
             return Err("WARDEN_SYNC_INTERVAL must be at least 100ms".into());
         }
         Ok(())
+    }
+
+    /// Whether sessions live in Redis (`WARDEN_SESSION_STORE=redis`, which
+    /// needs `WARDEN_REDIS_URL`) rather than in the database (`database`).
+    pub fn sessions_in_redis(&self) -> Result<bool, String> {
+        match self.session_store.as_str() {
+            "database" => Ok(false),
+            "redis" if self.redis_url.as_deref().is_some_and(|u| !u.is_empty()) => Ok(true),
+            "redis" => Err("WARDEN_SESSION_STORE=redis needs WARDEN_REDIS_URL".into()),
+            other => Err(format!(
+                "WARDEN_SESSION_STORE must be database or redis, not {other:?}"
+            )),
+        }
     }
 
     /// Pool settings of a PostgreSQL or MySQL store.

@@ -132,6 +132,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key and of the wake-up channel.
     pub redis_prefix: String,
+    /// Where sessions and refresh tokens live: `database` (the default, in
+    /// `database_url`) or `redis` (in `redis_url`, which must then be set;
+    /// accounts, audit and the change feed stay in the database).
+    pub session_store: String,
     /// Default lifetime of a new or renewed API key, in days (1–3650; 0 only
     /// with `api_key_allow_no_expiry`: keys never expire by default).
     pub api_key_ttl_days: u32,
@@ -273,6 +277,7 @@ impl Default for Config {
             sync_interval: Dur(Duration::seconds(1)),
             redis_url: None,
             redis_prefix: "warden:".into(),
+            session_store: "database".into(),
             api_key_ttl_days: s.api_key_ttl_days,
             api_key_allow_no_expiry: s.api_key_allow_no_expiry,
             api_key_query: false,
@@ -494,6 +499,25 @@ mod tests {
         ] {
             assert!(bad.validate().is_err());
         }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn session_store_is_database_or_redis_with_a_url() {
+        let load = |v: &[(&str, &str)]| {
+            Config::from_vars(v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+        };
+        assert!(!load(&[]).unwrap().sessions_in_redis().unwrap());
+        let redis = load(&[
+            ("WARDEN_SESSION_STORE", "redis"),
+            ("WARDEN_REDIS_URL", "redis://127.0.0.1:6379"),
+        ])
+        .unwrap();
+        assert!(redis.sessions_in_redis().unwrap());
+        let e = load(&[("WARDEN_SESSION_STORE", "redis")]).unwrap_err();
+        assert!(e.contains("WARDEN_REDIS_URL"), "{e}");
+        let e = load(&[("WARDEN_SESSION_STORE", "memcached")]).unwrap_err();
+        assert!(e.contains("database or redis"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A store assembled from parts: every capability of a base store, with the
-//! lockout counters of another backend (e.g. PostgreSQL + Redis counters).
+//! lockout counters of another backend (e.g. PostgreSQL + Redis counters) and,
+//! optionally, the sessions of a third ([`SessionBackend`], e.g. Redis).
 
 use super::*;
 use crate::model::ApiKeyId;
@@ -8,14 +9,41 @@ use std::sync::Arc;
 /// Called after a write that appended to the change feed succeeded.
 pub type FeedHook = Arc<dyn Fn() + Send + Sync>;
 
+/// A [`SessionStore`] kept apart from the main store (e.g. in Redis), for
+/// [`Layered::with_sessions`]. It writes its audit events and change-feed
+/// entries to the main store ([`ChangeFeed::append_changes`]), and answers
+/// the session side of the account writes that revoke or delete sessions.
+/// Its [`SessionStore::prune`] also prunes the main store (sessions left
+/// there from before the switch, and the change feed).
+#[async_trait]
+pub trait SessionBackend: SessionStore {
+    /// Revoke the live sessions of `account` as `revoke` says, appending one
+    /// [`Change::SessionRevoked`] each to the main feed (no audit event: the
+    /// account change that asked for it carries its own). Returns how many.
+    async fn revoke_for_account(
+        &self,
+        account: AccountId,
+        revoke: Revoke,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Revoke (feed) and then delete every session and refresh token of
+    /// `account` (it was deleted). Returns how many sessions were deleted.
+    async fn delete_for_account(&self, account: AccountId, now: OffsetDateTime) -> Result<u64>;
+    /// Whether the session backend answers (part of [`Store::ping`]).
+    async fn ping(&self) -> Result<()>;
+}
+
 /// [`Store`] that delegates everything to `base`, except the [`CounterStore`]
-/// operations, which go to `counters`. After a successful write that may
-/// append to the change feed (revocations, account changes, API key
-/// revocations), the optional feed hook runs, so other nodes can be woken up
-/// instead of waiting for their next poll.
+/// operations, which go to `counters`, and, with [`Layered::with_sessions`],
+/// the [`SessionStore`] operations, which go to that session backend. After a
+/// successful write that may append to the change feed (revocations, account
+/// changes, API key revocations), the optional feed hook runs, so other nodes
+/// can be woken up instead of waiting for their next poll.
 pub struct Layered {
     base: Arc<dyn Store>,
     counters: Arc<dyn CounterStore>,
+    sessions: Arc<dyn SessionStore>,
+    external_sessions: Option<Arc<dyn SessionBackend>>,
     on_feed_write: Option<FeedHook>,
 }
 
@@ -23,10 +51,25 @@ impl Layered {
     /// Combine `base` with `counters`.
     pub fn new(base: Arc<dyn Store>, counters: Arc<dyn CounterStore>) -> Self {
         Self {
+            sessions: base.clone(),
             base,
             counters,
+            external_sessions: None,
             on_feed_write: None,
         }
+    }
+
+    /// Keep sessions and refresh tokens in `sessions` instead of `base`.
+    /// An account update that revokes sessions, or an account deletion, first
+    /// commits in `base` (which also revokes or deletes any sessions it still
+    /// holds from before the switch) and then revokes or deletes in
+    /// `sessions`: the two are not one transaction. When the second step
+    /// fails the error is returned, the account change stands, and the
+    /// caller may retry (revoking again is a no-op for revoked sessions).
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionBackend>) -> Self {
+        self.sessions = sessions.clone();
+        self.external_sessions = Some(sessions);
+        self
     }
 
     /// Run `hook` after every successful write that may append to the change feed.
@@ -51,7 +94,11 @@ impl Layered {
 #[async_trait]
 impl Store for Layered {
     async fn ping(&self) -> Result<()> {
-        self.base.ping().await
+        self.base.ping().await?;
+        match &self.external_sessions {
+            Some(sessions) => sessions.ping().await,
+            None => Ok(()),
+        }
     }
 
     fn backend(&self) -> &'static str {
@@ -83,19 +130,68 @@ macro_rules! forward {
     };
 }
 
-forward! { AccountStore to base:
-        async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()>;
-        async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
-        async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>>;
-        async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>>;
-        async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>>;
-        async fn prepare_logins(&self) -> Result<Vec<LoginCollision>>;
-        [feed_written] async fn update_account(&self, account: &Account, revoke: Revoke, now: OffsetDateTime, audit: &[AuditEvent]) -> Result<()>;
-        [feed_written] async fn delete_account(&self, id: AccountId, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
-        async fn list_accounts(&self, query: &AccountQuery) -> Result<Vec<Account>>;
+#[async_trait]
+impl AccountStore for Layered {
+    async fn insert_account(&self, account: &Account, audit: &AuditEvent) -> Result<()> {
+        self.base.insert_account(account, audit).await
+    }
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
+        self.base.account_by_id(id).await
+    }
+    async fn account_by_login(&self, login_key: &str) -> Result<Option<Account>> {
+        self.base.account_by_login(login_key).await
+    }
+    async fn account_by_email(&self, email_key: &str) -> Result<Option<Account>> {
+        self.base.account_by_email(email_key).await
+    }
+    async fn account_by_login_skeleton(&self, skeleton: &str) -> Result<Option<Account>> {
+        self.base.account_by_login_skeleton(skeleton).await
+    }
+    async fn prepare_logins(&self) -> Result<Vec<LoginCollision>> {
+        self.base.prepare_logins().await
+    }
+    async fn update_account(
+        &self,
+        account: &Account,
+        revoke: Revoke,
+        now: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let r = self.base.update_account(account, revoke, now, audit).await;
+        if r.is_ok() {
+            self.feed_written();
+        }
+        r?;
+        if let Some(sessions) = &self.external_sessions
+            && revoke != Revoke::Nothing
+            && sessions.revoke_for_account(account.id, revoke, now).await? > 0
+        {
+            self.feed_written();
+        }
+        Ok(())
+    }
+    async fn delete_account(
+        &self,
+        id: AccountId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let deleted = self.base.delete_account(id, now, audit).await?;
+        if deleted {
+            self.feed_written();
+            if let Some(sessions) = &self.external_sessions {
+                sessions.delete_for_account(id, now).await?;
+                self.feed_written();
+            }
+        }
+        Ok(deleted)
+    }
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<Vec<Account>> {
+        self.base.list_accounts(query).await
+    }
 }
 
-forward! { SessionStore to base:
+forward! { SessionStore to sessions:
         async fn create_session(&self, session: &Session, refresh_hash: &[u8; 32], audit: &AuditEvent) -> Result<()>;
         [feed_written] async fn create_session_capped(&self, session: &Session, refresh_hash: &[u8; 32], audit: &AuditEvent, max_live: u32, evicted: &AuditEvent) -> Result<Vec<SessionId>>;
         async fn session(&self, id: SessionId) -> Result<Option<Session>>;
@@ -110,6 +206,7 @@ forward! { SessionStore to base:
 
 forward! { ChangeFeed to base:
         async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<FeedEntry>>;
+        [feed_written] async fn append_changes(&self, changes: &[Change], at: OffsetDateTime, audit: &[AuditEvent]) -> Result<()>;
 }
 
 forward! { AuditStore to base:

@@ -509,6 +509,20 @@ impl ChangeFeed for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn append_changes(
+        &self,
+        changes: &[Change],
+        at: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut g = self.inner.lock();
+        for c in changes {
+            g.push_feed(c.clone(), at);
+        }
+        g.audit.extend(audit.iter().cloned());
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -5,7 +5,9 @@
 //! - a write that records an audit event writes it in the same transaction;
 //! - a method that revokes sessions appends one [`Change::SessionRevoked`] per
 //!   session to the change feed in the same transaction, so that every node's
-//!   in-memory revocation set learns of it;
+//!   in-memory revocation set learns of it (a session store kept apart, e.g.
+//!   in Redis, writes both to the main store right after its own change:
+//!   [`SessionBackend`], [`ChangeFeed::append_changes`]);
 //! - uniqueness violations come back as [`Error::LoginTaken`] / [`Error::EmailTaken`];
 //! - storage failures come back as [`Error::Unavailable`] or [`Error::Internal`].
 
@@ -21,7 +23,7 @@ pub use api_keys::{ApiKey, ApiKeyQuery, ApiKeyStore, ApiKeyUsage};
 mod mfa;
 pub use mfa::{ActiveTotp, MfaChallenge, MfaStore};
 mod layered;
-pub use layered::{FeedHook, Layered};
+pub use layered::{FeedHook, Layered, SessionBackend};
 mod one_time;
 pub use one_time::{ConsumedToken, OneTimeTokenStore, TokenKind};
 mod identities;
@@ -55,7 +57,7 @@ pub enum Rotation {
 }
 
 /// One entry of the change feed that keeps every node's caches fresh.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     /// A session was revoked at a time.
     SessionRevoked(SessionId, AccountId),
@@ -255,6 +257,16 @@ pub trait SessionStore: Send + Sync {
 pub trait ChangeFeed: Send + Sync {
     /// Entries with `seq > after`, oldest first, at most `limit`.
     async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<FeedEntry>>;
+    /// Append `changes` (all at `at`) and the `audit` events in one
+    /// transaction: the feed and audit writes of a change made outside this
+    /// store, e.g. a revocation of a session kept in Redis
+    /// ([`SessionBackend`]).
+    async fn append_changes(
+        &self,
+        changes: &[Change],
+        at: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
 }
 
 /// The audit trail (append-only).

@@ -13,6 +13,7 @@ mod email;
 mod fuzz;
 mod mfa;
 mod oauth;
+mod redis_sessions;
 mod security;
 mod sql_smoke;
 mod suite;

@@ -119,3 +119,16 @@ warden_testkit::conformance_tests!(
     [check_counters, check_counters_in_flight],
     [check_counters_concurrent]
 );
+
+// The whole conformance suite with the sessions in Redis, over the memory
+// store and over SQLite (accounts, audit and the feed stay there).
+warden_testkit::conformance_tests!(
+    redis_sessions_memory,
+    redis,
+    warden_testkit::store_with_redis_sessions(warden_testkit::Backend::Memory)
+);
+warden_testkit::conformance_tests!(
+    redis_sessions_sqlite,
+    redis,
+    warden_testkit::store_with_redis_sessions(warden_testkit::Backend::Sqlite)
+);

@@ -285,10 +285,13 @@ pub async fn check_update_revokes(store: &dyn Store) {
         "other account"
     );
 
+    // The order of the entries of one write is free (a store that keeps
+    // sessions elsewhere appends their revocations after the account change).
     let feed = feed_for(store, head, a.id).await;
     assert_eq!(feed.len(), 3, "feed after AllExcept: {feed:?}");
-    assert_eq!(revoked_ids(&feed[..2], a.id), HashSet::from([s1.id, s3.id]));
-    assert_eq!(feed[2].change, Change::AccountChanged(a.id));
+    let (changed, revoked) = split_account_changed(&feed, a.id);
+    assert_eq!(changed, 1, "one AccountChanged: {feed:?}");
+    assert_eq!(revoked_ids(&revoked, a.id), HashSet::from([s1.id, s3.id]));
     assert!(feed.iter().all(|e| e.at == at), "feed entries carry `now`");
     assert!(feed_for(store, head, other.id).await.is_empty());
 
@@ -312,17 +315,17 @@ pub async fn check_update_revokes(store: &dyn Store) {
         store.session(s1.id).await.unwrap().unwrap().revoked_at,
         Some(at)
     );
-    let feed: Vec<Change> = feed_for(store, head, a.id)
+    let feed: HashSet<Change> = feed_for(store, head, a.id)
         .await
         .into_iter()
         .map(|e| e.change)
         .collect();
     assert_eq!(
         feed,
-        vec![
+        HashSet::from([
             Change::SessionRevoked(s2.id, a.id),
             Change::AccountChanged(a.id)
-        ]
+        ])
     );
     assert!(store.live_sessions(a.id, at2).await.unwrap().is_empty());
 
@@ -384,8 +387,9 @@ pub async fn check_delete_account(store: &dyn Store) {
 
     let feed = feed_for(store, head, a.id).await;
     assert_eq!(feed.len(), 3, "feed after delete: {feed:?}");
-    assert_eq!(revoked_ids(&feed[..2], a.id), HashSet::from([s1.id, s2.id]));
-    assert_eq!(feed[2].change, Change::AccountChanged(a.id));
+    let (changed, revoked) = split_account_changed(&feed, a.id);
+    assert_eq!(changed, 1, "one AccountChanged: {feed:?}");
+    assert_eq!(revoked_ids(&revoked, a.id), HashSet::from([s1.id, s2.id]));
 
     // The audit trail outlives the account.
     assert!(

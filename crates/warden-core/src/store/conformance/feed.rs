@@ -54,6 +54,55 @@ pub async fn check_changes_since(store: &dyn Store) {
     );
 }
 
+/// `append_changes`: the entries in order, all at `at`, with the audit
+/// events; nothing at all for empty lists.
+pub async fn check_append_changes(store: &dyn Store) {
+    let a = new_account(store).await;
+    let head = feed_head(store).await;
+    let at = now();
+    let (s1, s2) = (SessionId::new(), SessionId::new());
+    let evs = [
+        event(Some(a.id), "session.revoke", at),
+        event(Some(a.id), "token.refresh_reused", at),
+    ];
+    store
+        .append_changes(
+            &[
+                Change::SessionRevoked(s1, a.id),
+                Change::SessionRevoked(s2, a.id),
+            ],
+            at,
+            &evs,
+        )
+        .await
+        .expect("append_changes");
+    let feed = feed_after(store, head).await;
+    assert_eq!(
+        feed.iter().map(|e| e.change.clone()).collect::<Vec<_>>(),
+        vec![
+            Change::SessionRevoked(s1, a.id),
+            Change::SessionRevoked(s2, a.id)
+        ]
+    );
+    assert!(feed.iter().all(|e| e.at == at), "feed `at`");
+    assert!(feed[0].seq < feed[1].seq);
+    let audit = audit_of(store, a.id).await;
+    for ev in &evs {
+        assert!(audit.contains(ev), "audit {ev:?}");
+    }
+
+    let head = feed_head(store).await;
+    store.append_changes(&[], at, &[]).await.expect("empty");
+    assert!(feed_after(store, head).await.is_empty());
+    let only_audit = event(Some(a.id), "audit.only", at);
+    store
+        .append_changes(&[], at, std::slice::from_ref(&only_audit))
+        .await
+        .expect("audit only");
+    assert!(feed_after(store, head).await.is_empty());
+    assert!(audit_of(store, a.id).await.contains(&only_audit));
+}
+
 /// Audit append and query: by account, time range (`from` inclusive, `to`
 /// exclusive), newest first, limit.
 pub async fn check_audit(store: &dyn Store) {

@@ -176,6 +176,18 @@ pub(super) fn revoked_ids(entries: &[FeedEntry], account: AccountId) -> HashSet<
         .collect()
 }
 
+/// How many entries are `AccountChanged(account)`, and the other entries.
+pub(super) fn split_account_changed(
+    entries: &[FeedEntry],
+    account: AccountId,
+) -> (usize, Vec<FeedEntry>) {
+    let (changed, rest): (Vec<FeedEntry>, Vec<FeedEntry>) = entries
+        .iter()
+        .cloned()
+        .partition(|e| e.change == Change::AccountChanged(account));
+    (changed.len(), rest)
+}
+
 pub(super) async fn audit_of(store: &dyn Store, account: AccountId) -> Vec<AuditEvent> {
     store
         .audit(&AuditQuery {

@@ -49,6 +49,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_reissue_refresh(s).await;
     check_touch_session(s).await;
     check_changes_since(s).await;
+    check_append_changes(s).await;
     check_audit(s).await;
     check_prune_audit(s).await;
     check_signing_keys(s).await;
