@@ -190,11 +190,13 @@ async fn crash_and_check(db: &str) -> usize {
         // Kill in the middle of the load: once it has made some progress.
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            let s = seen.lock().unwrap();
-            if s.accounts.len() >= 6 && s.refreshed >= 200 {
+            let progressed = {
+                let s = seen.lock().unwrap();
+                s.accounts.len() >= 6 && s.refreshed >= 200
+            };
+            if progressed {
                 break;
             }
-            drop(s);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         server.proc.0.kill().unwrap(); // SIGKILL: no shutdown hook runs

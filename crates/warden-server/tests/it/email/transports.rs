@@ -276,7 +276,7 @@ async fn outbox_mode_writes_an_eml_file() {
         panic!("one .eml file in the outbox: {files:?}");
     };
     assert_eq!(path.extension().unwrap(), "eml");
-    let eml = unqp(&std::fs::read_to_string(&path).unwrap());
+    let eml = unqp(&std::fs::read_to_string(path).unwrap());
     assert!(eml.contains("To: outboxer@example.com"), "{eml}");
     let token = token_in(&eml);
     call(
