@@ -283,14 +283,12 @@ impl Warden {
     pub async fn settle(&self, limit: std::time::Duration) -> bool {
         use std::sync::atomic::Ordering;
         let start = std::time::Instant::now();
-        while self.shared.in_flight.load(Ordering::Acquire) > 0 {
-            if start.elapsed() >= limit {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-        let left = limit.saturating_sub(start.elapsed());
-        self.auth().flush_mail(left).await
+        let tasks = || self.shared.in_flight.load(Ordering::Acquire);
+        warden_core::flush::wait_until(limit, || tasks() == 0).await
+            && self
+                .auth()
+                .flush_mail(limit.saturating_sub(start.elapsed()))
+                .await
     }
 
     /// The custom authentication methods, in registration order.

@@ -449,14 +449,8 @@ impl Mailer for QueuedMailer {
     }
 
     async fn flush(&self, limit: Duration) -> bool {
-        let start = std::time::Instant::now();
-        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0 {
-            if start.elapsed() >= limit {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        true
+        let pending = || self.pending.load(std::sync::atomic::Ordering::Acquire);
+        warden_core::flush::wait_until(limit, || pending() == 0).await
     }
 }
 

@@ -112,14 +112,7 @@ impl ApiKeyState {
     /// writer, at most `limit`; whether it was.
     pub(crate) async fn flush(&self, limit: std::time::Duration) -> bool {
         let target = self.queued.load(Ordering::Acquire);
-        let start = std::time::Instant::now();
-        while self.handled.load(Ordering::Acquire) < target {
-            if start.elapsed() >= limit {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-        true
+        crate::flush::wait_until(limit, || self.handled.load(Ordering::Acquire) >= target).await
     }
 
     /// Drop one key from the cache (revoked or renewed).

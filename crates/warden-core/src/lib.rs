@@ -36,6 +36,7 @@ mod caches;
 pub mod clock;
 mod email_flow;
 pub mod error;
+pub mod flush;
 pub mod hooks;
 pub mod imported_hash;
 mod key_cache;
