@@ -415,7 +415,7 @@ impl Accounts {
         if let Some(new_login) = patch.login.as_deref() {
             match Login::parse(new_login) {
                 Ok(l) if l.as_str() != a.login => {
-                    self.check_login_free_except(l.as_str(), Some(a.id)).await?;
+                    ensure_login_free(self.store.as_ref(), &l, Some(a.id)).await?;
                     let old = std::mem::replace(&mut a.login, l.as_str().to_owned());
                     renamed = Some(old);
                 }

@@ -100,19 +100,11 @@ impl Accounts {
         })
     }
 
-    /// `LoginTaken` when an account holds the login already.
+    /// `LoginTaken` when an account holds the login (a stored, prepared
+    /// one) or a look-alike of it already.
     pub(crate) async fn check_login_free(&self, login: &str) -> Result<()> {
-        self.check_login_free_except(login, None).await
-    }
-
-    /// [`Self::check_login_free`] for a rename of `except`.
-    pub(crate) async fn check_login_free_except(
-        &self,
-        login: &str,
-        except: Option<AccountId>,
-    ) -> Result<()> {
         let login = Login::parse(login).map_err(|e| Error::Validation(vec![e]))?;
-        crate::accounts::ensure_login_free(self.store.as_ref(), &login, except).await
+        crate::accounts::ensure_login_free(self.store.as_ref(), &login, None).await
     }
 
     /// The `service_account.created` event of a new service account.
