@@ -59,8 +59,8 @@ async fn ruled(RulePrincipal(p): RulePrincipal) -> String {
     p.method().to_owned()
 }
 
-async fn app() -> (Warden, Router) {
-    let (b, _clock) = builder();
+async fn app(backend: Backend) -> (Warden, Router) {
+    let (b, _clock) = builder(backend).await;
     let w = b.build().await.unwrap();
     let app = Router::new()
         .route("/account", get(account_h))
@@ -81,9 +81,8 @@ async fn app() -> (Warden, Router) {
     (w, app)
 }
 
-#[tokio::test]
-async fn current_account_accepts_a_token_and_refuses_a_blocked_account() {
-    let (w, app) = app().await;
+each_backend!(async fn current_account_accepts_a_token_and_refuses_a_blocked_account(backend) {
+    let (w, app) = app(backend).await;
     let id = account(&w, "alice", &[]).await;
     let pair = login(&w, "alice").await;
     let auth = bearer(&pair.access_token);
@@ -105,13 +104,12 @@ async fn current_account_accepts_a_token_and_refuses_a_blocked_account() {
     let res = get_with(&app, "/account", &[("authorization", &auth)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.code(), "invalid_token");
-}
+});
 
-#[tokio::test]
-async fn current_account_refuses_a_blocked_owner_of_a_live_token() {
+each_backend!(async fn current_account_refuses_a_blocked_owner_of_a_live_token(backend) {
     // A custom method or API key may still present a blocked account's
     // identity: CurrentAccount checks the account itself.
-    let (w, app) = app().await;
+    let (w, app) = app(backend).await;
     let id = account(&w, "bob", &[]).await;
     let pair = login(&w, "bob").await;
     let key = api_key(&app, &pair.access_token, &[]).await;
@@ -129,11 +127,10 @@ async fn current_account_refuses_a_blocked_owner_of_a_live_token() {
         "{}",
         res.text
     );
-}
+});
 
-#[tokio::test]
-async fn optional_account_is_none_without_credentials_but_rejects_bad_ones() {
-    let (w, app) = app().await;
+each_backend!(async fn optional_account_is_none_without_credentials_but_rejects_bad_ones(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "carol", &[]).await;
     let res = get_with(&app, "/maybe-account", &[]).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -156,11 +153,10 @@ async fn optional_account_is_none_without_credentials_but_rejects_bad_ones() {
     let auth = bearer(&pair.access_token);
     let res = get_with(&app, "/maybe-account", &[("authorization", &auth)]).await;
     assert_eq!(res.text, "carol");
-}
+});
 
-#[tokio::test]
-async fn optional_claims_session_key_and_principal() {
-    let (w, app) = app().await;
+each_backend!(async fn optional_claims_session_key_and_principal(backend) {
+    let (w, app) = app(backend).await;
     let id = account(&w, "dave", &[]).await;
     for path in [
         "/maybe-claims",
@@ -191,11 +187,10 @@ async fn optional_claims_session_key_and_principal() {
     assert_eq!(res.text, "api_key");
     let res = get_with(&app, "/key", &[]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
-#[tokio::test]
-async fn claims_and_current_session() {
-    let (w, app) = app().await;
+each_backend!(async fn claims_and_current_session(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "erin", &[]).await;
     let pair = login(&w, "erin").await;
     let auth = bearer(&pair.access_token);
@@ -216,11 +211,10 @@ async fn claims_and_current_session() {
     let res = get_with(&app, "/session", &[("authorization", &auth)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.code(), "invalid_token");
-}
+});
 
-#[tokio::test]
-async fn fresh_accepts_a_login_token_and_refuses_a_refreshed_one() {
-    let (w, app) = app().await;
+each_backend!(async fn fresh_accepts_a_login_token_and_refuses_a_refreshed_one(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "fred", &[]).await;
     let pair = login(&w, "fred").await;
     let auth = bearer(&pair.access_token);
@@ -241,11 +235,10 @@ async fn fresh_accepts_a_login_token_and_refuses_a_refreshed_one() {
 
     let res = get_with(&app, "/fresh", &[]).await;
     assert_eq!(res.code(), "unauthenticated");
-}
+});
 
-#[tokio::test]
-async fn require_scopes_gives_403_without_the_scope() {
-    let (w, app) = app().await;
+each_backend!(async fn require_scopes_gives_403_without_the_scope(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "gina", &["reports:read"]).await;
     account(&w, "hank", &[]).await;
     let ok = login(&w, "gina").await;
@@ -272,11 +265,10 @@ async fn require_scopes_gives_403_without_the_scope() {
     let key = api_key(&app, &ok.access_token, &[]).await;
     let res = get_with(&app, "/reports", &[("x-api-key", &key)]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-}
+});
 
-#[tokio::test]
-async fn rule_principal_without_the_layer_names_it() {
-    let (w, app) = app().await;
+each_backend!(async fn rule_principal_without_the_layer_names_it(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "ivy", &[]).await;
     let pair = login(&w, "ivy").await;
     let res = get_with(
@@ -291,4 +283,4 @@ async fn rule_principal_without_the_layer_names_it() {
         "{}",
         res.text
     );
-}
+});

@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use warden_core::Error;
 
-#[tokio::test]
-async fn before_register_vetoes_and_enriches() {
-    let (b, _clock) = builder();
+each_backend!(async fn before_register_vetoes_and_enriches(backend) {
+    let (b, _clock) = builder(backend).await;
     let w = b
         .hook_before_register(|mut input, _client| async move {
             if input.login.starts_with("admin") {
@@ -60,11 +59,10 @@ async fn before_register_vetoes_and_enriches() {
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text);
     assert_eq!(res.body["account"]["properties"]["plan"], "free");
-}
+});
 
-#[tokio::test]
-async fn extra_claims_go_into_access_tokens() {
-    let (b, _clock) = builder();
+each_backend!(async fn extra_claims_go_into_access_tokens(backend) {
+    let (b, _clock) = builder(backend).await;
     let w = b
         .hook_extra_claims(|account, session| async move {
             let mut m = serde_json::Map::new();
@@ -110,13 +108,12 @@ async fn extra_claims_go_into_access_tokens() {
         jwt_payload(res.body["access_token"].as_str().unwrap())["tenant"],
         "t-carol"
     );
-}
+});
 
-#[tokio::test]
-async fn after_login_is_called_and_can_refuse() {
+each_backend!(async fn after_login_is_called_and_can_refuse(backend) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
-    let (b, _clock) = builder();
+    let (b, _clock) = builder(backend).await;
     let w = b
         .hook_after_login(move |account, _session, _client| {
             let seen = seen.clone();
@@ -157,4 +154,4 @@ async fn after_login_is_called_and_can_refuse() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     // The refused login left no live session.
     assert!(w.auth().sessions().list(mallory).await.unwrap().is_empty());
-}
+});

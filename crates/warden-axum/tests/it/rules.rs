@@ -68,8 +68,8 @@ async fn account_h(CurrentAccount(a): CurrentAccount) -> String {
     a.login.clone()
 }
 
-async fn app() -> (Warden, Router) {
-    let (b, _clock) = builder();
+async fn app(backend: Backend) -> (Warden, Router) {
+    let (b, _clock) = builder(backend).await;
     let w = b.method("device", DeviceKey).build().await.unwrap();
     let rules = PathRules::new()
         .rule(
@@ -105,9 +105,8 @@ async fn app() -> (Warden, Router) {
     (w, app)
 }
 
-#[tokio::test]
-async fn any_takes_the_first_method_that_succeeds() {
-    let (w, app) = app().await;
+each_backend!(async fn any_takes_the_first_method_that_succeeds(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "alice", &[]).await;
     let pair = login(&w, "alice").await;
     let auth = bearer(&pair.access_token);
@@ -130,11 +129,10 @@ async fn any_takes_the_first_method_that_succeeds() {
     )
     .await;
     assert_eq!((res.status, res.text.as_str()), (StatusCode::OK, "api_key"));
-}
+});
 
-#[tokio::test]
-async fn all_needs_every_method_for_the_same_account() {
-    let (w, app) = app().await;
+each_backend!(async fn all_needs_every_method_for_the_same_account(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "bob", &[]).await;
     account(&w, "carl", &[]).await;
     let bob = login(&w, "bob").await;
@@ -161,11 +159,10 @@ async fn all_needs_every_method_for_the_same_account() {
     )
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-}
+});
 
-#[tokio::test]
-async fn optional_methods_admit_anonymous_but_not_bad_credentials() {
-    let (w, app) = app().await;
+each_backend!(async fn optional_methods_admit_anonymous_but_not_bad_credentials(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "dora", &[]).await;
     let pair = login(&w, "dora").await;
     let res = get_with(&app, "/api/public", &[]).await;
@@ -183,11 +180,10 @@ async fn optional_methods_admit_anonymous_but_not_bad_credentials() {
     let res = get_with(&app, "/api/public", &[("authorization", "Bearer bad")]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.code(), "invalid_token");
-}
+});
 
-#[tokio::test]
-async fn first_matching_rule_wins() {
-    let (w, app) = app().await;
+each_backend!(async fn first_matching_rule_wins(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "eve", &[]).await;
     let pair = login(&w, "eve").await;
     let auth = bearer(&pair.access_token);
@@ -204,11 +200,10 @@ async fn first_matching_rule_wins() {
     // The auth router is not under a rule: it keeps working.
     let res = get_with(&app, "/auth/me", &[("authorization", &auth)]).await;
     assert_eq!(res.status, StatusCode::OK);
-}
+});
 
-#[tokio::test]
-async fn rule_scopes_give_403() {
-    let (w, app) = app().await;
+each_backend!(async fn rule_scopes_give_403(backend) {
+    let (w, app) = app(backend).await;
     account(&w, "root", &["admin"]).await;
     account(&w, "user", &[]).await;
     let root = login(&w, "root").await;
@@ -237,11 +232,10 @@ async fn rule_scopes_give_403() {
     let key = api_key(&app, &root.access_token, &["admin"]).await;
     let res = get_with(&app, "/api/admin/stats", &[("x-api-key", &key)]).await;
     assert_eq!(res.status, StatusCode::OK);
-}
+});
 
-#[tokio::test]
-async fn custom_method_in_rules_and_principal() {
-    let (w, app) = app().await;
+each_backend!(async fn custom_method_in_rules_and_principal(backend) {
+    let (w, app) = app(backend).await;
     let res = get_with(
         &app,
         "/api/device/info",
@@ -265,11 +259,10 @@ async fn custom_method_in_rules_and_principal() {
     )
     .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
-#[tokio::test]
-async fn custom_method_acting_as_an_account_and_blocked_accounts() {
-    let (w, app) = app().await;
+each_backend!(async fn custom_method_acting_as_an_account_and_blocked_accounts(backend) {
+    let (w, app) = app(backend).await;
     let id = account(&w, "gus", &[]).await;
     let cred = format!("{id}:device-secret");
     let res = get_with(&app, "/api/device-account", &[("x-device", &cred)]).await;
@@ -307,12 +300,11 @@ async fn custom_method_acting_as_an_account_and_blocked_accounts() {
         .unwrap();
     let res = get_with(&app, "/api/device-account", &[("x-device", &cred)]).await;
     assert_eq!(res.code(), "account_inactive");
-}
+});
 
-#[tokio::test]
-async fn custom_method_is_tried_by_plain_extractors() {
+each_backend!(async fn custom_method_is_tried_by_plain_extractors(backend) {
     // Without rules, Principal/CurrentAccount try the custom methods after the built-ins.
-    let (b, _clock) = builder();
+    let (b, _clock) = builder(backend).await;
     let w = b.method("device", DeviceKey).build().await.unwrap();
     let id = account(&w, "hal", &[]).await;
     let app: Router = Router::new()
@@ -325,10 +317,10 @@ async fn custom_method_is_tried_by_plain_extractors() {
     let res = get_with(&app, "/p", &[("x-device", "robot:device-secret")]).await;
     assert_eq!(res.text, "device robot device");
     // Built-in names cannot be taken.
-    let (b, _clock) = builder();
+    let (b, _clock) = builder(backend).await;
     let w = b.method("jwt", DeviceKey).build().await.unwrap();
     assert!(w.method("jwt").is_none());
-}
+});
 
 #[test]
 fn patterns() {

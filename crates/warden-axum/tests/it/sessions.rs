@@ -24,8 +24,8 @@ async fn change(CurrentAccount(a): CurrentAccount) -> String {
     format!("changed {}", a.login)
 }
 
-async fn app(config: SessionConfig) -> (Warden, Router, ManualClock) {
-    let (b, clock) = builder();
+async fn app(backend: Backend, config: SessionConfig) -> (Warden, Router, ManualClock) {
+    let (b, clock) = builder(backend).await;
     let w = b.sessions(config).build().await.unwrap();
     let app = Router::new()
         .route("/me", get(me))
@@ -59,9 +59,8 @@ async fn cookie_login(app: &Router, login: &str, old: Option<&str>) -> (String, 
     (pair, res.body)
 }
 
-#[tokio::test]
-async fn login_sets_a_cookie_that_authenticates() {
-    let (w, app, _clock) = app(SessionConfig::default()).await;
+each_backend!(async fn login_sets_a_cookie_that_authenticates(backend) {
+    let (w, app, _clock) = app(backend, SessionConfig::default()).await;
     account(&w, "alice", &[]).await;
     let (cookie, body) = cookie_login(&app, "alice", None).await;
     assert_eq!(body["account"]["login"], "alice");
@@ -122,15 +121,14 @@ async fn login_sets_a_cookie_that_authenticates() {
     );
     let res = get_with(&app, "/me", &[("cookie", &cookie)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
-#[tokio::test]
-async fn idle_timeout() {
+each_backend!(async fn idle_timeout(backend) {
     let config = SessionConfig {
         idle_timeout: Duration::minutes(10),
         ..SessionConfig::default()
     };
-    let (w, app, clock) = app(config).await;
+    let (w, app, clock) = app(backend, config).await;
     account(&w, "bob", &[]).await;
     let (cookie, _) = cookie_login(&app, "bob", None).await;
     // Used every 9 minutes: stays alive (last_seen is touched).
@@ -146,16 +144,15 @@ async fn idle_timeout() {
     clock.advance(Duration::minutes(-5));
     let res = get_with(&app, "/me", &[("cookie", &cookie)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
-#[tokio::test]
-async fn absolute_timeout() {
+each_backend!(async fn absolute_timeout(backend) {
     let config = SessionConfig {
         idle_timeout: Duration::minutes(30),
         absolute_timeout: Duration::hours(1),
         ..SessionConfig::default()
     };
-    let (w, app, clock) = app(config).await;
+    let (w, app, clock) = app(backend, config).await;
     account(&w, "carol", &[]).await;
     let (cookie, _) = cookie_login(&app, "carol", None).await;
     for _ in 0..2 {
@@ -166,15 +163,14 @@ async fn absolute_timeout() {
     clock.advance(Duration::minutes(11));
     let res = get_with(&app, "/me", &[("cookie", &cookie)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
-#[tokio::test]
-async fn max_sessions_evicts_the_oldest() {
+each_backend!(async fn max_sessions_evicts_the_oldest(backend) {
     let config = SessionConfig {
         max_sessions_per_user: 2,
         ..SessionConfig::default()
     };
-    let (w, app, clock) = app(config).await;
+    let (w, app, clock) = app(backend, config).await;
     account(&w, "dave", &[]).await;
     let (c1, _) = cookie_login(&app, "dave", None).await;
     clock.advance(Duration::seconds(1));
@@ -196,11 +192,10 @@ async fn max_sessions_evicts_the_oldest() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
-}
+});
 
-#[tokio::test]
-async fn id_is_cycled_on_login() {
-    let (w, app, _clock) = app(SessionConfig::default()).await;
+each_backend!(async fn id_is_cycled_on_login(backend) {
+    let (w, app, _clock) = app(backend, SessionConfig::default()).await;
     account(&w, "erin", &[]).await;
     let (old, first) = cookie_login(&app, "erin", None).await;
     // A failed login does not end the session the browser has.
@@ -221,11 +216,10 @@ async fn id_is_cycled_on_login() {
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     let res = get_with(&app, "/me", &[("cookie", &new)]).await;
     assert_eq!(res.status, StatusCode::OK);
-}
+});
 
-#[tokio::test]
-async fn session_routes_absent_without_sessions() {
-    let (b, _clock) = builder();
+each_backend!(async fn session_routes_absent_without_sessions(backend) {
+    let (b, _clock) = builder(backend).await;
     let w = b.build().await.unwrap();
     account(&w, "fay", &[]).await;
     let app: Router = Router::new()
@@ -239,18 +233,11 @@ async fn session_routes_absent_without_sessions() {
     )
     .await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-}
+});
 
-#[tokio::test]
-async fn cookie_sessions_on_sqlite() {
-    let store = warden_store_sql::SqlStore::connect("sqlite::memory:")
-        .await
-        .unwrap();
-    let clock = ManualClock::at_unix(1_800_000_000);
-    let w = Warden::builder()
-        .store(std::sync::Arc::new(store))
-        .settings(settings())
-        .clock(std::sync::Arc::new(clock.clone()))
+each_backend!(async fn cookie_session_expires_after_a_short_idle_timeout(backend) {
+    let (b, clock) = builder(backend).await;
+    let w = b
         .sessions(SessionConfig {
             idle_timeout: Duration::minutes(5),
             ..SessionConfig::default()
@@ -269,7 +256,7 @@ async fn cookie_sessions_on_sqlite() {
     clock.advance(Duration::minutes(6));
     let res = get_with(&app, "/me", &[("cookie", &cookie)]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-}
+});
 
 fn base32_decode(s: &str) -> Vec<u8> {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -287,9 +274,8 @@ fn base32_decode(s: &str) -> Vec<u8> {
     out
 }
 
-#[tokio::test]
-async fn cookie_login_with_a_second_factor() {
-    let (w, app, clock) = app(SessionConfig::default()).await;
+each_backend!(async fn cookie_login_with_a_second_factor(backend) {
+    let (w, app, clock) = app(backend, SessionConfig::default()).await;
     let id = account(&w, "hugo", &[]).await;
     let setup = w
         .auth()
@@ -346,7 +332,7 @@ async fn cookie_login_with_a_second_factor() {
         (res.status, res.text.as_str()),
         (StatusCode::OK, "hugo session")
     );
-}
+});
 
 trait NowUnix {
     fn now_unix(&self) -> i64;

@@ -13,6 +13,7 @@ use warden_core::clock::ManualClock;
 use warden_core::model::{AccountId, ClientInfo};
 use warden_core::password::HashParams;
 use warden_core::{NewAccount, Settings, TokenPair};
+pub use warden_testkit::{Backend, each_backend};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -27,11 +28,12 @@ pub fn settings() -> Settings {
     }
 }
 
-/// A builder with cheap hashing and a manual clock at a recent time.
-pub fn builder() -> (WardenBuilder, ManualClock) {
+/// A builder on a fresh store of `backend`, with cheap hashing and a manual
+/// clock at a recent time.
+pub async fn builder(backend: Backend) -> (WardenBuilder, ManualClock) {
     let clock = ManualClock::at_unix(1_800_000_000);
     let b = Warden::builder()
-        .memory()
+        .store(warden_testkit::store(backend).await)
         .settings(settings())
         .clock(Arc::new(clock.clone()));
     (b, clock)
