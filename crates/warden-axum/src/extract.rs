@@ -12,6 +12,47 @@ use warden_core::api_key::ApiKeyPrincipal;
 use warden_core::model::{Account, AccountId, Actor, ClientInfo};
 use warden_core::token::Claims;
 
+/// Implement `FromRequestParts` for an extractor made by an
+/// `async fn(&mut Parts, &Warden) -> Result<T, Error>`; with `optional`, also
+/// `OptionalFromRequestParts`, where "no credentials" is `None` and bad ones
+/// are still refused.
+macro_rules! extractor {
+    ($ty:ty, $make:path) => {
+        impl<S> FromRequestParts<S> for $ty
+        where
+            S: Send + Sync,
+            Warden: FromRef<S>,
+        {
+            type Rejection = ApiError;
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                let warden = Warden::from_ref(state);
+                Ok($make(parts, &warden).await?)
+            }
+        }
+    };
+    ($ty:ty, $make:path, optional) => {
+        $crate::extract::extractor!($ty, $make);
+        impl<S> OptionalFromRequestParts<S> for $ty
+        where
+            S: Send + Sync,
+            Warden: FromRef<S>,
+        {
+            type Rejection = ApiError;
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                let warden = Warden::from_ref(state);
+                $crate::extract::optional($make(parts, &warden).await)
+            }
+        }
+    };
+}
+pub(crate) use extractor;
+
 /// The client's IP and user agent (IP from the socket; `X-Forwarded-For` only
 /// from trusted proxies).
 #[derive(Debug, Clone)]
@@ -382,32 +423,7 @@ pub(crate) fn optional<T>(r: Result<T, Error>) -> Result<Option<T>, ApiError> {
     }
 }
 
-impl<S> FromRequestParts<S> for Principal
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        Ok(principal(parts, &warden).await?)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for Principal
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        optional(principal(parts, &warden).await)
-    }
-}
+extractor!(Principal, principal, optional);
 
 impl<S> OptionalFromRequestParts<S> for ApiKeyAuth
 where
@@ -492,18 +508,12 @@ pub(crate) async fn current_account(
     Ok(account)
 }
 
-impl<S> FromRequestParts<S> for CurrentAccount
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        let p = principal(parts, &warden).await?;
-        Ok(CurrentAccount(account_of(&warden, &p).await?))
-    }
+async fn current_account_of(parts: &mut Parts, warden: &Warden) -> Result<CurrentAccount, Error> {
+    let p = principal(parts, warden).await?;
+    Ok(CurrentAccount(account_of(warden, &p).await?))
 }
+
+extractor!(CurrentAccount, current_account_of);
 
 impl<S> OptionalFromRequestParts<S> for CurrentAccount
 where

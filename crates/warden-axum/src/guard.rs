@@ -3,7 +3,7 @@
 
 use crate::Warden;
 use crate::error::ApiError;
-use crate::extract::{Principal, authenticate, optional, principal};
+use crate::extract::{Principal, authenticate, extractor, principal};
 use crate::rules::RulesOutcome;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -32,32 +32,7 @@ async fn claims(parts: &Parts, warden: &Warden) -> Result<Claims, Error> {
     Ok(Claims(authenticate(parts, warden)?.claims))
 }
 
-impl<S> FromRequestParts<S> for Claims
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        Ok(claims(parts, &warden).await?)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for Claims
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        optional(claims(parts, &warden).await)
-    }
-}
+extractor!(Claims, claims, optional);
 
 /// The session record of the caller, read from the store: for an access token
 /// its `sid`, for a cookie session the session itself. A revoked or expired
@@ -88,32 +63,7 @@ async fn current_session(parts: &mut Parts, warden: &Warden) -> Result<CurrentSe
     }
 }
 
-impl<S> FromRequestParts<S> for CurrentSession
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        Ok(current_session(parts, &warden).await?)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for CurrentSession
-where
-    S: Send + Sync,
-    Warden: FromRef<S>,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let warden = Warden::from_ref(state);
-        optional(current_session(parts, &warden).await)
-    }
-}
+extractor!(CurrentSession, current_session, optional);
 
 /// `T`, but only with a fresh access token (one issued by a password login or
 /// `POST /auth/fresh`, not by a refresh); otherwise 401 `fresh_token_required`.
