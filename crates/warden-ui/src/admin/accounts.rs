@@ -119,6 +119,7 @@ pub(super) async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Resp
     let input = NewAccount {
         login: f.login.trim().to_owned(),
         password: f.password.clone(),
+        password_hash: None,
         email: (!email.is_empty()).then_some(email),
         properties: None,
         scopes: parse_scopes(&f.scopes),

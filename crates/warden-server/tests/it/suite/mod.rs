@@ -3,6 +3,7 @@ mod audit;
 mod cli;
 mod config;
 mod csrf;
+mod imported_hashes;
 mod lockout;
 mod login;
 mod login_options;
