@@ -16,6 +16,7 @@ use warden_core::model::{Account, AccountId, ClientInfo};
 use warden_core::store::{AccountQuery, AuditQuery, Store};
 use warden_core::{Auth, Error, NewAccount};
 use warden_server::config::{Config, unknown_env_vars};
+use warden_server::import::import_accounts;
 
 #[derive(Parser)]
 #[command(
@@ -126,6 +127,12 @@ enum AccountCmd {
     LoginCollisions,
     /// Rename an account (id or login): a new login, same rules, still unique.
     Rename { account: String, new_login: String },
+    /// Import accounts from another system: FILE (`-`: standard input) holds
+    /// one JSON object a line with `login`, `password_hash` (argon2, bcrypt,
+    /// pbkdf2-sha256, scrypt or Django pbkdf2_sha256) and optionally
+    /// `email`, `scopes`, `properties`, `created_at`. Each line is its own
+    /// transaction; a re-run reports what it imported before as unchanged.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -486,6 +493,23 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             };
             let renamed = auth.accounts().update_account(a.id, patch, &client).await?;
             println!("renamed {} to {}", a.login, renamed.login);
+        }
+        AccountCmd::Import { file } => {
+            let mut out = std::io::stdout();
+            let summary = if file.as_os_str() == "-" {
+                import_accounts(auth, std::io::stdin().lock(), &mut out, &client).await?
+            } else {
+                let f = std::fs::File::open(&file).map_err(|e| {
+                    Error::BadRequest(format!("cannot read {}: {e}", file.display()))
+                })?;
+                import_accounts(auth, std::io::BufReader::new(f), &mut out, &client).await?
+            };
+            if summary.failed > 0 {
+                return Err(Error::BadRequest(format!(
+                    "{} line(s) not imported",
+                    summary.failed
+                )));
+            }
         }
         AccountCmd::LoginCollisions => {
             let found = auth.accounts().login_collisions().await?;

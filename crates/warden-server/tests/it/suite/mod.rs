@@ -3,6 +3,7 @@ mod audit;
 mod cli;
 mod config;
 mod csrf;
+mod import;
 mod imported_hashes;
 mod lockout;
 mod login;
