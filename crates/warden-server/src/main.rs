@@ -15,7 +15,7 @@ use std::sync::Arc;
 use warden_core::model::{Account, AccountId, ClientInfo};
 use warden_core::store::{AccountQuery, AuditQuery, Store};
 use warden_core::{Auth, Error, NewAccount};
-use warden_server::config::{Config, unknown_env_vars};
+use warden_server::config::Config;
 use warden_server::import::import_accounts;
 
 #[derive(Parser)]
@@ -209,9 +209,6 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&cfg);
-    for var in unknown_env_vars(std::env::vars()) {
-        tracing::warn!(variable = %var, "unknown WARDEN_ variable ignored");
-    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,6 +2,7 @@ mod admin;
 mod audit;
 mod cli;
 mod config;
+mod config_env;
 mod csrf;
 mod import;
 mod imported_hashes;
