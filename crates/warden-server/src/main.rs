@@ -669,6 +669,9 @@ async fn keys(cmd: KeysCmd, cfg: &Config, store: Arc<dyn Store>) -> Result<(), E
 }
 
 async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
+    for w in cfg.warnings() {
+        tracing::warn!("{w}");
+    }
     let (warden, generated) = warden_server::build_warden(&cfg, store).await?;
     if let Some(secret) = generated {
         // Printed once: only its hash is stored.

@@ -329,7 +329,7 @@ fn cli_refuses_an_invalid_configuration_with_one_line() {
     );
 }
 
-pub(super) fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -337,7 +337,7 @@ pub(super) fn free_port() -> u16 {
         .port()
 }
 
-pub(super) fn blocking_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
+fn blocking_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");

@@ -1,9 +1,11 @@
 //! Configuration loading through the real binary: `.env` files under the
 //! environment and over the TOML file, unknown variables stopping start-up
-//! with the nearest name.
+//! with the nearest name, and the start-up warning of a short access TTL.
 
 use super::cli::{TempDb, fails_with_one_line, warden};
-use std::process::Output;
+use std::io::{BufRead, BufReader};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn in_dir(db: &TempDb, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = warden(db);
@@ -83,4 +85,70 @@ fn an_unknown_variable_stops_start_up_naming_the_nearest_setting() {
     std::fs::write(db.dir.join("w.toml"), "block_trys = 3\n").unwrap();
     let out = in_dir(&db, &["--config", "w.toml", "account", "list"], &[]);
     fails_with_one_line(&out, "did you mean `block_tries`?");
+}
+
+/// Run `warden serve` with `env` on an ephemeral port until it logs that it
+/// listens (so every start-up warning is out), stop it; its stderr lines.
+fn serve_stderr(db: &TempDb, env: &[(&str, &str)]) -> Vec<String> {
+    let mut c = warden(db);
+    c.arg("serve")
+        .env("WARDEN_BIND", "127.0.0.1:0")
+        .env("WARDEN_LOG_LEVEL", "info")
+        .env(
+            "WARDEN_ADMIN_SECRET",
+            "config-env-test-admin-secret-0123456789",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let mut up = false;
+    while !up && Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                up = line.contains("warden listening");
+                lines.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    lines.extend(rx.try_iter());
+    assert!(up, "server did not come up: {lines:?}");
+    lines
+}
+
+#[test]
+fn an_access_ttl_under_a_minute_is_warned_about_at_start_up() {
+    let db = TempDb::new();
+    let lines = serve_stderr(&db, &[("WARDEN_ACCESS_TTL", "5")]);
+    let warned: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("WARDEN_ACCESS_TTL"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{lines:?}");
+    assert!(
+        warned[0].contains("WARN") && warned[0].contains("5 seconds"),
+        "{warned:?}"
+    );
+    assert!(warned[0].contains("not minutes"), "{warned:?}");
+    let lines = serve_stderr(&db, &[("WARDEN_ACCESS_TTL", "5m")]);
+    assert!(
+        !lines.iter().any(|l| l.contains("WARDEN_ACCESS_TTL")),
+        "{lines:?}"
+    );
 }
