@@ -1,6 +1,8 @@
 //! One configuration model for the library and the `warden` server:
-//! defaults → TOML file → `WARDEN_*` variables. Secrets may also come from
-//! `WARDEN_<NAME>_FILE`.
+//! defaults → TOML file → a `.env` file → `WARDEN_*` variables (see
+//! [`Config::load`]). Secrets may also come from `WARDEN_<NAME>_FILE`. A
+//! `WARDEN_` variable or file key that names no setting is an error naming
+//! the nearest one.
 //!
 //! Field `x` of [`Config`] is the variable `WARDEN_X`. [`Config::load`] reads
 //! a file and the process environment (the server), [`Config::from_vars`] any
