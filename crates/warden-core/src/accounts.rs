@@ -4,6 +4,7 @@
 
 use crate::caches::AccountCache;
 use crate::error::{Error, FieldError, Result};
+use crate::imported_hash;
 use crate::login_gate::{GateKey, LoginGate};
 use crate::mail_tokens::MailTokens;
 use crate::model::{
@@ -73,6 +74,13 @@ pub(crate) fn check_usable(account: &Account) -> Result<()> {
     Ok(())
 }
 
+/// How a new account's password arrives: typed (hashed here with Argon2id)
+/// or as a hash made by another system (kept until the first sign-in).
+enum NewSecret {
+    Password(Password),
+    Imported(String, imported_hash::Scheme),
+}
+
 /// Account operations (see [`crate::Auth::accounts`]).
 #[derive(Clone)]
 pub struct Accounts {
@@ -89,13 +97,27 @@ impl Accounts {
     fn validate_new(
         &self,
         input: &NewAccount,
-    ) -> Result<(Login, Password, Option<String>, serde_json::Value)> {
+    ) -> Result<(Login, NewSecret, Option<String>, serde_json::Value)> {
         let mut errors = Vec::new();
         let login = Login::parse(&input.login).map_err(|e| errors.push(e)).ok();
-        let password = Password::parse(&input.password)
-            .map_err(|e| errors.push(e))
-            .ok();
-        if let (Some(l), Some(_)) = (&login, &password)
+        let secret = match (input.password_hash.as_deref(), input.password.is_empty()) {
+            (None, _) => Password::parse(&input.password)
+                .map(NewSecret::Password)
+                .map_err(|e| errors.push(e))
+                .ok(),
+            (Some(hash), true) => imported_hash::check(hash)
+                .map(|scheme| NewSecret::Imported(hash.to_owned(), scheme))
+                .map_err(|e| errors.push(e))
+                .ok(),
+            (Some(_), false) => {
+                errors.push(FieldError::new(
+                    "password_hash",
+                    "give either password or password_hash, not both",
+                ));
+                None
+            }
+        };
+        if let (Some(l), Some(NewSecret::Password(_))) = (&login, &secret)
             && normalize_login(&input.password) == l.key()
         {
             errors.push(FieldError::new("password", "must not be the login"));
@@ -117,7 +139,7 @@ impl Accounts {
                 errors.push(FieldError::new("scopes", format!("invalid scope {s:?}")));
             }
         }
-        match (login, password) {
+        match (login, secret) {
             (Some(l), Some(p)) if errors.is_empty() => Ok((l, p, email, properties)),
             _ => Err(Error::Validation(errors)),
         }
@@ -134,6 +156,12 @@ impl Accounts {
             .hooks()
             .run_before_register(input, client)
             .await?;
+        if input.password_hash.is_some() {
+            return Err(Error::field(
+                "password_hash",
+                "is accepted only when an administrator creates or imports an account",
+            ));
+        }
         let require = settings.require_verified_email;
         if require && input.email.as_deref().is_none_or(|e| e.trim().is_empty()) {
             return Err(Error::field(
@@ -153,17 +181,36 @@ impl Accounts {
         Ok(account)
     }
 
-    /// Create an account with any scopes (admin, CLI and application code).
+    /// Create an account with any scopes (admin, CLI and application code),
+    /// with a password or an imported `password_hash`.
     pub async fn create_account(&self, input: NewAccount, client: &ClientInfo) -> Result<Account> {
         self.create(input, "account.created", client).await
     }
 
     async fn create(&self, input: NewAccount, event: &str, client: &ClientInfo) -> Result<Account> {
-        let (login, password, email, properties) = self.validate_new(&input)?;
+        self.create_at(input, event, client, None).await
+    }
+
+    /// [`Accounts::create`], with the creation time of an imported account
+    /// (`None`: now).
+    pub(crate) async fn create_at(
+        &self,
+        input: NewAccount,
+        event: &str,
+        client: &ClientInfo,
+        created_at: Option<time::OffsetDateTime>,
+    ) -> Result<Account> {
+        let (login, secret, email, properties) = self.validate_new(&input)?;
+        let now = self.shared.now();
+        if created_at.is_some_and(|t| t > now) {
+            return Err(Error::field("created_at", "is in the future"));
+        }
         // Refuse a taken (or look-alike) login before paying for a hash.
         ensure_login_free(self.store.as_ref(), &login, None).await?;
-        let hash = self.shared.hasher.hash(password.expose()).await?;
-        let now = self.shared.now();
+        let (hash, imported) = match secret {
+            NewSecret::Password(p) => (self.shared.hasher.hash(p.expose()).await?, None),
+            NewSecret::Imported(hash, scheme) => (hash, Some(scheme.name())),
+        };
         let mut scopes = input.scopes.clone();
         scopes.sort();
         scopes.dedup();
@@ -181,15 +228,14 @@ impl Accounts {
             properties,
             password_hash: Some(hash),
             password_changed_at: now,
-            created_at: now,
+            created_at: created_at.unwrap_or(now),
             updated_at: now,
         };
-        let ev = self.shared.audit(
-            event,
-            Some(account.id),
-            client,
-            serde_json::json!({"login": account.login, "scopes": account.scopes}),
-        );
+        let mut detail = serde_json::json!({"login": account.login, "scopes": account.scopes});
+        if let Some(scheme) = imported {
+            detail["password_hash"] = scheme.into();
+        }
+        let ev = self.shared.audit(event, Some(account.id), client, detail);
         self.store.insert_account(&account, &ev).await?;
         Ok(account)
     }
@@ -278,7 +324,7 @@ impl Accounts {
             .await?;
         if ok && let Some(a) = account {
             self.gate.clear(&lock).await?;
-            return Ok(a);
+            return self.upgrade_hash(a, password, client).await;
         }
         let locked = self.gate.failed(&lock).await?;
         let id = account.as_ref().map(|a| a.id);
@@ -306,6 +352,45 @@ impl Accounts {
                 .await?;
         }
         Err(Error::InvalidCredentials)
+    }
+
+    /// After a successful check against a hash that is not Warden's Argon2id
+    /// (an imported one, or argon2i): hash the password with Argon2id on the
+    /// hash pool and swap it in, a compare-and-swap with the hash just
+    /// verified (a password change that came first wins), audited as
+    /// `password.rehashed` in the same transaction.
+    async fn upgrade_hash(
+        &self,
+        mut account: Account,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Account> {
+        let Some(old) = account
+            .password_hash
+            .clone()
+            .filter(|h| imported_hash::needs_upgrade(h))
+        else {
+            return Ok(account);
+        };
+        let new = self.shared.hasher.hash(password).await?;
+        let from = imported_hash::check(&old).map_or("unknown", imported_hash::Scheme::name);
+        let now = self.shared.now();
+        let ev = self.shared.audit(
+            "password.rehashed",
+            Some(account.id),
+            client,
+            serde_json::json!({"from": from, "to": "argon2id"}),
+        );
+        if self
+            .store
+            .replace_password_hash(account.id, &old, &new, now, &ev)
+            .await?
+        {
+            self.forget_account(account.id);
+            account.password_hash = Some(new);
+            account.updated_at = now;
+        }
+        Ok(account)
     }
 
     /// The account's own password, checked as a login is (counted by the gate).

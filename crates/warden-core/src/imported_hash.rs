@@ -38,6 +38,20 @@ pub enum Scheme {
     DjangoPbkdf2Sha256,
 }
 
+impl Scheme {
+    /// The scheme's name in audit events and reports: `argon2`, `bcrypt`,
+    /// `pbkdf2-sha256`, `scrypt` or `django-pbkdf2-sha256`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Argon2 => "argon2",
+            Scheme::Bcrypt => "bcrypt",
+            Scheme::Pbkdf2Sha256 => "pbkdf2-sha256",
+            Scheme::Scrypt => "scrypt",
+            Scheme::DjangoPbkdf2Sha256 => "django-pbkdf2-sha256",
+        }
+    }
+}
+
 /// Most PBKDF2 iterations accepted (a hash asking for more is malformed:
 /// verifying it would hold a hash thread for minutes).
 const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;

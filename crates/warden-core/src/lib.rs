@@ -38,6 +38,7 @@ mod email_flow;
 pub mod error;
 pub mod flush;
 pub mod hooks;
+pub mod import;
 pub mod imported_hash;
 mod key_cache;
 pub mod limits;

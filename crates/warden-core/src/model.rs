@@ -288,8 +288,13 @@ impl fmt::Debug for StoredKey {
 pub struct NewAccount {
     /// Login (3–64 of letters, digits, `_ . - @`).
     pub login: String,
-    /// Password (8–128 characters, not common).
+    /// Password (8–128 characters, not common). Empty when `password_hash` is given.
     pub password: String,
+    /// A password hash made by another system, instead of `password` (admin
+    /// creation and import only): one of the formats of
+    /// [`crate::imported_hash`]. The first successful sign-in replaces it
+    /// with Argon2id.
+    pub password_hash: Option<String>,
     /// Email.
     pub email: Option<String>,
     /// Application properties (a JSON object).
@@ -305,6 +310,10 @@ impl std::fmt::Debug for NewAccount {
         f.debug_struct("NewAccount")
             .field("login", &self.login)
             .field("password", &"[redacted]")
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[redacted]"),
+            )
             .field("email", &self.email)
             .finish_non_exhaustive()
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod import;
 
 /// The hosted pages (the `warden-ui` crate).
 pub use warden_ui as ui;

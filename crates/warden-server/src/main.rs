@@ -15,7 +15,8 @@ use std::sync::Arc;
 use warden_core::model::{Account, AccountId, ClientInfo};
 use warden_core::store::{AccountQuery, AuditQuery, Store};
 use warden_core::{Auth, Error, NewAccount};
-use warden_server::config::{Config, unknown_env_vars};
+use warden_server::config::Config;
+use warden_server::import::import_accounts;
 
 #[derive(Parser)]
 #[command(
@@ -126,6 +127,12 @@ enum AccountCmd {
     LoginCollisions,
     /// Rename an account (id or login): a new login, same rules, still unique.
     Rename { account: String, new_login: String },
+    /// Import accounts from another system: FILE (`-`: standard input) holds
+    /// one JSON object a line with `login`, `password_hash` (argon2, bcrypt,
+    /// pbkdf2-sha256, scrypt or Django pbkdf2_sha256) and optionally
+    /// `email`, `scopes`, `properties`, `created_at`. Each line is its own
+    /// transaction; a re-run reports what it imported before as unchanged.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -202,9 +209,6 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&cfg);
-    for var in unknown_env_vars(std::env::vars()) {
-        tracing::warn!(variable = %var, "unknown WARDEN_ variable ignored");
-    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -487,6 +491,23 @@ async fn account(cmd: AccountCmd, auth: &Auth) -> Result<(), Error> {
             let renamed = auth.accounts().update_account(a.id, patch, &client).await?;
             println!("renamed {} to {}", a.login, renamed.login);
         }
+        AccountCmd::Import { file } => {
+            let mut out = std::io::stdout();
+            let summary = if file.as_os_str() == "-" {
+                import_accounts(auth, std::io::stdin().lock(), &mut out, &client).await?
+            } else {
+                let f = std::fs::File::open(&file).map_err(|e| {
+                    Error::BadRequest(format!("cannot read {}: {e}", file.display()))
+                })?;
+                import_accounts(auth, std::io::BufReader::new(f), &mut out, &client).await?
+            };
+            if summary.failed > 0 {
+                return Err(Error::BadRequest(format!(
+                    "{} line(s) not imported",
+                    summary.failed
+                )));
+            }
+        }
         AccountCmd::LoginCollisions => {
             let found = auth.accounts().login_collisions().await?;
             for c in &found {
@@ -648,6 +669,9 @@ async fn keys(cmd: KeysCmd, cfg: &Config, store: Arc<dyn Store>) -> Result<(), E
 }
 
 async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
+    for w in cfg.warnings() {
+        tracing::warn!("{w}");
+    }
     let (warden, generated) = warden_server::build_warden(&cfg, store).await?;
     if let Some(secret) = generated {
         // Printed once: only its hash is stored.

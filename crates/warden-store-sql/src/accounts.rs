@@ -120,6 +120,33 @@ impl<D: Dialect> AccountStore for SqlBackend<D> {
         tx.commit().await
     }
 
+    async fn replace_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let at = ts(now)?;
+        let mut tx = self.feed_write().await?;
+        let done = tx
+            .q(sql!(
+                "UPDATE accounts SET password_hash = $3, updated_at = $4 \
+                 WHERE id = $1 AND password_hash = $2"
+            ))
+            .binds((id.0, old, new, at))
+            .execute()
+            .await?;
+        if done == 0 {
+            return Ok(false);
+        }
+        insert_feed(&mut tx, &Change::AccountChanged(id), at).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn delete_account(
         &self,
         id: AccountId,

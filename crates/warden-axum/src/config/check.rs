@@ -20,6 +20,23 @@ pub struct PoolOptions {
 }
 
 impl Config {
+    /// Valid settings that are probably not what was meant, one sentence
+    /// each, for a warning at start-up: an access-token lifetime under a
+    /// minute (a bare number is seconds; ConnectKit's and other packages'
+    /// bare numbers are minutes).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let ttl = self.access_ttl.0;
+        if ttl < Duration::seconds(60) {
+            out.push(format!(
+                "WARDEN_ACCESS_TTL is {} seconds: a bare number is seconds, not minutes \
+                 (write 5m for five minutes)",
+                ttl.whole_seconds()
+            ));
+        }
+        out
+    }
+
     /// Check every setting (start-up runs this; a one-line message names the
     /// bad one). The hosted pages' template overrides (`ui_template_dir`) are
     /// checked by the pages' crate when it loads them.

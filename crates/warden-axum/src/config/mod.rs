@@ -1,6 +1,8 @@
 //! One configuration model for the library and the `warden` server:
-//! defaults → TOML file → `WARDEN_*` variables. Secrets may also come from
-//! `WARDEN_<NAME>_FILE`.
+//! defaults → TOML file → a `.env` file → `WARDEN_*` variables (see
+//! [`Config::load`]). Secrets may also come from `WARDEN_<NAME>_FILE`. A
+//! `WARDEN_` variable or file key that names no setting is an error naming
+//! the nearest one.
 //!
 //! Field `x` of [`Config`] is the variable `WARDEN_X`. [`Config::load`] reads
 //! a file and the process environment (the server), [`Config::from_vars`] any
@@ -20,11 +22,13 @@
 //! ```
 
 mod check;
+mod env;
 mod values;
 mod wire;
 
 pub use crate::oauth::{OidcSettings, oidc_from_env, oidc_var};
 pub use check::PoolOptions;
+pub use env::unknown_env_vars;
 pub use values::{Dur, List, parse_duration};
 
 use figment::providers::{Format, Serialized, Toml};
@@ -332,30 +336,6 @@ const SECRET_FILES: &[&str] = &[
     "github_client_secret",
 ];
 
-fn known_keys() -> Vec<String> {
-    match serde_json::to_value(Config::default()) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `WARDEN_` variables that name no setting (test-suite variables excepted).
-pub fn unknown_env_vars(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
-    let known = known_keys();
-    vars.filter_map(|(k, _)| {
-        let rest = k.strip_prefix("WARDEN_")?.to_ascii_lowercase();
-        if rest.starts_with("test_") || rest == "config" || crate::oauth::oidc_var(&k).is_some() {
-            return None;
-        }
-        let base = rest
-            .strip_suffix("_file")
-            .filter(|b| SECRET_FILES.contains(b))
-            .unwrap_or(&rest);
-        (!known.iter().any(|x| x == base)).then_some(k)
-    })
-    .collect()
-}
-
 /// `WARDEN_*` variables as a figment provider: the same keys and value
 /// syntax as figment's `Env::prefixed("WARDEN_")`, from any list.
 struct Vars(Vec<(String, String)>);
@@ -407,15 +387,20 @@ impl Provider for Vars {
 }
 
 impl Config {
-    /// Load from defaults, an optional TOML file and the process environment.
+    /// Load from defaults, an optional TOML file, a `.env` file and the
+    /// process environment, each winning over the one before: the `.env`
+    /// file is `WARDEN_ENV_FILE` (which must exist) or, when present,
+    /// `.env` in the working directory.
     pub fn load(file: Option<&Path>) -> Result<Self, String> {
-        let vars = std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        });
-        Self::load_from(file, vars)
+        let vars = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        Self::load_from(file, env::with_env_file(vars)?)
     }
 
     /// From defaults and `WARDEN_*` variables (others are ignored), checked
@@ -424,12 +409,17 @@ impl Config {
         Self::load_from(None, vars)
     }
 
-    /// Defaults, then the TOML `file` if any, then the variables.
+    /// Defaults, then the TOML `file` if any, then the variables (of which
+    /// the last of a name wins). A `WARDEN_` variable or a key of the file
+    /// that names no setting is an error naming the nearest setting.
     pub fn load_from(
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, String> {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
+        if let Some(var) = unknown_env_vars(vars.iter().cloned()).first() {
+            return Err(env::unknown_variable(var));
+        }
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             if !f.exists() {
@@ -446,7 +436,10 @@ impl Config {
                 fig = fig.merge(Serialized::default(name, v.trim().to_owned()));
             }
         }
-        let mut cfg: Config = fig.extract().map_err(|e| one_line(&e.to_string()))?;
+        let mut cfg: Config = fig.extract().map_err(|e| match &e.kind {
+            figment::error::Kind::UnknownField(key, _) => env::unknown_key(key),
+            _ => one_line(&e.to_string()),
+        })?;
         cfg.oidc_providers.extend(oidc_from_env(vars.into_iter())?);
         cfg.validate()?;
         Ok(cfg)
@@ -540,20 +533,6 @@ mod tests {
         assert_eq!(c.trusted_proxies.0.len(), 2);
         assert_eq!(c.oidc_providers[0].name, "corp");
         let e = Config::from_vars([("WARDEN_BIDN".to_owned(), "x".to_owned())]).unwrap_err();
-        assert!(e.contains("bidn"), "{e}");
-    }
-
-    #[test]
-    fn unknown_vars_are_found() {
-        let vars = vec![
-            ("WARDEN_BIND".to_owned(), String::new()),
-            ("WARDEN_ADMIN_SECRET_FILE".to_owned(), String::new()),
-            ("WARDEN_TEST_POSTGRES_URL".to_owned(), String::new()),
-            ("WARDEN_BIDN".to_owned(), String::new()),
-        ];
-        assert_eq!(
-            unknown_env_vars(vars.into_iter()),
-            vec!["WARDEN_BIDN".to_owned()]
-        );
+        assert_eq!(e, "unknown setting WARDEN_BIDN; did you mean WARDEN_BIND?");
     }
 }

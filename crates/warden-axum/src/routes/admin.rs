@@ -78,7 +78,9 @@ pub async fn list(
     ))
 }
 
-/// Create an account (any scopes).
+/// Create an account (any scopes), with a `password` or an imported
+/// `password_hash` (exactly one; an unknown or malformed hash is 422 on
+/// `password_hash`).
 #[utoipa::path(post, path = "/auth/admin/accounts", tag = "admin", request_body = AdminCreateBody, security(("bearer" = []), ("admin_secret" = [])),
     responses((status = 201, body = AccountBody), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
@@ -89,7 +91,8 @@ pub async fn create(
 ) -> ApiResult {
     let input = NewAccount {
         login: b.login,
-        password: b.password,
+        password: b.password.unwrap_or_default(),
+        password_hash: b.password_hash,
         email: b.email,
         properties: b.properties,
         scopes: b.scopes,

@@ -232,8 +232,16 @@ impl SessionBody {
 pub struct AdminCreateBody {
     /// Login.
     pub login: String,
-    /// Password.
-    pub password: String,
+    /// Password (8–128 characters); give this or `password_hash`.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A hash made by another system, instead of `password`: argon2id/argon2i
+    /// (`$argon2id$...`), bcrypt (`$2a$`, `$2b$`, `$2y$`), passlib
+    /// pbkdf2-sha256 (`$pbkdf2-sha256$...`), scrypt (`$scrypt$...`) or Django
+    /// (`pbkdf2_sha256$...`). The first successful sign-in replaces it with
+    /// Argon2id.
+    #[serde(default)]
+    pub password_hash: Option<String>,
     /// Email.
     #[serde(default)]
     pub email: Option<String>,

@@ -186,6 +186,23 @@ impl AccountStore for Layered {
         }
         Ok(deleted)
     }
+    async fn replace_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let swapped = self
+            .base
+            .replace_password_hash(id, old, new, now, audit)
+            .await?;
+        if swapped {
+            self.feed_written();
+        }
+        Ok(swapped)
+    }
     async fn list_accounts(&self, query: &AccountQuery) -> Result<Vec<Account>> {
         self.base.list_accounts(query).await
     }

@@ -232,6 +232,29 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
+    async fn replace_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let Some(a) = g
+            .accounts
+            .get_mut(&id)
+            .filter(|a| a.password_hash.as_deref() == Some(old))
+        else {
+            return Ok(false);
+        };
+        a.password_hash = Some(new.to_owned());
+        a.updated_at = now;
+        g.push_feed(Change::AccountChanged(id), now);
+        g.audit.push(audit.clone());
+        Ok(true)
+    }
+
     async fn delete_account(
         &self,
         id: AccountId,

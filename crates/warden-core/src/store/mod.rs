@@ -153,6 +153,19 @@ pub trait AccountStore: Send + Sync {
         now: OffsetDateTime,
         audit: &[AuditEvent],
     ) -> Result<()>;
+    /// Replace the account's password hash with `new` if it is still `old` (a
+    /// compare-and-swap: a password change that came first wins), setting
+    /// `updated_at` to `now` and writing `audit` and a
+    /// [`Change::AccountChanged`] entry in the same transaction. False, and
+    /// nothing written, when the account is gone or its hash is no longer `old`.
+    async fn replace_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
     /// Delete an account, revoking (feed) and deleting its sessions. False if absent.
     async fn delete_account(
         &self,

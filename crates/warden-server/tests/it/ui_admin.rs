@@ -693,4 +693,5 @@ each_backend!(async fn a_post_without_csrf_changes_nothing(backend) {
     assert!(auth.accounts().account(uid).await.unwrap().blocked);
 });
 
+mod imported;
 mod service;

@@ -16,6 +16,7 @@ pub(super) struct CreateForm {
     login: String,
     email: String,
     password: String,
+    password_hash: String,
     scopes: String,
 }
 
@@ -119,6 +120,9 @@ pub(super) async fn create(ap: AdminPage, UiForm(f): UiForm<CreateForm>) -> Resp
     let input = NewAccount {
         login: f.login.trim().to_owned(),
         password: f.password.clone(),
+        password_hash: Some(f.password_hash.trim())
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned),
         email: (!email.is_empty()).then_some(email),
         properties: None,
         scopes: parse_scopes(&f.scopes),

@@ -85,6 +85,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_api_key_widens_owner(s).await;
     check_login_skeletons(s).await;
     check_login_skeleton_concurrent(&store).await;
+    check_replace_password_hash(s).await;
+    check_replace_password_hash_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -105,6 +107,8 @@ mod logins;
 pub use logins::*;
 mod session_cap;
 pub use session_cap::*;
+mod password_hashes;
+pub use password_hashes::*;
 
 mod accounts;
 mod counters;

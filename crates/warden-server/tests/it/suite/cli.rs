@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-struct TempDb {
-    dir: PathBuf,
+pub(super) struct TempDb {
+    pub(super) dir: PathBuf,
 }
 
 impl TempDb {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("warden-cli-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
@@ -25,7 +25,7 @@ impl Drop for TempDb {
     }
 }
 
-fn warden(db: &TempDb) -> Command {
+pub(super) fn warden(db: &TempDb) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
     for (k, _) in std::env::vars() {
         if k.starts_with("WARDEN_") {
@@ -40,12 +40,12 @@ fn warden(db: &TempDb) -> Command {
     c
 }
 
-fn run(db: &TempDb, args: &[&str]) -> Output {
+pub(super) fn run(db: &TempDb, args: &[&str]) -> Output {
     warden(db).args(args).output().unwrap()
 }
 
 #[track_caller]
-fn ok(db: &TempDb, args: &[&str]) -> String {
+pub(super) fn ok(db: &TempDb, args: &[&str]) -> String {
     let out = run(db, args);
     assert!(
         out.status.success(),
@@ -256,7 +256,7 @@ fn cli_reads_the_password_from_stdin() {
 }
 
 #[track_caller]
-fn fails_with_one_line(out: &Output, needle: &str) {
+pub(super) fn fails_with_one_line(out: &Output, needle: &str) {
     assert!(!out.status.success(), "should fail");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
