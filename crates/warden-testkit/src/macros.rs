@@ -239,6 +239,8 @@ macro_rules! conformance_tests {
             check_api_key_with_new_owner,
             check_api_key_widens_owner,
             check_login_skeletons,
+            check_app_sessions,
+            check_app_sessions_capped,
         ], [
             check_rotate_refresh_concurrent,
             check_create_session_capped_concurrent,
@@ -251,6 +253,7 @@ macro_rules! conformance_tests {
             check_oauth_states,
             check_last_sign_in_method_concurrent,
             check_login_skeleton_concurrent,
+            check_app_sessions_capped_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

@@ -95,7 +95,7 @@ async fn extra_claims_go_into_access_tokens() {
     assert_eq!(payload["sid"], res.body["session_id"]);
     assert_eq!(payload["sub"], id.to_string());
     // The token still verifies, and refresh keeps the claim.
-    let claims = w.auth().sessions().authenticate(token).unwrap();
+    let claims = w.auth().sessions().authenticate(token).await.unwrap();
     assert_eq!(claims.extra["tenant"], "t-carol");
     let refresh = res.body["refresh_token"].as_str().unwrap();
     let res = post_json(

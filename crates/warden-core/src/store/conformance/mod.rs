@@ -85,6 +85,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_api_key_widens_owner(s).await;
     check_login_skeletons(s).await;
     check_login_skeleton_concurrent(&store).await;
+    check_app_sessions(s).await;
+    check_app_sessions_capped(s).await;
+    check_app_sessions_capped_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -105,6 +108,8 @@ mod logins;
 pub use logins::*;
 mod session_cap;
 pub use session_cap::*;
+mod app_sessions;
+pub use app_sessions::*;
 
 mod accounts;
 mod counters;
