@@ -104,9 +104,15 @@ struct LoginBody {
 }
 
 /// Check the password in the app's own table; unknown names cost a hash too.
-async fn check_password(s: &AppState, name: &str, password: &str) -> Result<(String, String), Error> {
-    let found = (s.users.0.read().ok())
-        .and_then(|u| u.get(name).map(|u| (u.id.clone(), u.hash.clone(), u.tenant.clone())));
+async fn check_password(
+    s: &AppState,
+    name: &str,
+    password: &str,
+) -> Result<(String, String), Error> {
+    let found = (s.users.0.read().ok()).and_then(|u| {
+        u.get(name)
+            .map(|u| (u.id.clone(), u.hash.clone(), u.tenant.clone()))
+    });
     let hash = found.as_ref().map(|(_, h, _)| h.as_str());
     let ok = s.warden.auth().hasher().verify(password, hash).await?;
     match found {
@@ -125,7 +131,9 @@ async fn login(
     let grant = AppGrant::new(id)
         .scopes(["notes:read", "notes:write"])
         .claim("tenant", tenant);
-    Ok(Json(s.warden.auth().app_tokens().issue(grant, &client).await?))
+    Ok(Json(
+        s.warden.auth().app_tokens().issue(grant, &client).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -144,7 +152,9 @@ async fn refresh(
 }
 
 /// `GET /app/notes`: an app user's route (scope `notes:read`).
-async fn notes(CurrentSubject(claims): CurrentSubject) -> Result<Json<serde_json::Value>, ApiError> {
+async fn notes(
+    CurrentSubject(claims): CurrentSubject,
+) -> Result<Json<serde_json::Value>, ApiError> {
     if !claims.is_app() || !claims.has_scope("notes:read") {
         return Err(Error::Forbidden("the notes:read scope is required".into()).into());
     }
@@ -174,10 +184,16 @@ async fn fresh(
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let name = (s.users.0.read().ok())
-        .and_then(|u| u.iter().find(|(_, u)| u.id == claims.sub).map(|(n, _)| n.clone()))
+        .and_then(|u| {
+            u.iter()
+                .find(|(_, u)| u.id == claims.sub)
+                .map(|(n, _)| n.clone())
+        })
         .ok_or(Error::InvalidToken)?;
     check_password(&s, &name, &b.password).await?;
-    Ok(Json(s.warden.auth().app_tokens().fresh(&claims, &client).await?))
+    Ok(Json(
+        s.warden.auth().app_tokens().fresh(&claims, &client).await?,
+    ))
 }
 
 /// `POST /app/password`: needs a fresh token; ends every session of the user.
@@ -194,7 +210,11 @@ async fn change_password(
     {
         u.hash = hash;
     }
-    s.warden.auth().app_tokens().logout_all(&claims.sub, &client).await?;
+    s.warden
+        .auth()
+        .app_tokens()
+        .logout_all(&claims.sub, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -215,7 +235,11 @@ async fn logout(
     Client(client): Client,
     CurrentSubject(claims): CurrentSubject,
 ) -> Result<StatusCode, ApiError> {
-    s.warden.auth().app_tokens().logout(&claims, &client).await?;
+    s.warden
+        .auth()
+        .app_tokens()
+        .logout(&claims, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -143,7 +143,9 @@ impl AppGrant {
         }
         self.scopes.sort();
         self.scopes.dedup();
-        if let Some(bad) = (self.scopes.iter()).find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
+        if let Some(bad) =
+            (self.scopes.iter()).find(|x| x.is_empty() || x.contains(char::is_whitespace))
+        {
             return Err(Error::field(
                 "scopes",
                 format!("{bad:?} is not a scope (no spaces, not empty)"),
@@ -207,7 +209,14 @@ impl AppTokens {
             subject: grant.subject,
             claims: grant.claims,
         };
-        let session = s.new_session(owner, grant.remember, &amr, Some(grant.scopes), client, Some(app));
+        let session = s.new_session(
+            owner,
+            grant.remember,
+            &amr,
+            Some(grant.scopes),
+            client,
+            Some(app),
+        );
         let (refresh, hash) = crate::sessions::new_refresh(APP_REFRESH_PREFIX);
         let ev = s.shared.audit(
             "app_token.issued",
@@ -288,7 +297,11 @@ impl AppTokens {
     /// [`crate::Sessions::logout`]).
     pub async fn logout(&self, claims: &SubjectClaims, client: &ClientInfo) -> Result<()> {
         let owner = owner_of(claims)?;
-        let name = if claims.is_app() { "app_token.logout" } else { "logout" };
+        let name = if claims.is_app() {
+            "app_token.logout"
+        } else {
+            "logout"
+        };
         let ev = self.sessions.shared.audit(
             name,
             Some(owner),
@@ -304,7 +317,12 @@ impl AppTokens {
     pub async fn logout_all(&self, subject: &str, client: &ClientInfo) -> Result<u64> {
         let s = &self.sessions;
         let owner = AccountId::of_app_subject(subject);
-        let ev = s.shared.audit("app_token.logout_all", Some(owner), client, serde_json::json!({}));
+        let ev = s.shared.audit(
+            "app_token.logout_all",
+            Some(owner),
+            client,
+            serde_json::json!({}),
+        );
         let n = (s.store)
             .revoke_sessions(owner, crate::store::Revoke::All, s.shared.now(), &ev)
             .await?;

@@ -29,8 +29,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::NewAccount;
-use crate::token::SubjectClaims;
 use crate::model::{Account, ClientInfo, Session};
+use crate::token::SubjectClaims;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -212,7 +212,10 @@ async fn app_tokens_example_login_refresh_fresh_denylist_logout() {
         json!({"username": "nobody", "password": "ann has a long password"}),
     ] {
         let res = post_json(&app, "/app/login", &[], body).await;
-        assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+        assert_eq!(
+            (res.status, res.code()),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        );
     }
     let res = post_json(&app, "/app/login", &[], login_body.clone()).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
@@ -233,7 +236,10 @@ async fn app_tokens_example_login_refresh_fresh_denylist_logout() {
     assert_eq!(res.body["tenant"], "acme");
     // Never an account: /auth/me refuses it.
     let res = get_with(&app, "/auth/me", &[("authorization", &auth)]).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
 
     // Refresh rotates (not fresh); the old refresh token again revokes the session.
     let res = post_json(&app, "/app/refresh", &[], json!({"refresh_token": refresh})).await;
@@ -249,21 +255,39 @@ async fn app_tokens_example_login_refresh_fresh_denylist_logout() {
         json!({"password": "a new long password"}),
     )
     .await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "fresh_token_required"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "fresh_token_required")
+    );
     let res = post_json(&app, "/app/refresh", &[], json!({"refresh_token": refresh})).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "refresh_token_reused"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "refresh_token_reused")
+    );
     let res = get_with(&app, "/app/notes", &[("authorization", &rotated_auth)]).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
 
     // A new session; the denylist refuses one access token, refresh goes on.
     let res = post_json(&app, "/app/login", &[], login_body.clone()).await;
     let access = res.body["access_token"].as_str().unwrap().to_owned();
     let refresh = res.body["refresh_token"].as_str().unwrap().to_owned();
     let auth = bearer(&access);
-    let res = post_json(&app, "/app/revoke-access", &[("authorization", &auth)], json!({})).await;
+    let res = post_json(
+        &app,
+        "/app/revoke-access",
+        &[("authorization", &auth)],
+        json!({}),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
     let res = get_with(&app, "/app/notes", &[("authorization", &auth)]).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
     let res = post_json(&app, "/app/refresh", &[], json!({"refresh_token": refresh})).await;
     let access = res.body["access_token"].as_str().unwrap().to_owned();
     let auth = bearer(&access);
@@ -291,9 +315,16 @@ async fn app_tokens_example_login_refresh_fresh_denylist_logout() {
     .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
     let res = get_with(&app, "/app/notes", &[("authorization", &fresh_auth)]).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
     let res = post_json(&app, "/app/login", &[], login_body).await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password is gone"
+    );
 
     // Logout with the new password's session.
     let res = post_json(
@@ -309,9 +340,15 @@ async fn app_tokens_example_login_refresh_fresh_denylist_logout() {
     let res = post_json(&app, "/app/logout", &[("authorization", &auth)], json!({})).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text);
     let res = get_with(&app, "/app/notes", &[("authorization", &auth)]).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
     let res = post_json(&app, "/app/refresh", &[], json!({"refresh_token": refresh})).await;
-    assert_eq!((res.status, res.code()), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_refresh_token")
+    );
 
     // The JWKS is served for services that verify offline.
     let res = get_with(&app, "/.well-known/jwks.json", &[]).await;

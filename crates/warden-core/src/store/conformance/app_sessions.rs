@@ -13,7 +13,11 @@ use time::{Duration, OffsetDateTime};
 
 /// A live app-subject session of `subject` from `at` for a day.
 fn app_session(subject: &str, at: OffsetDateTime) -> Session {
-    let mut s = session(AccountId::of_app_subject(subject), at, at + Duration::days(1));
+    let mut s = session(
+        AccountId::of_app_subject(subject),
+        at,
+        at + Duration::days(1),
+    );
     let mut claims = serde_json::Map::new();
     claims.insert("tenant".into(), serde_json::json!("t-1"));
     claims.insert("roles".into(), serde_json::json!(["editor", 3]));
@@ -44,7 +48,10 @@ pub async fn check_app_sessions(store: &dyn Store) {
 
     // Rotation keeps the subject and its claims; reuse revokes the session.
     let h2 = hash();
-    let r = store.rotate_refresh(&h1, &h2, t0, None, None).await.unwrap();
+    let r = store
+        .rotate_refresh(&h1, &h2, t0, None, None)
+        .await
+        .unwrap();
     let Rotation::Rotated(rotated) = r else {
         panic!("expected Rotated, got {r:?}");
     };
@@ -55,7 +62,10 @@ pub async fn check_app_sessions(store: &dyn Store) {
         .rotate_refresh(&h1, &hash(), t0, None, None)
         .await
         .unwrap();
-    assert!(matches!(r, Rotation::Reused(ref x) if x.id == s.id), "{r:?}");
+    assert!(
+        matches!(r, Rotation::Reused(ref x) if x.id == s.id),
+        "{r:?}"
+    );
     let back = store.session(s.id).await.unwrap().unwrap();
     assert!(back.revoked_at.is_some(), "reuse revokes the session");
     let feed = feed_for(store, head, owner).await;
