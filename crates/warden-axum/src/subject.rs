@@ -3,7 +3,7 @@
 
 use crate::Warden;
 use crate::error::ApiError;
-use crate::extract::{access_token, optional};
+use crate::extract::{Authenticated, access_token, optional};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use std::sync::Arc;
@@ -45,6 +45,12 @@ pub(crate) async fn subject_claims(
 ) -> Result<Arc<SubjectClaims>, Error> {
     if let Some(Verified(claims)) = parts.extensions.get::<Verified>() {
         return Ok(claims.clone());
+    }
+    // An account extractor of this request verified the token already.
+    if let Some(done) = parts.extensions.get::<Authenticated>() {
+        let claims = Arc::new(done.claims.to_subject());
+        parts.extensions.insert(Verified(claims.clone()));
+        return Ok(claims);
     }
     let (token, _) = access_token(parts, warden)?;
     let claims = warden.auth().app_tokens().authenticate(token).await?;
