@@ -61,16 +61,21 @@ use crate::error::{Error, Result};
 use crate::hooks::RESERVED_CLAIMS;
 use crate::model::{AccountId, AppSubject, ClientInfo, Session};
 use crate::sessions::{Sessions, TokenPair};
-use crate::token::{SubjectClaims, SubjectKind};
+use crate::token::{MAX_TOKEN_LEN, SubjectClaims, SubjectKind};
 use std::sync::Arc;
 
 /// Prefix of an app subject's refresh token (an account's is `wrt_`).
 pub const APP_REFRESH_PREFIX: &str = "wart_";
 /// The longest app subject, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 255;
-/// The largest set of extra claims, in bytes of JSON (access tokens stay
-/// well under the 8 KiB a verifier accepts).
-pub const MAX_CLAIMS_LEN: usize = 4096;
+/// The largest set of extra claims, in bytes of JSON. (Besides the limits
+/// of each field, the whole access token must stay within
+/// [`MAX_TOKEN_LEN`], what a verifier accepts.)
+pub const MAX_CLAIMS_LEN: usize = 3072;
+/// The longest `scope` claim (the scopes joined by spaces), in bytes.
+pub const MAX_SCOPES_LEN: usize = 1024;
+/// The most `amr` entries.
+const MAX_AMR: usize = 8;
 
 /// What the application asks for when it issues tokens to a subject it
 /// checked itself (see [`AppTokens::issue`]).
@@ -79,7 +84,8 @@ pub struct AppGrant {
     /// The app's own id of the user; the tokens' `sub` (1–255 bytes, no
     /// control characters).
     pub subject: String,
-    /// Scopes the session's tokens carry (no spaces; sorted, deduplicated).
+    /// Scopes the session's tokens carry (no spaces or control characters; sorted, deduplicated;
+    /// at most [`MAX_SCOPES_LEN`] bytes joined).
     pub scopes: Vec<String>,
     /// Extra claims every access token of the session carries (not the
     /// names of [`RESERVED_CLAIMS`]; at most [`MAX_CLAIMS_LEN`] bytes of JSON).
@@ -143,12 +149,18 @@ impl AppGrant {
         }
         self.scopes.sort();
         self.scopes.dedup();
-        if let Some(bad) =
-            (self.scopes.iter()).find(|x| x.is_empty() || x.contains(char::is_whitespace))
+        if let Some(bad) = (self.scopes.iter())
+            .find(|x| x.is_empty() || x.contains(|c: char| c.is_whitespace() || c.is_control()))
         {
             return Err(Error::field(
                 "scopes",
-                format!("{bad:?} is not a scope (no spaces, not empty)"),
+                format!("{bad:?} is not a scope (no spaces or control characters, not empty)"),
+            ));
+        }
+        if self.scopes.join(" ").len() > MAX_SCOPES_LEN {
+            return Err(Error::field(
+                "scopes",
+                format!("at most {MAX_SCOPES_LEN} bytes joined"),
             ));
         }
         let reserved: Vec<&str> = (self.claims.keys())
@@ -170,8 +182,11 @@ impl AppGrant {
                 format!("at most {MAX_CLAIMS_LEN} bytes of JSON"),
             ));
         }
-        if self.amr.iter().any(|m| m.is_empty() || m.len() > 32) {
-            return Err(Error::field("amr", "1 to 32 bytes each"));
+        if self.amr.len() > MAX_AMR || self.amr.iter().any(|m| m.is_empty() || m.len() > 32) {
+            return Err(Error::field(
+                "amr",
+                format!("at most {MAX_AMR} methods of 1 to 32 bytes"),
+            ));
         }
         Ok(self)
     }
@@ -222,10 +237,23 @@ impl AppTokens {
             "app_token.issued",
             Some(owner),
             client,
-            serde_json::json!({"session_id": session.id, "amr": session.amr}),
+            serde_json::json!({
+                "session_id": session.id,
+                "subject": session.app.as_ref().map(|a| a.subject.as_str()),
+                "amr": session.amr,
+            }),
         );
+        // Signed before the session is stored, so that a token too large to
+        // verify leaves nothing behind.
+        let pair = self.pair(&session, refresh, true)?;
+        if pair.access_token.len() > MAX_TOKEN_LEN {
+            return Err(Error::field(
+                "claims",
+                format!("the access token would be over {MAX_TOKEN_LEN} bytes"),
+            ));
+        }
         s.open_session(&session, &hash, &ev, client).await?;
-        self.pair(&session, refresh, true)
+        Ok(pair)
     }
 
     /// The access token and refresh token of an app subject's session.
@@ -321,7 +349,7 @@ impl AppTokens {
             "app_token.logout_all",
             Some(owner),
             client,
-            serde_json::json!({}),
+            serde_json::json!({"subject": subject}),
         );
         let n = (s.store)
             .revoke_sessions(owner, crate::store::Revoke::All, s.shared.now(), &ev)

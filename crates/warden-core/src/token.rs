@@ -348,6 +348,9 @@ fn sig_key(token: &str) -> u64 {
 
 const CACHE_MAX: usize = 65_536;
 
+/// The longest access token a verifier accepts, in bytes.
+pub const MAX_TOKEN_LEN: usize = 8192;
+
 /// How long after a rotation a node may still sign with the retired key
 /// (nodes reload keys once a minute; see `Upkeep::housekeeping`).
 pub const RELOAD_MARGIN: Duration = Duration::minutes(2);
@@ -490,7 +493,7 @@ impl Tokens {
     where
         S: serde::de::DeserializeOwned,
     {
-        if token.len() > 8192 {
+        if token.len() > MAX_TOKEN_LEN {
             return Err(Error::InvalidToken);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;

@@ -283,6 +283,19 @@ each_backend!(
         assert_eq!(field(apps.issue(g, &client).await), "claims");
         let g = AppGrant::new("u").claim("blob", "x".repeat(5000));
         assert_eq!(field(apps.issue(g, &client).await), "claims");
+        let g = AppGrant::new("u").scopes((0..300).map(|i| format!("scope:{i}")));
+        assert_eq!(field(apps.issue(g, &client).await), "scopes");
+        let g = AppGrant::new("u").amr((0..9).map(|i| format!("m{i}")));
+        assert_eq!(field(apps.issue(g, &client).await), "amr");
+        // A token too large to verify (here: a long issuer and large claims,
+        // each within its limit) is refused before anything is stored.
+        let big = app_with(b, |c| c.issuer = "i".repeat(3000)).await;
+        let big = big.warden.auth().app_tokens();
+        let g = AppGrant::new("big").claim("q", "x".repeat(3000));
+        assert_eq!(field(big.issue(g, &client).await), "claims");
+        assert!(big.sessions("big").await.unwrap().is_empty());
+        let g = AppGrant::new("u").scopes(["a\u{1}b"]);
+        assert_eq!(field(apps.issue(g, &client).await), "scopes");
         // Nothing was stored for them.
         assert!(apps.sessions("u").await.unwrap().is_empty());
         // A long session and two factors, as the app says.
