@@ -165,23 +165,34 @@ pub struct Authenticated {
     pub via: Via,
 }
 
-pub(crate) fn authenticate(parts: &Parts, warden: &Warden) -> Result<Authenticated, Error> {
+/// The access token of a request: the bearer token, else the access cookie
+/// (a state-changing request then needs the CSRF header); `Unauthenticated`
+/// with neither. Account and app-subject tokens come in the same way.
+pub(crate) fn access_token<'a>(parts: &'a Parts, warden: &Warden) -> Result<(&'a str, Via), Error> {
     if let Some(token) = bearer(&parts.headers)? {
-        let claims = warden.auth().sessions().authenticate(token)?;
-        return Ok(Authenticated {
-            claims,
-            via: Via::Bearer,
-        });
+        return Ok((token, Via::Bearer));
     }
     let Some(token) = cookies::get(&parts.headers, &warden.http().cookies.access_name) else {
         return Err(Error::Unauthenticated);
     };
     check_csrf(&parts.method, &parts.headers, warden)?;
-    let claims = warden.auth().sessions().authenticate(token)?;
-    Ok(Authenticated {
-        claims,
-        via: Via::Cookie,
-    })
+    Ok((token, Via::Cookie))
+}
+
+/// The request's account token, verified once per request (the
+/// application's denylist included): a second extractor reuses the result.
+pub(crate) async fn authenticate(
+    parts: &mut Parts,
+    warden: &Warden,
+) -> Result<Authenticated, Error> {
+    if let Some(done) = parts.extensions.get::<Authenticated>() {
+        return Ok(done.clone());
+    }
+    let (token, via) = access_token(parts, warden)?;
+    let claims = warden.auth().sessions().authenticate(token).await?;
+    let auth = Authenticated { claims, via };
+    parts.extensions.insert(auth.clone());
+    Ok(auth)
 }
 
 impl<S> FromRequestParts<S> for Authenticated
@@ -192,7 +203,7 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
-        Ok(authenticate(parts, &warden)?)
+        Ok(authenticate(parts, &warden).await?)
     }
 }
 
@@ -348,8 +359,11 @@ async fn api_key_auth(parts: &mut Parts, warden: &Warden) -> Result<Option<ApiKe
 }
 
 /// Access token from the `Authorization` header or the access cookie, if any.
-pub(crate) fn jwt_method(parts: &Parts, warden: &Warden) -> Result<Option<Principal>, Error> {
-    match authenticate(parts, warden) {
+pub(crate) async fn jwt_method(
+    parts: &mut Parts,
+    warden: &Warden,
+) -> Result<Option<Principal>, Error> {
+    match authenticate(parts, warden).await {
         Ok(a) => Ok(Some(Principal::Token(a))),
         Err(Error::Unauthenticated) => Ok(None),
         Err(e) => Err(e),
@@ -363,7 +377,7 @@ pub(crate) async fn run_method(
     warden: &Warden,
 ) -> Result<Option<Principal>, Error> {
     match name {
-        "jwt" => jwt_method(parts, warden),
+        "jwt" => jwt_method(parts, warden).await,
         "api_key" => Ok(api_key_auth(parts, warden).await?.map(Principal::ApiKey)),
         "session" => match warden.cookie_sessions() {
             Some(s) => s.authenticate(parts, warden).await,
@@ -397,7 +411,7 @@ pub(crate) async fn principal(parts: &mut Parts, warden: &Warden) -> Result<Prin
     {
         return Ok(Principal::ApiKey(key));
     }
-    if let Some(p) = jwt_method(parts, warden)? {
+    if let Some(p) = jwt_method(parts, warden).await? {
         return Ok(p);
     }
     if let Some(s) = warden.cookie_sessions()

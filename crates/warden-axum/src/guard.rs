@@ -25,11 +25,11 @@ use warden_core::model::Session;
 #[derive(Debug, Clone)]
 pub struct Claims(pub Arc<warden_core::token::Claims>);
 
-async fn claims(parts: &Parts, warden: &Warden) -> Result<Claims, Error> {
+async fn claims(parts: &mut Parts, warden: &Warden) -> Result<Claims, Error> {
     if let Some(Principal::Token(t)) = parts.extensions.get::<Principal>() {
         return Ok(Claims(t.claims.clone()));
     }
-    Ok(Claims(authenticate(parts, warden)?.claims))
+    Ok(Claims(authenticate(parts, warden).await?.claims))
 }
 
 extractor!(Claims, claims, optional);
@@ -66,8 +66,10 @@ async fn current_session(parts: &mut Parts, warden: &Warden) -> Result<CurrentSe
 extractor!(CurrentSession, current_session, optional);
 
 /// `T`, but only with a fresh access token (one issued by a password login or
-/// `POST /auth/fresh`, not by a refresh); otherwise 401 `fresh_token_required`.
-/// API keys, cookie sessions and custom methods are never fresh.
+/// `POST /auth/fresh`, not by a refresh; for an app subject, by
+/// `AppTokens::issue` or `AppTokens::fresh`); otherwise 401
+/// `fresh_token_required`. API keys, cookie sessions and custom methods are
+/// never fresh. `Fresh<CurrentSubject>` guards a route of app subjects.
 ///
 /// ```
 /// use warden_axum::{CurrentAccount, Fresh};
@@ -87,12 +89,23 @@ where
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let warden = Warden::from_ref(state);
-        let p = principal(parts, &warden)
-            .await
-            .map_err(|e| ApiError(e).into_response())?;
-        match p {
-            Principal::Token(t) if t.claims.fresh => {}
-            _ => return Err(ApiError(Error::FreshTokenRequired).into_response()),
+        let fresh = match principal(parts, &warden).await {
+            Ok(Principal::Token(t)) => t.claims.fresh,
+            Ok(_) => false,
+            // No principal: maybe an app subject's token (never an account's).
+            Err(Error::InvalidToken) => {
+                let c = crate::subject::subject_claims(parts, &warden)
+                    .await
+                    .map_err(|e| ApiError(e).into_response())?;
+                if !c.is_app() {
+                    return Err(ApiError(Error::InvalidToken).into_response());
+                }
+                c.fresh
+            }
+            Err(e) => return Err(ApiError(e).into_response()),
+        };
+        if !fresh {
+            return Err(ApiError(Error::FreshTokenRequired).into_response());
         }
         T::from_request_parts(parts, state)
             .await

@@ -23,7 +23,10 @@
 //!
 //! Beyond [`CurrentAccount`]: [`Claims`], [`CurrentSession`], [`Principal`],
 //! [`ApiKeyAuth`], [`Fresh`], [`RequireScopes`] (and `Option<...>` of each for
-//! optional authentication); path rules ([`PathRules`], [`Warden::rules_layer`]);
+//! optional authentication); tokens for users the app keeps itself
+//! ([`warden_core::app_tokens`], [`CurrentSubject`], a
+//! [`warden_core::hooks::TokenDenylist`] set with
+//! [`WardenBuilder::token_denylist`]); path rules ([`PathRules`], [`Warden::rules_layer`]);
 //! server-side cookie sessions ([`SessionConfig`]); custom methods
 //! ([`AuthMethod`]); hooks ([`Hooks`]). The `warden` server's configuration
 //! model is [`config::Config`] ([`WardenBuilder::from_env`]); sign-in
@@ -51,6 +54,7 @@ pub use routes::rate_limited;
 pub mod rules;
 pub mod session;
 pub mod session_cookie;
+mod subject;
 
 /// Re-exported for implementing [`AuthMethod`].
 pub use async_trait::async_trait;
@@ -62,6 +66,7 @@ pub use guard::{Claims, CurrentSession, Fresh, RequireScopes, RulePrincipal, Sco
 pub use method::{AuthMethod, Identity};
 pub use rules::{PathRules, Principals, Rule, RulesLayer, Strategy};
 pub use session::SessionConfig;
+pub use subject::CurrentSubject;
 pub use warden_core;
 pub use warden_core::hooks::Hooks;
 
@@ -517,6 +522,16 @@ impl WardenBuilder {
         Fut: std::future::Future<Output = warden_core::Result<()>> + Send + 'static,
     {
         self.hooks = self.hooks.after_login(f);
+        self
+    }
+    /// Ask `denylist` at every access-token verification, account and app
+    /// subject tokens alike (fastapi-jwt-auth's `token_in_denylist_loader`),
+    /// after the built-in checks; it runs once per request that presents a
+    /// token, so keep it cheap. It fails closed: a revoked token or an error
+    /// is 401 `invalid_token`, `Error::Unavailable` is 503 (see
+    /// [`warden_core::hooks::TokenDenylist`]).
+    pub fn token_denylist(mut self, denylist: impl warden_core::hooks::TokenDenylist) -> Self {
+        self.hooks = self.hooks.token_denylist(denylist);
         self
     }
     /// Register a custom authentication method under a name usable in

@@ -4,6 +4,7 @@
 
 use crate::accounts::Accounts;
 use crate::api_key::ApiKeys;
+use crate::app_tokens::AppTokens;
 use crate::caches::{AccountCache, Revocations};
 use crate::clock::{Clock, SystemClock};
 use crate::email_flow::EmailFlows;
@@ -40,11 +41,12 @@ struct Inner {
     email: EmailFlows,
     passkeys: Passkeys,
     identities: Identities,
+    app_tokens: AppTokens,
 }
 
 /// The Warden engine. Cheap to clone; share one per process. Its
 /// operations are grouped by capability: [`Auth::accounts`],
-/// [`Auth::sessions`], [`Auth::mfa`], [`Auth::api_keys`], [`Auth::email`],
+/// [`Auth::sessions`], [`Auth::app_tokens`], [`Auth::mfa`], [`Auth::api_keys`], [`Auth::email`],
 /// [`Auth::passkeys`], [`Auth::identities`] and [`Auth::upkeep`].
 ///
 /// Account management from Rust code (what the admin API and CLI use):
@@ -208,6 +210,9 @@ impl Auth {
             accounts: accounts.clone(),
             sessions: sessions.clone(),
         };
+        let app_tokens = AppTokens {
+            sessions: sessions.clone(),
+        };
         let auth = Self {
             inner: Arc::new(Inner {
                 store,
@@ -221,6 +226,7 @@ impl Auth {
                 email,
                 passkeys,
                 identities,
+                app_tokens,
             }),
         };
         auth.inner.upkeep.sync().await?;
@@ -235,6 +241,11 @@ impl Auth {
     /// Sign-in, sessions and tokens: login, refresh, token verification, logout.
     pub fn sessions(&self) -> &Sessions {
         &self.inner.sessions
+    }
+    /// Tokens for users the application keeps itself (app subjects, no
+    /// accounts): issue, verify, refresh, freshness, logout.
+    pub fn app_tokens(&self) -> &AppTokens {
+        &self.inner.app_tokens
     }
     /// The second factor (TOTP, recovery codes, the MFA step of a login).
     pub fn mfa(&self) -> &Mfa {

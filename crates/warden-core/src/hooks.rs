@@ -27,9 +27,10 @@
 //! assert!(!hooks.is_empty());
 //! ```
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::NewAccount;
 use crate::model::{Account, ClientInfo, Session};
+use crate::token::SubjectClaims;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,8 +50,53 @@ type AfterLoginFn =
 
 /// Claims an `extra_claims` hook may not set (they belong to Warden).
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "sid", "scope", "fresh", "amr",
+    "iss", "sub", "sub_kind", "aud", "iat", "nbf", "exp", "jti", "sid", "scope", "fresh", "amr",
 ];
+
+/// The application's own revocation list, asked at every verification of an
+/// access token (fastapi-jwt-auth's `token_in_denylist_loader`), on top of
+/// Warden's built-in revocation (logout, refresh reuse, blocks: the
+/// revocation set). Install it with [`Hooks::token_denylist`] (in
+/// `warden-axum`: `WardenBuilder::token_denylist`).
+///
+/// **Cost**: it runs on every authenticated request, after the signature,
+/// expiry and revocation-set checks have passed (a token refused by those
+/// never reaches it), for account and app-subject tokens alike; without a
+/// denylist nothing runs. Keep it to an in-memory lookup or one cheap remote
+/// call (e.g. a Redis `SISMEMBER` of the `jti`).
+///
+/// **Errors fail closed**: `Ok(true)` refuses the token (401 `invalid_token`);
+/// an `Err(Error::Unavailable(..))` refuses it with 503 (the list cannot be
+/// read; the client may retry); any other error refuses it as revoked (401
+/// `invalid_token`, the error is logged). A token is never accepted because
+/// the list could not be asked.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::sync::Mutex;
+/// use warden_core::hooks::TokenDenylist;
+/// use warden_core::token::SubjectClaims;
+///
+/// /// Refuses the tokens whose `jti` the application put on its list.
+/// #[derive(Default)]
+/// struct Denied(Mutex<HashSet<String>>);
+///
+/// #[async_trait::async_trait]
+/// impl TokenDenylist for Denied {
+///     async fn is_revoked(&self, claims: &SubjectClaims) -> warden_core::Result<bool> {
+///         Ok(self.0.lock().unwrap().contains(&claims.jti))
+///     }
+/// }
+/// let hooks = warden_core::hooks::Hooks::new().token_denylist(Denied::default());
+/// assert!(!hooks.is_empty());
+/// ```
+#[async_trait::async_trait]
+pub trait TokenDenylist: Send + Sync + 'static {
+    /// Whether the application revoked this verified token. `claims.sub` is
+    /// the account id as text for an account's token, the app's subject for
+    /// an app subject's (`claims.is_app()`).
+    async fn is_revoked(&self, claims: &SubjectClaims) -> Result<bool>;
+}
 
 /// The set of application hooks of an [`crate::Auth`] (see [`crate::Auth::set_hooks`]).
 #[derive(Clone, Default)]
@@ -58,6 +104,7 @@ pub struct Hooks {
     before_register: Option<BeforeRegisterFn>,
     extra_claims: Option<ExtraClaimsFn>,
     after_login: Option<AfterLoginFn>,
+    denylist: Option<Arc<dyn TokenDenylist>>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -66,6 +113,7 @@ impl std::fmt::Debug for Hooks {
             .field("before_register", &self.before_register.is_some())
             .field("extra_claims", &self.extra_claims.is_some())
             .field("after_login", &self.after_login.is_some())
+            .field("token_denylist", &self.denylist.is_some())
             .finish()
     }
 }
@@ -78,7 +126,22 @@ impl Hooks {
 
     /// Whether no hook is set.
     pub fn is_empty(&self) -> bool {
-        self.before_register.is_none() && self.extra_claims.is_none() && self.after_login.is_none()
+        self.before_register.is_none()
+            && self.extra_claims.is_none()
+            && self.after_login.is_none()
+            && self.denylist.is_none()
+    }
+
+    /// Ask `denylist` at every access-token verification (see
+    /// [`TokenDenylist`] for its cost and how its errors are answered).
+    pub fn token_denylist(mut self, denylist: impl TokenDenylist) -> Self {
+        self.denylist = Some(Arc::new(denylist));
+        self
+    }
+
+    /// The installed denylist, if any.
+    pub(crate) fn denylist(&self) -> Option<Arc<dyn TokenDenylist>> {
+        self.denylist.clone()
     }
 
     /// Called on self-service registration before anything is validated or
@@ -139,6 +202,23 @@ impl Hooks {
                 Ok(extra)
             }
             None => Ok(serde_json::Map::new()),
+        }
+    }
+
+    /// Ask `denylist` about a verified token: `Ok` when it is not revoked,
+    /// else the refusal (fails closed, see [`TokenDenylist`]).
+    pub(crate) async fn check_denylist(
+        denylist: &dyn TokenDenylist,
+        claims: &SubjectClaims,
+    ) -> Result<()> {
+        match denylist.is_revoked(claims).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(Error::InvalidToken),
+            Err(e @ Error::Unavailable(_)) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "token denylist failed; the token is refused");
+                Err(Error::InvalidToken)
+            }
         }
     }
 

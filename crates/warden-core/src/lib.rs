@@ -5,7 +5,7 @@
 //! implements. No HTTP and no SQL types live here.
 //!
 //! The entry point is [`Auth`], built from a [`store::Store`] and [`Settings`];
-//! it hands out one service per capability ([`Accounts`], [`Sessions`],
+//! it hands out one service per capability ([`Accounts`], [`Sessions`], [`AppTokens`],
 //! [`Mfa`], [`ApiKeys`], [`EmailFlows`], [`Passkeys`], [`Identities`],
 //! [`Upkeep`]), each holding only the store traits it uses:
 //!
@@ -18,7 +18,7 @@
 //! let auth = Auth::new(Arc::new(MemoryStore::new()), settings).await?;
 //! let account = auth.accounts().create_account(NewAccount::new("alice", "correct horse battery"), &ClientInfo::default()).await?;
 //! let pair = auth.sessions().login("ALICE", "correct horse battery", false, &ClientInfo::default()).await?.tokens().expect("no MFA");
-//! let claims = auth.sessions().authenticate(&pair.access_token)?;
+//! let claims = auth.sessions().authenticate(&pair.access_token).await?;
 //! assert_eq!(claims.sub, account.id);
 //! # Ok::<(), warden_core::Error>(()) });
 //! # fn tokio_test_block<F: std::future::Future<Output = Result<(), warden_core::Error>>>(f: F) {
@@ -30,6 +30,7 @@
 
 mod accounts;
 pub mod api_key;
+pub mod app_tokens;
 mod argon2_phc;
 mod auth;
 mod caches;
@@ -63,6 +64,7 @@ mod upkeep;
 
 pub use accounts::Accounts;
 pub use api_key::ApiKeys;
+pub use app_tokens::{AppGrant, AppTokens};
 pub use auth::{Auth, rotate_signing_key};
 pub use email_flow::EmailFlows;
 pub use error::{Error, FieldError, Result};

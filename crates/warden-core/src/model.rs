@@ -48,6 +48,33 @@ id_type!(
     /// Identifies a session (a refresh-token family).
     SessionId
 );
+
+impl AccountId {
+    /// The owner id under which the sessions of an app subject (a user the
+    /// application keeps itself, see [`crate::app_tokens`]) are stored: a
+    /// UUID of version 8 made from the SHA-256 of the subject, the same on
+    /// every node. Accounts have version-7 ids, so it is never an account's.
+    ///
+    /// ```
+    /// use warden_core::model::AccountId;
+    /// let key = AccountId::of_app_subject("user-42");
+    /// assert_eq!(key, AccountId::of_app_subject("user-42"));
+    /// assert!(key.is_app_subject());
+    /// assert!(!AccountId::new().is_app_subject());
+    /// ```
+    pub fn of_app_subject(subject: &str) -> Self {
+        let mut input = b"warden app subject\0".to_vec();
+        input.extend_from_slice(subject.as_bytes());
+        let digest = crate::random::sha256(&input);
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+    /// Whether this is the owner id of an app subject ([`AccountId::of_app_subject`]).
+    pub fn is_app_subject(&self) -> bool {
+        self.0.get_version_num() == 8
+    }
+}
 id_type!(
     /// Identifies an API key (its public part; the secret is separate).
     ApiKeyId
@@ -198,14 +225,35 @@ pub struct Session {
     /// When revoked, if revoked.
     pub revoked_at: Option<OffsetDateTime>,
     /// The scopes asked for at login (`None`: the account's). Its tokens carry
-    /// these as far as the account still has them.
+    /// these as far as the account still has them. An app subject's session
+    /// always has its scopes here.
     pub scopes: Option<Vec<String>>,
+    /// Set for the session of an app subject (opened by
+    /// [`crate::app_tokens::AppTokens::issue`]): then `account_id` is
+    /// [`AccountId::of_app_subject`] of its subject and no account exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppSubject>,
+}
+
+/// Who an app subject's session belongs to, and the claims its tokens carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSubject {
+    /// The application's own id of the user (the tokens' `sub`).
+    pub subject: String,
+    /// The extra claims the application chose at issue; every access token
+    /// of the session carries them.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Session {
     /// Whether the session can still be used at `now`.
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
+    }
+    /// Whether this is an app subject's session (no account behind it).
+    pub fn is_app(&self) -> bool {
+        self.app.is_some()
     }
 }
 

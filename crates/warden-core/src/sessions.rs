@@ -5,11 +5,14 @@
 use crate::accounts::{Accounts, check_usable};
 use crate::caches::Revocations;
 use crate::error::{Error, Result};
-use crate::model::{Account, AccountId, ClientInfo, NewAccount, Session, SessionId};
+use crate::hooks::Hooks;
+use crate::model::{
+    Account, AccountId, AppSubject, AuditEvent, ClientInfo, NewAccount, Session, SessionId,
+};
 use crate::random;
 use crate::shared::Shared;
 use crate::store::{AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
-use crate::token::Claims;
+use crate::token::{Claims, SubjectKind};
 use crate::upkeep::Upkeep;
 use serde::Serialize;
 use std::sync::Arc;
@@ -73,7 +76,8 @@ pub(crate) const MFA_TOKEN_PREFIX: &str = "wmf_";
 const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
 /// Methods accepted by the MFA step of a login.
 const METHODS: [&str; 2] = ["totp", "recovery_code"];
-const REFRESH_PREFIX: &str = "wrt_";
+/// Prefix of an account's refresh token.
+pub(crate) const REFRESH_PREFIX: &str = "wrt_";
 
 /// The scopes asked for at login, sorted and without duplicates, when all are
 /// the account's; else a validation error on `scopes` naming the others.
@@ -99,8 +103,9 @@ pub(crate) fn requested_scopes(
     Ok(Some(scopes))
 }
 
-fn new_refresh() -> (String, [u8; 32]) {
-    let token = format!("{REFRESH_PREFIX}{}", random::token(32));
+/// A new refresh token with `prefix` and its hash.
+pub(crate) fn new_refresh(prefix: &str) -> (String, [u8; 32]) {
+    let token = format!("{prefix}{}", random::token(32));
     let hash = random::sha256(token.as_bytes());
     (token, hash)
 }
@@ -292,27 +297,8 @@ impl Sessions {
             // Service accounts act only through API keys, never in a session.
             return Err(Error::InvalidCredentials);
         }
-        let now = self.now();
-        let s = &self.shared.settings;
-        let ttl = if remember {
-            s.long_session_ttl
-        } else {
-            s.session_ttl
-        };
-        let session = Session {
-            id: SessionId::new(),
-            account_id: account.id,
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + ttl,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            long: remember,
-            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
-            revoked_at: None,
-            scopes,
-        };
-        let (refresh, hash) = new_refresh();
+        let session = self.new_session(account.id, remember, amr, scopes, client, None);
+        let (refresh, hash) = new_refresh(REFRESH_PREFIX);
         let mut detail = serde_json::json!({"session_id": session.id, "amr": session.amr});
         if let (Some(m), Some(d)) = (method, detail.as_object_mut()) {
             d.insert("method".into(), m.into());
@@ -320,23 +306,7 @@ impl Sessions {
         let ev = self
             .shared
             .audit("login.success", Some(account.id), client, detail);
-        match s.max_sessions_per_account {
-            0 => self.store.create_session(&session, &hash, &ev).await?,
-            max => {
-                let evicted = self.shared.audit(
-                    "session.evicted",
-                    Some(account.id),
-                    client,
-                    serde_json::json!({"by_session_id": session.id, "max_sessions": max}),
-                );
-                let ids = (self.store)
-                    .create_session_capped(&session, &hash, &ev, max, &evicted)
-                    .await?;
-                for id in ids {
-                    self.mark_revoked(id);
-                }
-            }
-        }
+        self.open_session(&session, &hash, &ev, client).await?;
         let result = match self
             .shared
             .hooks()
@@ -354,12 +324,108 @@ impl Sessions {
                 client,
                 serde_json::json!({"session_id": session.id}),
             );
-            self.store
-                .revoke_session(session.id, self.now(), &ev)
-                .await?;
-            self.mark_revoked(session.id);
+            self.revoke_one(session.id, &ev).await?;
         }
         result
+    }
+
+    /// A new session of `owner` (an account, or an app subject's owner id
+    /// with `app` set) from now, short or long.
+    pub(crate) fn new_session(
+        &self,
+        owner: AccountId,
+        remember: bool,
+        amr: &[&str],
+        scopes: Option<Vec<String>>,
+        client: &ClientInfo,
+        app: Option<AppSubject>,
+    ) -> Session {
+        let now = self.now();
+        let s = &self.shared.settings;
+        let ttl = if remember {
+            s.long_session_ttl
+        } else {
+            s.session_ttl
+        };
+        Session {
+            id: SessionId::new(),
+            account_id: owner,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ttl,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            long: remember,
+            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+            revoked_at: None,
+            scopes,
+            app,
+        }
+    }
+
+    /// Store a new session with its first refresh token and audit event.
+    /// With `max_sessions_per_account` set, the least recently used live
+    /// sessions of its owner over the limit are revoked in the same store
+    /// transaction (`session.evicted`), at once on this node too.
+    pub(crate) async fn open_session(
+        &self,
+        session: &Session,
+        hash: &[u8; 32],
+        ev: &AuditEvent,
+        client: &ClientInfo,
+    ) -> Result<()> {
+        match self.shared.settings.max_sessions_per_account {
+            0 => self.store.create_session(session, hash, ev).await,
+            max => {
+                let evicted = self.shared.audit(
+                    "session.evicted",
+                    Some(session.account_id),
+                    client,
+                    serde_json::json!({"by_session_id": session.id, "max_sessions": max}),
+                );
+                let ids = (self.store)
+                    .create_session_capped(session, hash, ev, max, &evicted)
+                    .await?;
+                for id in ids {
+                    self.mark_revoked(id);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sign an access token of `session` for `sub` and answer the pair.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sign_pair<S: Serialize>(
+        &self,
+        sub: S,
+        kind: Option<SubjectKind>,
+        session: &Session,
+        scopes: &[String],
+        fresh: bool,
+        extra: serde_json::Map<String, serde_json::Value>,
+        refresh: String,
+    ) -> Result<TokenPair> {
+        let tokens = &self.shared.tokens;
+        let mut claims = tokens.claims(
+            sub,
+            session.id,
+            scopes,
+            fresh,
+            &session.amr,
+            session.expires_at,
+        );
+        claims.sub_kind = kind;
+        claims.extra = extra;
+        let access = tokens.sign(&claims)?;
+        Ok(TokenPair {
+            access_token: access,
+            refresh_token: refresh,
+            token_type: "Bearer",
+            expires_in: claims.exp - claims.iat,
+            refresh_expires_in: (session.expires_at.unix_timestamp() - claims.iat).max(0),
+            session_id: session.id,
+        })
     }
 
     async fn pair(
@@ -374,7 +440,6 @@ impl Sessions {
             .hooks()
             .run_extra_claims(account, session)
             .await?;
-        let tokens = &self.shared.tokens;
         // A session's own scopes, as far as the account still has them.
         let scopes: Vec<String> = match &session.scopes {
             None => account.scopes.clone(),
@@ -384,36 +449,45 @@ impl Sessions {
                 .cloned()
                 .collect(),
         };
-        let mut claims = tokens.claims(
-            account.id,
-            session.id,
-            &scopes,
-            fresh,
-            &session.amr,
-            session.expires_at,
-        );
-        claims.extra = extra;
-        let access = tokens.sign(&claims)?;
-        Ok(TokenPair {
-            access_token: access,
-            refresh_token: refresh,
-            token_type: "Bearer",
-            expires_in: claims.exp - claims.iat,
-            refresh_expires_in: (session.expires_at.unix_timestamp() - claims.iat).max(0),
-            session_id: session.id,
-        })
+        self.sign_pair(account.id, None, session, &scopes, fresh, extra, refresh)
     }
 
-    /// Rotate a refresh token. A token presented a second time revokes its session.
+    /// Rotate a refresh token. A token presented a second time revokes its
+    /// session. An app subject's refresh token (`wart_`) is refused here
+    /// (`invalid_refresh_token`): it rotates only through
+    /// [`crate::app_tokens::AppTokens::refresh`].
     pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<TokenPair> {
-        let Some(rest) = refresh_token.strip_prefix(REFRESH_PREFIX) else {
+        let (session, refresh) = self.rotate(refresh_token, REFRESH_PREFIX, client).await?;
+        if session.is_app() {
+            return Err(Error::InvalidRefreshToken);
+        }
+        let account = match self.accounts.account(session.account_id).await {
+            Ok(a) => a,
+            Err(Error::NotFound) => return Err(Error::InvalidRefreshToken),
+            Err(e) => return Err(e),
+        };
+        check_usable(&account)?;
+        self.pair(&account, &session, refresh, false).await
+    }
+
+    /// Rotate a refresh token that must start with `prefix`: the rotated
+    /// session and its new refresh token. A token presented a second time
+    /// revokes its session (at once on this node, and on the others through
+    /// the feed): `refresh_token_reused`.
+    pub(crate) async fn rotate(
+        &self,
+        refresh_token: &str,
+        prefix: &str,
+        client: &ClientInfo,
+    ) -> Result<(Session, String)> {
+        let Some(rest) = refresh_token.strip_prefix(prefix) else {
             return Err(Error::InvalidRefreshToken);
         };
         if rest.len() != 43 {
             return Err(Error::InvalidRefreshToken);
         }
         let old = random::sha256(refresh_token.as_bytes());
-        let (refresh, new) = new_refresh();
+        let (refresh, new) = new_refresh(prefix);
         let rotation = self
             .store
             .rotate_refresh(
@@ -425,15 +499,7 @@ impl Sessions {
             )
             .await?;
         match rotation {
-            Rotation::Rotated(session) => {
-                let account = match self.accounts.account(session.account_id).await {
-                    Ok(a) => a,
-                    Err(Error::NotFound) => return Err(Error::InvalidRefreshToken),
-                    Err(e) => return Err(e),
-                };
-                check_usable(&account)?;
-                self.pair(&account, &session, refresh, false).await
-            }
+            Rotation::Rotated(session) => Ok((session, refresh)),
             Rotation::Reused(session) => {
                 self.mark_revoked(session.id);
                 self.upkeep.sync().await?;
@@ -443,19 +509,61 @@ impl Sessions {
         }
     }
 
+    /// The live session `sid` with a new refresh token (starting with
+    /// `prefix`); every earlier token of it now counts as reused.
+    /// `invalid_token` when the session is not live.
+    pub(crate) async fn reissue(&self, sid: SessionId, prefix: &str) -> Result<(Session, String)> {
+        let session = self
+            .store
+            .session(sid)
+            .await?
+            .filter(|s| s.is_live(self.now()))
+            .ok_or(Error::InvalidToken)?;
+        let (refresh, hash) = new_refresh(prefix);
+        if !self
+            .store
+            .reissue_refresh(session.id, &hash, self.now())
+            .await?
+        {
+            return Err(Error::InvalidToken);
+        }
+        Ok((session, refresh))
+    }
+
+    /// Revoke one session (if live) with its audit event, at once on this node.
+    pub(crate) async fn revoke_one(&self, sid: SessionId, ev: &AuditEvent) -> Result<()> {
+        self.store.revoke_session(sid, self.now(), ev).await?;
+        self.mark_revoked(sid);
+        Ok(())
+    }
+
     fn mark_revoked(&self, sid: SessionId) {
         let s = &self.shared.settings;
         self.revoked
             .insert(sid, self.now() + s.access_ttl + s.leeway);
     }
 
-    /// Verify an access token and check that its session is not revoked. No store query.
-    pub fn authenticate(&self, token: &str) -> Result<Arc<Claims>> {
+    /// Verify an account's access token and check that its session is not
+    /// revoked (no store query), then ask the application's
+    /// [`crate::hooks::TokenDenylist`], if one is installed. An app
+    /// subject's token is refused (`invalid_token`).
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<Claims>> {
         let claims = self.shared.tokens.verify(token)?;
+        self.admit(&claims).await?;
+        Ok(claims)
+    }
+
+    /// The checks after the signature: the revocation set, then the
+    /// application's denylist (which fails closed).
+    pub(crate) async fn admit<S: ToString>(&self, claims: &Claims<S>) -> Result<()> {
         if self.revoked.contains(&claims.sid) {
             return Err(Error::InvalidToken);
         }
-        Ok(claims)
+        let denylist = self.shared.hooks.read().denylist();
+        if let Some(denylist) = denylist {
+            Hooks::check_denylist(denylist.as_ref(), &claims.to_subject()).await?;
+        }
+        Ok(())
     }
 
     /// Whether a session is in the revocation set.
@@ -471,11 +579,7 @@ impl Sessions {
             client,
             serde_json::json!({"session_id": claims.sid}),
         );
-        self.store
-            .revoke_session(claims.sid, self.now(), &ev)
-            .await?;
-        self.mark_revoked(claims.sid);
-        Ok(())
+        self.revoke_one(claims.sid, &ev).await
     }
 
     /// Revoke every session of an account.
@@ -512,9 +616,7 @@ impl Sessions {
                     client,
                     serde_json::json!({"session_id": sid}),
                 );
-                self.store.revoke_session(sid, self.now(), &ev).await?;
-                self.mark_revoked(sid);
-                Ok(())
+                self.revoke_one(sid, &ev).await
             }
             _ => Err(Error::NotFound),
         }
@@ -534,20 +636,7 @@ impl Sessions {
             .verify_own_password(&account, password, client)
             .await?;
         check_usable(&account)?;
-        let session = self
-            .store
-            .session(claims.sid)
-            .await?
-            .filter(|s| s.is_live(self.now()))
-            .ok_or(Error::InvalidToken)?;
-        let (refresh, hash) = new_refresh();
-        if !self
-            .store
-            .reissue_refresh(session.id, &hash, self.now())
-            .await?
-        {
-            return Err(Error::InvalidToken);
-        }
+        let (session, refresh) = self.reissue(claims.sid, REFRESH_PREFIX).await?;
         self.audit
             .append_audit(&self.shared.audit(
                 "token.fresh",

@@ -79,13 +79,28 @@ impl FromStr for SigningAlg {
     }
 }
 
-/// Claims of a Warden access token (API.md "Tokens").
+/// What the subject (`sub`) of an access token is: an account when the
+/// `sub_kind` claim is absent, an app subject (a user the application keeps
+/// itself, [`crate::app_tokens`]) when it is `"app"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    /// An app subject: `sub` is the application's own id of the user.
+    App,
+}
+
+/// Claims of a Warden access token (API.md "Tokens"). `S` is the type of
+/// `sub`: [`AccountId`] for an account's token ([`Claims`], what every
+/// account extractor sees), `String` for any subject ([`SubjectClaims`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claims {
+pub struct Claims<S = AccountId> {
     /// Issuer.
     pub iss: String,
-    /// Account id.
-    pub sub: AccountId,
+    /// The subject: the account id, or the app subject.
+    pub sub: S,
+    /// `"app"` for an app subject's token, absent for an account's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_kind: Option<SubjectKind>,
     /// Audience, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
@@ -113,7 +128,11 @@ pub struct Claims {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-impl Claims {
+/// The claims of any verified access token, an account's or an app
+/// subject's, with `sub` as text (see [`crate::app_tokens::AppTokens::authenticate`]).
+pub type SubjectClaims = Claims<String>;
+
+impl<S> Claims<S> {
     /// Whether the token carries a scope.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope.split(' ').any(|s| s == scope)
@@ -125,6 +144,32 @@ impl Claims {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+    /// Whether the subject is an app subject (`sub_kind: "app"`), not an account.
+    pub fn is_app(&self) -> bool {
+        self.sub_kind == Some(SubjectKind::App)
+    }
+}
+
+impl<S: ToString> Claims<S> {
+    /// The same claims with `sub` as text (what a
+    /// [`crate::hooks::TokenDenylist`] is shown).
+    pub fn to_subject(&self) -> SubjectClaims {
+        Claims {
+            iss: self.iss.clone(),
+            sub: self.sub.to_string(),
+            sub_kind: self.sub_kind,
+            aud: self.aud.clone(),
+            iat: self.iat,
+            nbf: self.nbf,
+            exp: self.exp,
+            jti: self.jti.clone(),
+            sid: self.sid,
+            scope: self.scope.clone(),
+            fresh: self.fresh,
+            amr: self.amr.clone(),
+            extra: self.extra.clone(),
+        }
     }
 }
 
@@ -271,7 +316,7 @@ pub struct TokenConfig {
 }
 
 /// A cached verification: the whole token (compared exactly on every hit) and its claims.
-type CacheEntry = (Box<str>, Arc<Claims>);
+type CacheEntry<S> = (Box<str>, Arc<Claims<S>>);
 
 /// The verified-token cache is keyed by 8 bytes of the token's signature: they
 /// are uniformly random, so no hashing of the ~400-byte token is needed. A hit
@@ -293,7 +338,7 @@ impl std::hash::Hasher for SigKeyHasher {
     }
 }
 
-type SigMap = HashMap<u64, CacheEntry, std::hash::BuildHasherDefault<SigKeyHasher>>;
+type SigMap<S> = HashMap<u64, CacheEntry<S>, std::hash::BuildHasherDefault<SigKeyHasher>>;
 
 fn sig_key(token: &str) -> u64 {
     let b = token.as_bytes();
@@ -302,6 +347,9 @@ fn sig_key(token: &str) -> u64 {
 }
 
 const CACHE_MAX: usize = 65_536;
+
+/// The longest access token a verifier accepts, in bytes.
+pub const MAX_TOKEN_LEN: usize = 8192;
 
 /// How long after a rotation a node may still sign with the retired key
 /// (nodes reload keys once a minute; see `Upkeep::housekeeping`).
@@ -312,7 +360,8 @@ pub struct Tokens {
     cfg: TokenConfig,
     ring: RwLock<Arc<Ring>>,
     clock: Arc<dyn Clock>,
-    cache: RwLock<SigMap>,
+    cache: RwLock<SigMap<AccountId>>,
+    subject_cache: RwLock<SigMap<String>>,
 }
 
 impl Tokens {
@@ -331,6 +380,7 @@ impl Tokens {
             ring: RwLock::new(Arc::new(ring)),
             clock,
             cache: RwLock::new(SigMap::default()),
+            subject_cache: RwLock::new(SigMap::default()),
         })
     }
 
@@ -344,6 +394,7 @@ impl Tokens {
         let ring = build_ring(&self.cfg, alg, stored, hmac_secret, self.clock.now())?;
         *self.ring.write() = Arc::new(ring);
         self.cache.write().clear();
+        self.subject_cache.write().clear();
         Ok(())
     }
 
@@ -358,7 +409,7 @@ impl Tokens {
     }
 
     /// Sign claims with the current key (`typ: at+jwt`, `kid` set).
-    pub fn sign(&self, claims: &Claims) -> Result<String> {
+    pub fn sign<S: Serialize>(&self, claims: &Claims<S>) -> Result<String> {
         let ring = self.ring.read().clone();
         let key = &ring.current;
         let mut header = Header::new(key.alg.jwt());
@@ -367,22 +418,24 @@ impl Tokens {
         jsonwebtoken::encode(&header, claims, &key.enc).map_err(Error::internal)
     }
 
-    /// New claims for a session, valid from now for the access TTL (capped at `session_end`).
+    /// New claims for a session, valid from now for the access TTL (capped at
+    /// `session_end`); `sub_kind` is left unset (an account's token).
     #[allow(clippy::too_many_arguments)]
-    pub fn claims(
+    pub fn claims<S>(
         &self,
-        sub: AccountId,
+        sub: S,
         sid: SessionId,
         scopes: &[String],
         fresh: bool,
         amr: &[String],
         session_end: OffsetDateTime,
-    ) -> Claims {
+    ) -> Claims<S> {
         let now = self.clock.now();
         let exp = (now + self.cfg.access_ttl).min(session_end);
         Claims {
             iss: self.cfg.issuer.clone(),
             sub,
+            sub_kind: None,
             aud: self.cfg.audience.clone(),
             iat: now.unix_timestamp(),
             nbf: now.unix_timestamp(),
@@ -396,21 +449,39 @@ impl Tokens {
         }
     }
 
-    /// Verify a token: header `alg` must equal the key's pinned algorithm, `kid`
-    /// must name a known key, the signature, `iss`, `aud`, `exp` and `nbf` must hold.
-    /// Session revocation is checked by the caller.
+    /// Verify an account's token: header `alg` must equal the key's pinned
+    /// algorithm, `kid` must name a known key, the signature, `iss`, `aud`,
+    /// `exp` and `nbf` must hold, and it must not be an app subject's token
+    /// (`sub_kind`). Session revocation is checked by the caller.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>> {
+        let claims = self.verify_in(&self.cache, token)?;
+        if claims.sub_kind.is_some() {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    /// [`Tokens::verify`] of any subject's token, an account's or an app
+    /// subject's, with `sub` as text (tell them apart by [`Claims::is_app`]).
+    pub fn verify_subject(&self, token: &str) -> Result<Arc<SubjectClaims>> {
+        self.verify_in(&self.subject_cache, token)
+    }
+
+    fn verify_in<S>(&self, cache: &RwLock<SigMap<S>>, token: &str) -> Result<Arc<Claims<S>>>
+    where
+        S: serde::de::DeserializeOwned,
+    {
         let now = self.clock.now().unix_timestamp();
         let leeway = self.cfg.leeway.whole_seconds();
         let key = sig_key(token);
-        if let Some((cached, c)) = self.cache.read().get(&key)
+        if let Some((cached, c)) = cache.read().get(&key)
             && **cached == *token
         {
             return check_times(c.clone(), now, leeway);
         }
-        let claims = Arc::new(self.verify_uncached(token)?);
+        let claims = Arc::new(self.verify_uncached::<S>(token)?);
         let checked = check_times(claims.clone(), now, leeway)?;
-        let mut cache = self.cache.write();
+        let mut cache = cache.write();
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
@@ -418,8 +489,11 @@ impl Tokens {
         Ok(checked)
     }
 
-    fn verify_uncached(&self, token: &str) -> Result<Claims> {
-        if token.len() > 8192 {
+    fn verify_uncached<S>(&self, token: &str) -> Result<Claims<S>>
+    where
+        S: serde::de::DeserializeOwned,
+    {
+        if token.len() > MAX_TOKEN_LEN {
             return Err(Error::InvalidToken);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
@@ -445,8 +519,8 @@ impl Tokens {
                 v.set_required_spec_claims(&["iss"]);
             }
         }
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &key.dec, &v).map_err(|_| Error::InvalidToken)?;
+        let data = jsonwebtoken::decode::<Claims<S>>(token, &key.dec, &v)
+            .map_err(|_| Error::InvalidToken)?;
         let claims = data.claims;
         if self.cfg.audience.is_none() && claims.aud.is_some() {
             return Err(Error::InvalidToken);
@@ -463,7 +537,7 @@ impl Tokens {
     }
 }
 
-fn check_times(c: Arc<Claims>, now: i64, leeway: i64) -> Result<Arc<Claims>> {
+fn check_times<S>(c: Arc<Claims<S>>, now: i64, leeway: i64) -> Result<Arc<Claims<S>>> {
     // Saturating: a signed token with an extreme `exp`/`nbf` must not overflow.
     if c.exp.saturating_add(leeway) <= now {
         return Err(Error::TokenExpired);

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 use warden_core::error::{Error, Result};
-use warden_core::model::{Account, normalize_email};
+use warden_core::model::{Account, AppSubject, normalize_email};
 use warden_core::store::Change;
 
 /// Column value of a timestamp: unix nanoseconds (UTC).
@@ -57,6 +57,19 @@ pub(crate) fn json_value(v: &serde_json::Value) -> Result<String, Error> {
 /// A JSON value from text.
 pub(crate) fn from_json_value(s: &str) -> Result<serde_json::Value, Error> {
     serde_json::from_str(s).map_err(Error::internal)
+}
+
+/// The app subject of a session as JSON text (`None` stays NULL).
+pub(crate) fn app_subject(v: Option<&AppSubject>) -> Result<Option<String>, Error> {
+    v.map(|a| serde_json::to_string(a).map_err(Error::internal))
+        .transpose()
+}
+
+/// The app subject of a session from JSON text (NULL is `None`).
+pub(crate) fn from_app_subject(s: Option<String>) -> Result<Option<AppSubject>, Error> {
+    s.as_deref()
+        .map(|s| serde_json::from_str(s).map_err(Error::internal))
+        .transpose()
 }
 
 /// A count column (non-negative) as `u32`.

@@ -2,7 +2,8 @@
 //! to domain values (the same on every database).
 
 use crate::codec::{
-    count, from_json_list, from_json_list_opt, from_json_value, from_ts, from_ts_opt,
+    count, from_app_subject, from_json_list, from_json_list_opt, from_json_value, from_ts,
+    from_ts_opt,
 };
 use crate::dialect::{Dialect, Record};
 use warden_core::error::{Error, Result};
@@ -24,7 +25,7 @@ pub(crate) use account_cols;
 macro_rules! session_cols {
     () => {
         "id, account_id, created_at, last_seen_at, expires_at, ip, user_agent, long_lived, \
-         amr, revoked_at, scopes"
+         amr, revoked_at, scopes, app"
     };
 }
 pub(crate) use session_cols;
@@ -100,6 +101,7 @@ pub(crate) fn session<D: Dialect>(row: &Record<D>) -> Result<Session> {
         amr: from_json_list(&row.get::<String>("amr")?)?,
         revoked_at: from_ts_opt(row.get("revoked_at")?)?,
         scopes: from_json_list_opt(row.get("scopes")?)?,
+        app: from_app_subject(row.get("app")?)?,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use crate::accounts::require_account;
 use crate::backend::{SqlBackend, finish_revoke, insert_audit, insert_feed, revoke_live};
-use crate::codec::{json_list, json_list_opt, ts, ts_opt};
+use crate::codec::{app_subject, json_list, json_list_opt, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rotation::Rotate;
 use crate::rows::{self, select, session_cols};
@@ -35,10 +35,11 @@ async fn insert_session<D: Dialect>(
 ) -> Result<()> {
     let amr = json_list(&session.amr)?;
     let scopes = json_list_opt(session.scopes.as_deref())?;
+    let app = app_subject(session.app.as_ref())?;
     tx.q(sql!(concat!(
         "INSERT INTO sessions (",
         session_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     )))
     .binds((
         session.id.0,
@@ -52,6 +53,7 @@ async fn insert_session<D: Dialect>(
         &amr,
         ts_opt(session.revoked_at)?,
         &scopes,
+        &app,
     ))
     .execute()
     .await?;
@@ -59,7 +61,9 @@ async fn insert_session<D: Dialect>(
     insert_audit(tx, audit).await
 }
 
-/// Lock an account row (`NotFound` when it does not exist).
+/// Lock the account row of a session's owner (`NotFound` when it does not
+/// exist). An app subject has no row: its session writers are serialized by
+/// the feed lock instead (see `create_session_capped`).
 async fn lock_account<D: Dialect>(tx: &mut Tx<D>, account: AccountId) -> Result<()> {
     let found = tx
         .q(sql!("SELECT 1 FROM accounts WHERE id = $1 {FOR UPDATE}"))
@@ -95,7 +99,9 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         audit: &AuditEvent,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        require_account(&mut tx, session.account_id).await?;
+        if !session.is_app() {
+            require_account(&mut tx, session.account_id).await?;
+        }
         insert_session(&mut tx, session, refresh_hash, audit).await?;
         tx.commit().await
     }
@@ -111,20 +117,26 @@ impl<D: Dialect> SessionStore for SqlBackend<D> {
         let max_live = i64::from(max_live.max(1));
         let (account, at) = (session.account_id, ts(session.created_at)?);
         // Under the limit: the account row lock serializes the logins of
-        // one account, so the count cannot go stale before the insert.
-        let mut tx = self.write().await?;
-        lock_account(&mut tx, account).await?;
-        let live = live_by_use(&mut tx, account, at).await?;
-        if (live.len() as i64) < max_live {
-            insert_session(&mut tx, session, refresh_hash, audit).await?;
-            tx.commit().await?;
-            return Ok(Vec::new());
+        // one account, so the count cannot go stale before the insert. An
+        // app subject has no row to lock: its sessions take the feed path
+        // at once, whose lock serializes them.
+        if !session.is_app() {
+            let mut tx = self.write().await?;
+            lock_account(&mut tx, account).await?;
+            let live = live_by_use(&mut tx, account, at).await?;
+            if (live.len() as i64) < max_live {
+                insert_session(&mut tx, session, refresh_hash, audit).await?;
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            // Over it: evictions append to the feed, so start again in a feed
+            // transaction (feed lock first, then the rows, as every feed writer).
+            tx.rollback().await?;
         }
-        // Over it: evictions append to the feed, so start again in a feed
-        // transaction (feed lock first, then the rows, as every feed writer).
-        tx.rollback().await?;
         let mut tx = self.feed_write().await?;
-        lock_account(&mut tx, account).await?;
+        if !session.is_app() {
+            lock_account(&mut tx, account).await?;
+        }
         let live = live_by_use(&mut tx, account, at).await?;
         let over = (live.len() as i64 + 1 - max_live).max(0) as usize;
         let ids: Vec<SessionId> = live.into_iter().take(over).collect();

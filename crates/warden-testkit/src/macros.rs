@@ -240,6 +240,8 @@ macro_rules! conformance_tests {
             check_api_key_widens_owner,
             check_login_skeletons,
             check_replace_password_hash,
+            check_app_sessions,
+            check_app_sessions_capped,
         ], [
             check_rotate_refresh_concurrent,
             check_create_session_capped_concurrent,
@@ -253,6 +255,7 @@ macro_rules! conformance_tests {
             check_last_sign_in_method_concurrent,
             check_login_skeleton_concurrent,
             check_replace_password_hash_concurrent,
+            check_app_sessions_capped_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

@@ -573,9 +573,10 @@ async fn oauth_complete(page: Page, headers: HeaderMap, Query(q): Query<OAuthDon
         return mfa_form(&page, StatusCode::OK, token, to.as_deref(), None);
     }
     let cookies = &page.ui.warden().http().cookies;
-    let claims = warden_axum::cookies::get(&headers, &cookies.access_name)
-        .ok_or(Error::Unauthenticated)
-        .and_then(|t| page.auth().sessions().authenticate(t));
+    let claims = match warden_axum::cookies::get(&headers, &cookies.access_name) {
+        Some(t) => page.auth().sessions().authenticate(t).await,
+        None => Err(Error::Unauthenticated),
+    };
     let claims = match claims {
         Ok(c) => c,
         Err(_) => {

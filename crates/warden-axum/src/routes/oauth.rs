@@ -137,14 +137,14 @@ pub async fn authorize(
     State(w): State<Warden>,
     Path(provider): Path<String>,
     Query(q): Query<AuthorizeQuery>,
-    parts: Parts,
+    mut parts: Parts,
 ) -> ApiResult {
     let config = w.http().oauth.as_ref().ok_or(Error::NotFound)?;
     let p = config.provider(&provider).ok_or(Error::NotFound)?.clone();
     let redirect_to = check_redirect(&config.redirect_allowlist, q.redirect_to.as_deref())?;
     let mut state = OAuthState::new(p.name(), p.uses_nonce(), redirect_to);
     if q.link == Some(true) {
-        state.link_account = Some(authenticate(&parts, &w)?.claims.sub);
+        state.link_account = Some(authenticate(&mut parts, &w).await?.claims.sub);
     }
     match config
         .start(w.auth(), &w.http().prefix, p.as_ref(), &state)

@@ -93,7 +93,7 @@ each_backend!(async fn extra_claims_go_into_access_tokens(backend) {
     assert_eq!(payload["sid"], res.body["session_id"]);
     assert_eq!(payload["sub"], id.to_string());
     // The token still verifies, and refresh keeps the claim.
-    let claims = w.auth().sessions().authenticate(token).unwrap();
+    let claims = w.auth().sessions().authenticate(token).await.unwrap();
     assert_eq!(claims.extra["tenant"], "t-carol");
     let refresh = res.body["refresh_token"].as_str().unwrap();
     let res = post_json(
@@ -154,4 +154,78 @@ each_backend!(async fn after_login_is_called_and_can_refuse(backend) {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     // The refused login left no live session.
     assert!(w.auth().sessions().list(mallory).await.unwrap().is_empty());
+});
+
+/// Counts its calls; refuses nothing.
+#[derive(Clone, Default)]
+struct Counting(Arc<AtomicUsize>);
+
+#[warden_axum::async_trait]
+impl warden_core::hooks::TokenDenylist for Counting {
+    async fn is_revoked(&self, _: &warden_core::token::SubjectClaims) -> warden_core::Result<bool> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(false)
+    }
+}
+
+// The denylist is asked once per request, however many token extractors
+// the handler has, for account and app-subject tokens; never without a token.
+each_backend!(async fn token_denylist_is_asked_once_per_request(backend) {
+    use axum::routing::get;
+    use warden_axum::{Claims, CurrentAccount, CurrentSubject, Fresh};
+    let (b, _clock) = builder(backend).await;
+    let calls = Counting::default();
+    let w = b.token_denylist(calls.clone()).build().await.unwrap();
+    async fn account_route(
+        _: Claims,
+        _: CurrentAccount,
+        _: Fresh<CurrentSubject>,
+        _: CurrentSubject,
+    ) -> &'static str {
+        "ok"
+    }
+    async fn subject_route(_: Fresh<CurrentSubject>, _: CurrentSubject) -> &'static str {
+        "ok"
+    }
+    let app: Router = Router::new()
+        .route("/account", get(account_route))
+        .route("/subject", get(subject_route))
+        .nest("/auth", w.router())
+        .with_state(w.clone());
+    account(&w, "dora", &[]).await;
+    let pair = login(&w, "dora").await;
+    let res = get_with(
+        &app,
+        "/account",
+        &[("authorization", &bearer(&pair.access_token))],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(calls.0.load(Ordering::SeqCst), 1);
+    let app_pair = w
+        .auth()
+        .app_tokens()
+        .issue(
+            warden_core::AppGrant::new("dora-in-the-app"),
+            &warden_core::model::ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let auth = bearer(&app_pair.access_token);
+    let res = get_with(&app, "/subject", &[("authorization", &auth)]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(calls.0.load(Ordering::SeqCst), 2);
+    // The account route refuses the app token before the list is asked.
+    let res = get_with(&app, "/account", &[("authorization", &auth)]).await;
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    assert_eq!(calls.0.load(Ordering::SeqCst), 2);
+    let res = get_with(&app, "/subject", &[]).await;
+    assert_eq!(
+        (res.status, res.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    assert_eq!(calls.0.load(Ordering::SeqCst), 2);
 });

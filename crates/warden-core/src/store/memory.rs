@@ -122,7 +122,7 @@ impl Inner {
         refresh_hash: &[u8; 32],
         audit: &AuditEvent,
     ) -> Result<()> {
-        if !self.accounts.contains_key(&session.account_id) {
+        if !session.is_app() && !self.accounts.contains_key(&session.account_id) {
             return Err(Error::NotFound);
         }
         self.sessions.insert(session.id, session.clone());
@@ -343,7 +343,7 @@ impl SessionStore for MemoryStore {
         evicted: &AuditEvent,
     ) -> Result<Vec<SessionId>> {
         let mut g = self.inner.lock();
-        if !g.accounts.contains_key(&session.account_id) {
+        if !session.is_app() && !g.accounts.contains_key(&session.account_id) {
             return Err(Error::NotFound);
         }
         let now = session.created_at;

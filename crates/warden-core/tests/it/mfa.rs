@@ -205,7 +205,12 @@ async fn enrol_then_login_with_totp() {
     // The next step's code works; the session says pwd + otp.
     e.clock.advance(Duration::seconds(30));
     let pair = e.finish(&token, &e.code(&secret, 0)).await.unwrap();
-    let claims = e.auth.sessions().authenticate(&pair.access_token).unwrap();
+    let claims = e
+        .auth
+        .sessions()
+        .authenticate(&pair.access_token)
+        .await
+        .unwrap();
     assert_eq!(claims.sub, e.id);
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     // The token is single use.
@@ -360,7 +365,12 @@ async fn recovery_codes_work_once() {
     let (_, codes) = e.enrol().await;
     let token = e.mfa_token().await;
     let pair = e.finish(&token, &codes[0].to_uppercase()).await.unwrap();
-    let claims = e.auth.sessions().authenticate(&pair.access_token).unwrap();
+    let claims = e
+        .auth
+        .sessions()
+        .authenticate(&pair.access_token)
+        .await
+        .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     assert_eq!(e.auth.mfa().recovery_codes_left(e.id).await.unwrap(), 9);
     let token = e.mfa_token().await;
@@ -460,6 +470,7 @@ async fn disable_needs_the_password_and_deletes_everything() {
         e.auth
             .sessions()
             .authenticate(&pair.access_token)
+            .await
             .unwrap()
             .amr,
         vec!["pwd".to_owned()]

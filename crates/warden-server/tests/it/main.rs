@@ -7,6 +7,7 @@
 mod common;
 
 mod api_keys;
+mod app_tokens;
 mod captcha;
 mod crash;
 mod email;

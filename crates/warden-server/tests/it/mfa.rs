@@ -315,7 +315,7 @@ each_backend!(async fn whole_login_flow(b) {
     assert_eq!(r.set_cookies(), 3, "access, refresh and CSRF cookies");
     assert_eq!(r.str("token_type"), "Bearer");
     let access = r.str("access_token");
-    let claims = app.warden.auth().sessions().authenticate(&access).unwrap();
+    let claims = app.warden.auth().sessions().authenticate(&access).await.unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     assert_eq!(claims.sub.to_string(), id);
     app.call("GET", "/auth/me", Some(&access), None)
@@ -336,6 +336,7 @@ each_backend!(async fn whole_login_flow(b) {
         .auth()
         .sessions()
         .authenticate(&r.str("access_token"))
+        .await
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
 
@@ -453,6 +454,7 @@ each_backend!(async fn recovery_code_reuse_refused(b) {
         .auth()
         .sessions()
         .authenticate(&r.str("access_token"))
+        .await
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned(), "otp".to_owned()]);
     let t = app.mfa_token("frank").await;
@@ -528,6 +530,7 @@ each_backend!(async fn delete_needs_the_password(b) {
         .auth()
         .sessions()
         .authenticate(&r.str("access_token"))
+        .await
         .unwrap();
     assert_eq!(claims.amr, vec!["pwd".to_owned()]);
     let account = warden_core::model::AccountId::parse(&id).unwrap();

@@ -155,7 +155,7 @@ impl RedisSessionStore {
         refresh_hash: &[u8; 32],
         max_live: u32,
     ) -> Result<Vec<SessionId>> {
-        if self.main.account_by_id(session.account_id).await?.is_none() {
+        if !session.is_app() && self.main.account_by_id(session.account_id).await?.is_none() {
             return Err(Error::NotFound);
         }
         let end = session

@@ -89,5 +89,100 @@ async fn sqlite_nul_text_is_never_a_server_error() {
     common::nul_text_is_never_a_server_error(&store).await;
 }
 
+/// Migration 0010 rebuilds `sessions` (SQLite cannot drop its foreign key to
+/// `accounts`): a database from before keeps its sessions and refresh tokens,
+/// the token → session cascade still holds, and the store reads them back.
+#[tokio::test]
+async fn migration_0010_keeps_sessions_and_their_tokens() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use std::str::FromStr;
+    use warden_core::model::{AccountId, SessionId};
+    use warden_core::store::{Rotation, SessionStore};
+
+    let db = TempDb::new();
+    let url = format!("sqlite://{}?mode=rwc", db.0.display());
+    let opts = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .foreign_keys(true);
+    let pool = SqlitePool::connect_with(opts).await.unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(dir))
+        .await
+        .unwrap();
+    let older: Vec<_> = (before.migrations.iter())
+        .filter(|m| m.version < 10)
+        .cloned()
+        .collect();
+    assert_eq!(older.len(), 9);
+    before.migrations = older.into();
+    before.run(&pool).await.unwrap();
+    let (account, sid) = (AccountId::new(), SessionId::new());
+    let far = 4_000_000_000_000_000_000_i64; // nanoseconds, year 2096
+    sqlx::query(
+        "INSERT INTO accounts (id, login, login_key, email_verified, active, blocked, \
+         mfa_enabled, scopes, properties, password_changed_at, created_at, updated_at) \
+         VALUES (?, 'old', 'old', 0, 1, 0, 0, '[]', '{}', 1, 1, 1)",
+    )
+    .bind(account.0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (id, account_id, created_at, last_seen_at, expires_at, \
+         long_lived, amr, scopes) VALUES (?, ?, 1, 1, ?, 0, '[\"pwd\"]', '[\"read\"]')",
+    )
+    .bind(sid.0)
+    .bind(account.0)
+    .bind(far)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (old_hash, new_hash) = ([7u8; 32], [8u8; 32]);
+    sqlx::query("INSERT INTO refresh_tokens (hash, session_id, used_at) VALUES (?, ?, NULL)")
+        .bind(&old_hash[..])
+        .bind(sid.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // Connecting runs 0010; the session and its token survive it.
+    let store = SqlStore::connect(&url).await.unwrap();
+    let s = store.session(sid).await.unwrap().expect("kept");
+    assert_eq!((s.account_id, s.app.clone()), (account, None));
+    assert_eq!(s.scopes, Some(vec!["read".to_owned()]));
+    let now = time::OffsetDateTime::now_utc();
+    let r = store
+        .rotate_refresh(&old_hash, &new_hash, now, None, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, Rotation::Rotated(ref x) if x.id == sid),
+        "{r:?}"
+    );
+    // refresh_tokens still refers to the new sessions table, with the cascade.
+    let parent: String =
+        sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list('refresh_tokens')")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(parent, "sessions");
+    let fks: i64 = sqlx::query_scalar("SELECT count(*) FROM pragma_foreign_key_list('sessions')")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fks, 0, "sessions no longer refer to accounts");
+    sqlx::query("DELETE FROM sessions WHERE id = ?")
+        .bind(sid.0)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM refresh_tokens")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the tokens went with their session");
+}
+
 // One test per conformance check, each on a fresh in-memory database.
 warden_testkit::conformance_tests!(sqlite);

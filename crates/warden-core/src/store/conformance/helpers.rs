@@ -90,6 +90,7 @@ pub(super) fn session(
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
         revoked_at: None,
         scopes: None,
+        app: None,
     }
 }
 

@@ -87,6 +87,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_login_skeleton_concurrent(&store).await;
     check_replace_password_hash(s).await;
     check_replace_password_hash_concurrent(&store).await;
+    check_app_sessions(s).await;
+    check_app_sessions_capped(s).await;
+    check_app_sessions_capped_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -109,6 +112,8 @@ mod session_cap;
 pub use session_cap::*;
 mod password_hashes;
 pub use password_hashes::*;
+mod app_sessions;
+pub use app_sessions::*;
 
 mod accounts;
 mod counters;
