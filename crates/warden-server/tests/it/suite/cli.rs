@@ -44,6 +44,19 @@ pub(super) fn run(db: &TempDb, args: &[&str]) -> Output {
     warden(db).args(args).output().unwrap()
 }
 
+/// `warden ARGS` with `input` on its standard input.
+pub(super) fn run_with_stdin(db: &TempDb, args: &[&str], input: &[u8]) -> Output {
+    let mut child = warden(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[track_caller]
 pub(super) fn ok(db: &TempDb, args: &[&str]) -> String {
     let out = run(db, args);
@@ -233,20 +246,11 @@ fn cli_manages_service_accounts_and_their_keys() {
 #[test]
 fn cli_reads_the_password_from_stdin() {
     let db = TempDb::new();
-    let mut child = warden(&db)
-        .args(["account", "create", "dave", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"password from stdin\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &db,
+        &["account", "create", "dave", "--password-stdin"],
+        b"password from stdin\n",
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -1,11 +1,9 @@
 //! `warden account import`: the CLI function on every backend, and the real
 //! binary on SQLite.
 
-use super::cli::{TempDb, ok, run, warden};
+use super::cli::{TempDb, ok, run, run_with_stdin};
 use crate::common::*;
 use serde_json::json;
-use std::io::Write;
-use std::process::Stdio;
 use warden_core::model::{AccountId, ClientInfo};
 use warden_server::import::{ImportSummary, import_accounts};
 
@@ -153,21 +151,12 @@ fn the_binary_imports_a_file_and_reports_lines() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 line(s) not imported"));
 
     // Standard input, with `-`.
-    let mut child = warden(&db)
-        .args(["account", "import", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let line = json!({"login": "imported-dan", "password_hash": hash_of("pbkdf2-sha256")});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{line}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &db,
+        &["account", "import", "-"],
+        format!("{line}\n").as_bytes(),
+    );
     assert!(
         out.status.success(),
         "{}",
