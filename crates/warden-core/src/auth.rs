@@ -16,6 +16,7 @@ use crate::mail::{MailRenderer, MailSetup, Mailer};
 use crate::mail_tokens::MailTokens;
 use crate::mfa_flow::Mfa;
 use crate::oauth::Identities;
+use crate::organizations::Organizations;
 use crate::passkey::Passkeys;
 use crate::password::Hasher;
 use crate::sessions::Sessions;
@@ -42,6 +43,7 @@ struct Inner {
     passkeys: Passkeys,
     identities: Identities,
     app_tokens: AppTokens,
+    organizations: Organizations,
 }
 
 /// The Warden engine. Cheap to clone; share one per process. Its
@@ -141,6 +143,7 @@ impl Auth {
             identities: store.clone(),
             audit: store.clone(),
             keys: store.clone(),
+            orgs: store.clone(),
             shared: shared.clone(),
             revoked: revoked.clone(),
             accounts: cache.clone(),
@@ -169,6 +172,7 @@ impl Auth {
             revoked,
             accounts: accounts.clone(),
             upkeep: upkeep.clone(),
+            orgs: store.clone(),
         };
         let mfa = Mfa {
             store: store.clone(),
@@ -191,6 +195,15 @@ impl Auth {
             account_store: store.clone(),
             shared: shared.clone(),
             accounts: accounts.clone(),
+            mail: mail.clone(),
+        };
+        let organizations = Organizations {
+            store: store.clone(),
+            counters: store.clone(),
+            shared: shared.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            upkeep: upkeep.clone(),
             mail: mail.clone(),
         };
         let passkeys = Passkeys {
@@ -227,6 +240,7 @@ impl Auth {
                 passkeys,
                 identities,
                 app_tokens,
+                organizations,
             }),
         };
         auth.inner.upkeep.sync().await?;
@@ -266,6 +280,11 @@ impl Auth {
     /// External identities (OAuth / OpenID Connect sign-in and linking).
     pub fn identities(&self) -> &Identities {
         &self.inner.identities
+    }
+    /// Organizations: members with roles, custom roles, invitations, and
+    /// the organization a session acts for.
+    pub fn organizations(&self) -> &Organizations {
+        &self.inner.organizations
     }
     /// Feed sync, housekeeping and key reloads.
     pub fn upkeep(&self) -> &Upkeep {

@@ -84,6 +84,14 @@ pub struct Settings {
     /// `POST /register` also signs the new account in (false). Never when
     /// `require_verified_email` is set.
     pub register_signs_in: bool,
+    /// The claim of an access token that carries the permissions of the
+    /// member's role in the active organization (`org_permissions`).
+    pub org_permissions_claim: String,
+    /// Invitations an organization may send before it waits
+    /// `invitation_window` (20).
+    pub invitation_sends: u32,
+    /// The wait after `invitation_sends` invitations (1 hour).
+    pub invitation_window: Duration,
 }
 
 impl Default for Settings {
@@ -121,6 +129,9 @@ impl Default for Settings {
             webauthn: None,
             max_sessions_per_account: 0,
             register_signs_in: false,
+            org_permissions_claim: "org_permissions".to_owned(),
+            invitation_sends: 20,
+            invitation_window: Duration::hours(1),
         }
     }
 }

@@ -31,6 +31,7 @@ struct Inner {
     identities: Vec<Identity>,
     oauth_states: HashMap<[u8; 32], (String, OffsetDateTime)>,
     passkeys: Vec<Passkey>,
+    orgs: memory_organizations::OrgData,
 }
 
 struct OneTimeRow {
@@ -293,6 +294,7 @@ impl AccountStore for MemoryStore {
         g.mfa_challenges.retain(|_, c| c.account_id != id);
         g.one_time.retain(|_, t| t.account_id != id);
         g.identities.retain(|i| i.account_id != id);
+        g.orgs.members.retain(|(_, a), _| *a != id);
         g.push_feed(Change::AccountChanged(id), now);
         g.audit.push(audit.clone());
         Ok(true)
@@ -660,3 +662,6 @@ mod memory_passkeys;
 
 #[path = "memory_mfa.rs"]
 mod memory_mfa;
+
+#[path = "memory_organizations.rs"]
+mod memory_organizations;

@@ -30,6 +30,11 @@ mod identities;
 pub use identities::{Identity, IdentityStore};
 mod passkeys;
 pub use passkeys::{Passkey, PasskeyStore};
+mod organizations;
+pub use organizations::{
+    ActiveOrganization, BUILTIN_ROLES, Invitation, InvitationState, Membership, OrgRole,
+    Organization, OrganizationStore, is_builtin_role,
+};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -65,6 +70,10 @@ pub enum Change {
     AccountChanged(AccountId),
     /// An API key (of an account) was revoked.
     ApiKeyRevoked(crate::model::ApiKeyId, AccountId),
+    /// The organization claims of a session (of the account) are stale: its
+    /// access tokens with organization claims of an older
+    /// [`ActiveOrganization::epoch`] are refused.
+    OrgClaimsRevoked(SessionId, AccountId),
 }
 
 /// A change feed entry with its sequence number.
@@ -352,6 +361,7 @@ pub trait Store:
     + OneTimeTokenStore
     + IdentityStore
     + PasskeyStore
+    + OrganizationStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -90,6 +90,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_app_sessions(s).await;
     check_app_sessions_capped(s).await;
     check_app_sessions_capped_concurrent(&store).await;
+    check_organizations(s).await;
+    check_org_members_and_roles(s).await;
+    check_org_invitations(s).await;
+    check_org_sessions(s).await;
+    check_last_owner_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -114,6 +119,8 @@ mod password_hashes;
 pub use password_hashes::*;
 mod app_sessions;
 pub use app_sessions::*;
+mod organizations;
+pub use organizations::*;
 
 mod accounts;
 mod counters;
