@@ -487,7 +487,7 @@ mod tests {
             assert_eq!(p.retry_after, *retry_after, "{e:?}");
             assert_eq!(p.www_authenticate, *challenge, "{e:?}");
         }
-        assert_eq!(rows.len(), 30);
+        assert_eq!(rows.len(), 34);
     }
 
     #[test]
