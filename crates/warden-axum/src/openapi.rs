@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth, passkeys, service_accounts};
+use crate::routes::{
+    admin, api_keys, auth, dto, email, mfa, oauth, org_extra, organizations, passkeys,
+    service_accounts,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -47,10 +50,15 @@ impl Modify for Security {
         passkeys::login_begin, passkeys::login_finish, passkeys::list, passkeys::rename, passkeys::delete,
         passkeys::admin_list, passkeys::admin_delete,
         service_accounts::create_service_account, service_accounts::create_api_key, service_accounts::renew_api_key,
+        organizations::create, organizations::mine, organizations::get, organizations::patch, organizations::delete,
+        organizations::members, organizations::set_role, organizations::remove, organizations::activate,
+        org_extra::invite, org_extra::invitations, org_extra::revoke_invitation, org_extra::accept, org_extra::decline,
+        org_extra::roles, org_extra::create_role, org_extra::update_role, org_extra::delete_role,
+        org_extra::admin_list, org_extra::admin_get, org_extra::admin_delete, org_extra::admin_members,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"), (name = "organizations"))
 )]
 struct ApiDoc;
 
