@@ -108,3 +108,27 @@ each_backend!(
         assert!(after.claims().get("org").is_none());
     }
 );
+
+each_backend!(
+    async fn a_role_change_reaches_the_other_node(b) {
+        let app = org_app(b).await;
+        // A second node on the same store: its own caches and revocation set.
+        let other = app_on(app.cfg.clone(), app.store.clone()).await;
+        let alice = app.user().await;
+        let bob = verified_user(&app).await;
+        let org = new_org(&app, &alice).await;
+        join(&app, &org, &alice, &bob, "admin").await;
+        let acting = Pair::from_resp(&app.post_empty(&format!("/auth/organizations/{org}/activate"), Some(&bob.pair.access)).await);
+        assert_eq!(other.me_status(&acting.access).await.0, 200);
+        patch(&app, &format!("/auth/organizations/{org}/members/{}", bob.id), json!({"role": "member"}), &alice.pair.access)
+            .await
+            .assert_status(200);
+        // The other node learns of it from the change feed (its next poll).
+        other.warden.auth().upkeep().sync().await.unwrap();
+        assert_eq!(other.me_status(&acting.access).await, (401, "invalid_token".to_owned()));
+        let renewed = Pair::from_resp(&other.refresh(&acting.refresh).await);
+        assert_eq!(renewed.claims()["org_role"], json!("member"));
+        assert_eq!(other.me_status(&renewed.access).await.0, 200);
+        assert_eq!(app.me_status(&renewed.access).await.0, 200);
+    }
+);
