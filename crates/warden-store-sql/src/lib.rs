@@ -55,6 +55,7 @@ mod mfa;
 mod misc;
 pub mod mysql;
 mod one_time;
+mod org_rows;
 mod organizations;
 mod passkeys;
 pub mod postgres;

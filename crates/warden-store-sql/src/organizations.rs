@@ -7,8 +7,9 @@
 //! `OrgClaimsRevoked` entry per session.
 
 use crate::backend::{SqlBackend, insert_audit, insert_feed};
-use crate::codec::{from_json_list, from_json_value, from_ts, json_list, json_value, ts};
+use crate::codec::{json_list, json_value, ts};
 use crate::dialect::{Dialect, Record, Tx};
+use crate::org_rows::{invitation_row, member_row, org_row, role_row};
 use crate::sql::sql;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -19,49 +20,6 @@ use warden_core::store::{
     ActiveOrganization, Change, Invitation, InvitationState, Membership, OrgRole, Organization,
     OrganizationStore, is_builtin_role,
 };
-
-fn org_row<D: Dialect>(row: &Record<D>) -> Result<Organization> {
-    Ok(Organization {
-        id: row.get("id")?,
-        slug: row.get("slug")?,
-        name: row.get("name")?,
-        properties: from_json_value(&row.get::<String>("properties")?)?,
-        created_at: from_ts(row.get("created_at")?)?,
-    })
-}
-
-fn member_row<D: Dialect>(row: &Record<D>) -> Result<Membership> {
-    Ok(Membership {
-        organization: row.get("organization_id")?,
-        account_id: AccountId(row.get("account_id")?),
-        login: row.get("login")?,
-        role: row.get("role")?,
-        joined_at: from_ts(row.get("joined_at")?)?,
-    })
-}
-
-fn role_row<D: Dialect>(row: &Record<D>) -> Result<OrgRole> {
-    Ok(OrgRole {
-        name: row.get("name")?,
-        permissions: from_json_list(&row.get::<String>("permissions")?)?,
-        builtin: false,
-    })
-}
-
-fn invitation_row<D: Dialect>(row: &Record<D>) -> Result<Invitation> {
-    let state: String = row.get("state")?;
-    Ok(Invitation {
-        id: row.get("id")?,
-        organization: row.get("organization_id")?,
-        email: row.get("email")?,
-        role: row.get("role")?,
-        inviter: AccountId(row.get("inviter")?),
-        state: InvitationState::parse(&state)
-            .ok_or_else(|| Error::Internal(format!("bad invitation state {state:?}")))?,
-        created_at: from_ts(row.get("created_at")?)?,
-        expires_at: from_ts(row.get("expires_at")?)?,
-    })
-}
 
 macro_rules! org_cols {
     () => {

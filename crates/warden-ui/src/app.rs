@@ -2,7 +2,7 @@
 //! assets, Content-Security-Policy, cookie key and router.
 
 use crate::{
-    CSS, JS, KEY_SETTING, SESSION_COOKIE, UiConfig, account, admin, guard, passkeys, public,
+    CSS, JS, KEY_SETTING, SESSION_COOKIE, UiConfig, account, admin, guard, orgs, passkeys, public,
     templates,
 };
 use axum::Router;
@@ -111,6 +111,7 @@ impl Ui {
             .merge(public::limited_routes())
             .merge(passkeys::limited_routes())
             .merge(account::limited_routes())
+            .merge(orgs::limited_routes())
             .route_layer(middleware::from_fn_with_state(
                 self.0.warden.clone(),
                 warden_axum::rate_limited,
@@ -122,6 +123,7 @@ impl Ui {
             .merge(account::routes())
             .merge(admin::routes())
             .merge(passkeys::routes())
+            .merge(orgs::routes())
             .merge(limited)
             .fallback(not_found)
             .method_not_allowed_fallback(warden_axum::error::method_not_allowed)

@@ -28,6 +28,7 @@
 
 pub mod account;
 pub mod admin;
+mod orgs;
 pub mod passkeys;
 pub mod public;
 

@@ -378,6 +378,36 @@ impl Organizations {
             .await
     }
 
+    /// Make session `sid` of `account` act for the organization
+    /// `reference` (id or slug), or for none (`None`): what the hosted
+    /// pages' switcher does. Its next tokens carry the organization.
+    pub async fn act_for(
+        &self,
+        sid: crate::model::SessionId,
+        account: AccountId,
+        reference: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<Option<Uuid>> {
+        match reference {
+            Some(r) => Ok(Some(self.set_active(sid, account, r, client).await?)),
+            None => {
+                self.store
+                    .set_active_organization(sid, account, None)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The organization session `sid` acts for, if any.
+    pub async fn active(&self, sid: crate::model::SessionId) -> Result<Option<Uuid>> {
+        Ok(self
+            .store
+            .active_organization(sid)
+            .await?
+            .and_then(|a| a.organization))
+    }
+
     /// Record that session `sid` of `account` acts for the organization
     /// `reference` (id or slug).
     pub(crate) async fn set_active(

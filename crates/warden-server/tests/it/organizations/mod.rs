@@ -12,6 +12,7 @@ mod claims;
 mod invitations;
 mod members;
 mod orgs;
+mod pages;
 
 /// An app with a dev outbox folder (removed on drop).
 struct OrgApp {
