@@ -137,3 +137,25 @@ each_backend!(
         app.get("/auth/admin/organizations", Some(&alice.pair.access)).await.assert_problem(403, "forbidden");
     }
 );
+
+each_backend!(
+    [memory]
+    async fn openapi_documents_the_organization_routes(b) {
+        let app = org_app(b).await;
+        let doc = app.get("/openapi.json", None).await.json();
+        for path in [
+            "/auth/organizations",
+            "/auth/organizations/{id}",
+            "/auth/organizations/{id}/members/{account_id}",
+            "/auth/organizations/{id}/invitations/{iid}",
+            "/auth/organizations/{id}/roles/{name}",
+            "/auth/organizations/{id}/activate",
+            "/auth/invitations/accept",
+            "/auth/invitations/decline",
+            "/auth/admin/organizations",
+            "/auth/admin/organizations/{id}/members",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+        }
+    }
+);
