@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
 
+mod cli;
 mod clients;
 mod errors;
 mod flow;
