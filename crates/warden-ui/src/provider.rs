@@ -17,6 +17,7 @@ use warden_core::provider::is_oidc_scope;
 /// Built-in templates of these pages.
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("consent.html", include_str!("../templates/consent.html")),
+    ("continue.html", include_str!("../templates/continue.html")),
     (
         "signed_out.html",
         include_str!("../templates/signed_out.html"),
@@ -44,12 +45,27 @@ pub fn pages(cfg: &crate::UiConfig) -> warden_axum::ProviderPages {
 #[serde(default)]
 struct Marker {
     login_after: Option<i64>,
+    resume: Option<String>,
 }
 
-fn parse(query: &str) -> (AuthorizeRequest, Option<i64>) {
+fn parse(query: &str) -> (AuthorizeRequest, Marker) {
     let req = serde_urlencoded::from_str(query).unwrap_or_default();
     let marker: Marker = serde_urlencoded::from_str(query).unwrap_or_default();
-    (req, marker.login_after)
+    (req, marker)
+}
+
+/// Send the browser on to the client. After a form post (the consent
+/// form, or the sign-in that led here: `resume`) this is a page that moves
+/// on by itself: a redirect would be checked against the `form-action` of
+/// the page that posted, which names only Warden and allow-listed apps.
+fn to_client(page: &Page, location: &str, client: &str, after_post: bool) -> Response {
+    if !after_post {
+        return see_other(location);
+    }
+    page.render(
+        "continue.html",
+        minijinja::context! { to => location, client => client },
+    )
 }
 
 /// What the check of a request answers when it fails.
@@ -76,7 +92,7 @@ fn describe(scope: &str) -> String {
 
 async fn authorize(page: Page, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
-    let (req, login_after) = parse(&query);
+    let (req, marker) = parse(&query);
     let provider = page.auth().provider().clone();
     let checked = match provider.check_authorize(&req).await {
         Ok(c) => c,
@@ -86,17 +102,21 @@ async fn authorize(page: Page, RawQuery(query): RawQuery) -> Response {
         .signed
         .as_ref()
         .map(|s| (s.account.as_ref(), &s.session));
-    let next = match provider.next_step(&checked, signed, login_after).await {
+    let next = match provider
+        .next_step(&checked, signed, marker.login_after)
+        .await
+    {
         Ok(n) => n,
         Err(e) => return page.error(&e),
     };
+    let after_post = marker.resume.is_some();
     if let Some(location) = provider.interaction_required(&checked, &next) {
-        return see_other(&location);
+        return to_client(&page, &location, &checked.client.name, after_post);
     }
     match next {
         Next::SignIn => sign_in_first(&page, &checked, &query).await,
         Next::Consent => consent_page(&page, &checked, &query),
-        Next::Grant => grant(&page, &checked, false).await,
+        Next::Grant => grant(&page, &checked, false, after_post).await,
     }
 }
 
@@ -105,6 +125,9 @@ async fn authorize(page: Page, RawQuery(query): RawQuery) -> Response {
 /// first, and the way back says after when a sign-in counts.
 async fn sign_in_first(page: &Page, checked: &Checked, query: &str) -> Response {
     let mut back = format!("{}?{query}", page.ui.url("/oauth2/authorize"));
+    if !query.split('&').any(|p| p.starts_with("resume=")) {
+        back.push_str("&resume=1");
+    }
     if page.signed.is_some() || checked.prompt_login {
         let now = page.auth().now().unix_timestamp();
         back = format!("{back}&login_after={now}");
@@ -152,7 +175,7 @@ fn consent_page(page: &Page, checked: &Checked, query: &str) -> Response {
     )
 }
 
-async fn grant(page: &Page, checked: &Checked, consented: bool) -> Response {
+async fn grant(page: &Page, checked: &Checked, consented: bool, after_post: bool) -> Response {
     let Some(signed) = &page.signed else {
         return page.error(&warden_core::Error::Unauthenticated);
     };
@@ -166,7 +189,7 @@ async fn grant(page: &Page, checked: &Checked, consented: bool) -> Response {
         )
         .await
     {
-        Ok(location) => see_other(&location),
+        Ok(location) => to_client(page, &location, &checked.client.name, after_post),
         Err(e) => page.error(&e),
     }
 }
@@ -188,9 +211,10 @@ async fn consent(member: Member, UiForm(f): UiForm<ConsentForm>) -> Response {
         Err(e) => return refused(&page, e),
     };
     if f.decision != "allow" {
-        return see_other(&provider.denied_location(&checked));
+        let location = provider.denied_location(&checked);
+        return to_client(&page, &location, &checked.client.name, true);
     }
-    grant(&page, &checked, true).await
+    grant(&page, &checked, true, true).await
 }
 
 #[derive(Deserialize, Default)]

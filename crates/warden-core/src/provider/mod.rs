@@ -81,7 +81,9 @@ impl OAuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Protocol { error, .. } => error,
-            Self::Engine(Error::Unavailable(_)) => "temporarily_unavailable",
+            Self::Engine(Error::Unavailable(_) | Error::TooManyAttempts { .. }) => {
+                "temporarily_unavailable"
+            }
             Self::Engine(_) => "server_error",
         }
     }

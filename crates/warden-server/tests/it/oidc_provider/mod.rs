@@ -84,6 +84,23 @@ pub fn query_of(location: &str) -> std::collections::HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
+/// Where a page sends the browser on to the client: the `Location` of a
+/// redirect, or the link of the page that moves on by itself after a form post.
+pub fn to_client(page: &Page) -> String {
+    if page.status.is_redirection() {
+        return page.location().unwrap().to_owned();
+    }
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains("http-equiv=\"refresh\""),
+        "{}",
+        page.html
+    );
+    let i = page.html.find("id=\"continue\"").expect("continue link");
+    let href = page.html[i..].split("href=\"").nth(1).unwrap();
+    crate::common::browser::unescape(href.split('"').next().unwrap())
+}
+
 /// Allow on the consent page just shown.
 pub async fn allow(b: &mut Browser, consent: &Page) -> Page {
     let request = consent.input("request").expect("consent form");
@@ -103,8 +120,7 @@ pub async fn code_for(b: &mut Browser, client: &str) -> String {
     } else {
         page
     };
-    assert_eq!(page.status, 303, "{}", page.html);
-    let loc = page.location().unwrap().to_owned();
+    let loc = to_client(&page);
     assert!(loc.starts_with(REDIRECT), "{loc}");
     let q = query_of(&loc);
     assert_eq!(q.get("state").map(String::as_str), Some("st-1"));
