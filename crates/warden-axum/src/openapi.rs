@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document of the routes.
 
 use crate::error::{FieldErrorBody, Problem};
-use crate::routes::{admin, api_keys, auth, dto, email, mfa, oauth, passkeys, service_accounts};
+use crate::routes::{
+    admin, api_keys, auth, dto, email, mfa, oauth, oauth_clients, passkeys, provider,
+    service_accounts,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -47,10 +50,12 @@ impl Modify for Security {
         passkeys::login_begin, passkeys::login_finish, passkeys::list, passkeys::rename, passkeys::delete,
         passkeys::admin_list, passkeys::admin_delete,
         service_accounts::create_service_account, service_accounts::create_api_key, service_accounts::renew_api_key,
+        oauth_clients::create, oauth_clients::list, oauth_clients::get, oauth_clients::patch, oauth_clients::delete,
+        oauth_clients::rotate_secret, provider::token, provider::userinfo, provider::introspect, provider::revoke,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"), (name = "oauth-provider"))
 )]
 struct ApiDoc;
 

@@ -18,6 +18,7 @@ use crate::mfa_flow::Mfa;
 use crate::oauth::Identities;
 use crate::passkey::Passkeys;
 use crate::password::Hasher;
+use crate::provider::Provider;
 use crate::sessions::Sessions;
 use crate::settings::Settings;
 use crate::shared::Shared;
@@ -42,6 +43,7 @@ struct Inner {
     passkeys: Passkeys,
     identities: Identities,
     app_tokens: AppTokens,
+    provider: Provider,
 }
 
 /// The Warden engine. Cheap to clone; share one per process. Its
@@ -139,6 +141,7 @@ impl Auth {
             mfa: store.clone(),
             one_time: store.clone(),
             identities: store.clone(),
+            provider: store.clone(),
             audit: store.clone(),
             keys: store.clone(),
             shared: shared.clone(),
@@ -213,6 +216,10 @@ impl Auth {
         let app_tokens = AppTokens {
             sessions: sessions.clone(),
         };
+        let provider = Provider {
+            store: store.clone(),
+            sessions: sessions.clone(),
+        };
         let auth = Self {
             inner: Arc::new(Inner {
                 store,
@@ -227,6 +234,7 @@ impl Auth {
                 passkeys,
                 identities,
                 app_tokens,
+                provider,
             }),
         };
         auth.inner.upkeep.sync().await?;
@@ -246,6 +254,11 @@ impl Auth {
     /// accounts): issue, verify, refresh, freshness, logout.
     pub fn app_tokens(&self) -> &AppTokens {
         &self.inner.app_tokens
+    }
+    /// Warden as an OpenID Provider for other apps: OAuth clients, the
+    /// code flow, the token endpoint, userinfo, introspection, revocation.
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
     }
     /// The second factor (TOTP, recovery codes, the MFA step of a login).
     pub fn mfa(&self) -> &Mfa {

@@ -242,10 +242,10 @@ pub fn app(cfg: &Config, warden: &Warden) -> Router {
         router = router.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc));
     }
     if cfg.ui {
-        router = router.merge(warden_ui::pages(
-            warden,
-            warden_ui::UiConfig::from_config(cfg),
-        ));
+        let ui = warden_ui::UiConfig::from_config(cfg);
+        // The OpenID Provider's authorization and logout endpoints are pages.
+        router = router.merge(warden.provider_router(warden_ui::provider::pages(&ui)));
+        router = router.merge(warden_ui::pages(warden, ui));
     }
     router
         .fallback(|| async { warden_axum::ApiError(Error::NotFound) })

@@ -18,6 +18,8 @@ use warden_core::{Auth, Error, NewAccount};
 use warden_server::config::Config;
 use warden_server::import::import_accounts;
 
+mod client_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "warden",
@@ -50,6 +52,9 @@ enum Command {
     /// Manage service accounts (no password; they act through API keys).
     #[command(subcommand)]
     ServiceAccount(ServiceAccountCmd),
+    /// Manage the OAuth clients of Warden's OpenID Provider.
+    #[command(subcommand)]
+    Client(client_cmd::ClientCmd),
     /// Time the configured Argon2id hash: prints the median of N hashes in ms
     /// (the bench uses it for the login bound: cores ÷ this).
     HashBench {
@@ -288,6 +293,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
         Command::Account(a) => {
             let auth = engine(&cfg, store).await?;
             account(a, &auth).await
+        }
+        Command::Client(c) => {
+            let auth = engine(&cfg, store).await?;
+            client_cmd::run(c, &auth).await
         }
         Command::Audit { account, limit } => {
             let auth = engine(&cfg, store).await?;

@@ -57,6 +57,7 @@ pub mod mysql;
 mod one_time;
 mod passkeys;
 pub mod postgres;
+mod provider;
 mod rotation;
 mod rows;
 mod sessions;

@@ -242,6 +242,9 @@ macro_rules! conformance_tests {
             check_replace_password_hash,
             check_app_sessions,
             check_app_sessions_capped,
+            check_oauth_clients,
+            check_auth_codes,
+            check_consents,
         ], [
             check_rotate_refresh_concurrent,
             check_create_session_capped_concurrent,
@@ -256,6 +259,7 @@ macro_rules! conformance_tests {
             check_login_skeleton_concurrent,
             check_replace_password_hash_concurrent,
             check_app_sessions_capped_concurrent,
+            check_auth_codes_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

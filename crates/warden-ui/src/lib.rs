@@ -29,6 +29,7 @@
 pub mod account;
 pub mod admin;
 pub mod passkeys;
+pub mod provider;
 pub mod public;
 
 mod app;

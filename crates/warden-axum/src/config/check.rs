@@ -251,6 +251,7 @@ impl Config {
             webauthn,
             max_sessions_per_account: self.max_sessions_per_account,
             register_signs_in: self.register_signs_in,
+            provider_issuer: self.public_url.trim_end_matches('/').to_owned(),
         })
     }
 

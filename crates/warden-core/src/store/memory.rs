@@ -31,6 +31,9 @@ struct Inner {
     identities: Vec<Identity>,
     oauth_states: HashMap<[u8; 32], (String, OffsetDateTime)>,
     passkeys: Vec<Passkey>,
+    oauth_clients: HashMap<String, OAuthClient>,
+    auth_codes: HashMap<[u8; 32], AuthCode>,
+    consents: HashMap<(AccountId, String), Consent>,
 }
 
 struct OneTimeRow {
@@ -276,6 +279,8 @@ impl AccountStore for MemoryStore {
             g.sessions.remove(sid);
         }
         g.tokens.retain(|_, t| !gone.contains(&t.session));
+        g.consents.retain(|(a, _), _| *a != id);
+        g.auth_codes.retain(|_, c| c.account_id != id);
         let keys: Vec<_> = g
             .api_keys
             .values()
@@ -660,3 +665,6 @@ mod memory_passkeys;
 
 #[path = "memory_mfa.rs"]
 mod memory_mfa;
+
+#[path = "memory_provider.rs"]
+mod memory_provider;

@@ -30,6 +30,8 @@ mod identities;
 pub use identities::{Identity, IdentityStore};
 mod passkeys;
 pub use passkeys::{Passkey, PasskeyStore};
+mod provider;
+pub use provider::{AuthCode, CodeGrant, CodeUse, Consent, OAuthClient, ProviderStore};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -352,6 +354,7 @@ pub trait Store:
     + OneTimeTokenStore
     + IdentityStore
     + PasskeyStore
+    + ProviderStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
