@@ -238,6 +238,14 @@ pub struct Config {
     /// `POST /register` also signs the new account in (tokens and cookies),
     /// except when `require_verified_email` is on.
     pub register_signs_in: bool,
+    /// The access-token claim with the permissions of the member's role in
+    /// the active organization (`org_permissions`).
+    pub org_permissions_claim: String,
+    /// Invitations an organization may send before it waits
+    /// `invitation_window` (20).
+    pub invitation_sends: u32,
+    /// The wait after `invitation_sends` invitations (`1h`).
+    pub invitation_window: Dur,
 }
 
 impl Default for Config {
@@ -324,6 +332,9 @@ impl Default for Config {
             oidc_providers: Vec::new(),
             max_sessions_per_account: s.max_sessions_per_account,
             register_signs_in: s.register_signs_in,
+            org_permissions_claim: s.org_permissions_claim.clone(),
+            invitation_sends: s.invitation_sends,
+            invitation_window: Dur(s.invitation_window),
         }
     }
 }
