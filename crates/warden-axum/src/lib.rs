@@ -51,6 +51,7 @@ pub mod oauth;
 pub mod openapi;
 mod org;
 mod routes;
+pub use routes::provider::ProviderPages;
 pub use routes::rate_limited;
 pub mod rules;
 pub mod session;
@@ -374,6 +375,18 @@ impl Warden {
         Warden: FromRef<S>,
     {
         routes::jwks_router()
+    }
+
+    /// The OpenID Provider's discovery documents
+    /// (`/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`),
+    /// to be merged at the root next to the hosted pages that serve its
+    /// authorization and logout endpoints at `pages`.
+    pub fn provider_router<S>(&self, pages: ProviderPages) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        Warden: FromRef<S>,
+    {
+        routes::provider_router(pages)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::oauth::Identities;
 use crate::organizations::Organizations;
 use crate::passkey::Passkeys;
 use crate::password::Hasher;
+use crate::provider::Provider;
 use crate::sessions::Sessions;
 use crate::settings::Settings;
 use crate::shared::Shared;
@@ -43,6 +44,7 @@ struct Inner {
     passkeys: Passkeys,
     identities: Identities,
     app_tokens: AppTokens,
+    provider: Provider,
     organizations: Organizations,
 }
 
@@ -141,6 +143,7 @@ impl Auth {
             mfa: store.clone(),
             one_time: store.clone(),
             identities: store.clone(),
+            provider: store.clone(),
             audit: store.clone(),
             keys: store.clone(),
             orgs: store.clone(),
@@ -226,6 +229,10 @@ impl Auth {
         let app_tokens = AppTokens {
             sessions: sessions.clone(),
         };
+        let provider = Provider {
+            store: store.clone(),
+            sessions: sessions.clone(),
+        };
         let auth = Self {
             inner: Arc::new(Inner {
                 store,
@@ -240,6 +247,7 @@ impl Auth {
                 passkeys,
                 identities,
                 app_tokens,
+                provider,
                 organizations,
             }),
         };
@@ -260,6 +268,11 @@ impl Auth {
     /// accounts): issue, verify, refresh, freshness, logout.
     pub fn app_tokens(&self) -> &AppTokens {
         &self.inner.app_tokens
+    }
+    /// Warden as an OpenID Provider for other apps: OAuth clients, the
+    /// code flow, the token endpoint, userinfo, introspection, revocation.
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
     }
     /// The second factor (TOTP, recovery codes, the MFA step of a login).
     pub fn mfa(&self) -> &Mfa {

@@ -233,6 +233,11 @@ pub struct Session {
     /// [`AccountId::of_app_subject`] of its subject and no account exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<AppSubject>,
+    /// Set for a session opened for an OAuth client of Warden's OpenID
+    /// Provider ([`crate::provider`]): the client's id. Its tokens go to
+    /// that client only, and deleting the client revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// Who an app subject's session belongs to, and the claims its tokens carry.

@@ -362,6 +362,7 @@ impl Sessions {
             revoked_at: None,
             scopes,
             app,
+            client_id: None,
         }
     }
 
@@ -464,7 +465,7 @@ impl Sessions {
     /// [`crate::app_tokens::AppTokens::refresh`].
     pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<TokenPair> {
         let (session, refresh) = self.rotate(refresh_token, REFRESH_PREFIX, client).await?;
-        if session.is_app() {
+        if session.is_app() || session.client_id.is_some() {
             return Err(Error::InvalidRefreshToken);
         }
         let account = match self.accounts.account(session.account_id).await {

@@ -84,6 +84,9 @@ pub struct Settings {
     /// `POST /register` also signs the new account in (false). Never when
     /// `require_verified_email` is set.
     pub register_signs_in: bool,
+    /// The issuer of Warden's OpenID Provider (`WARDEN_PUBLIC_URL`, no
+    /// trailing slash): the `iss` of ID tokens and client access tokens.
+    pub provider_issuer: String,
     /// The claim of an access token that carries the permissions of the
     /// member's role in the active organization (`org_permissions`).
     pub org_permissions_claim: String,
@@ -129,6 +132,7 @@ impl Default for Settings {
             webauthn: None,
             max_sessions_per_account: 0,
             register_signs_in: false,
+            provider_issuer: "http://127.0.0.1:8080".to_owned(),
             org_permissions_claim: "org_permissions".to_owned(),
             invitation_sends: 20,
             invitation_window: Duration::hours(1),

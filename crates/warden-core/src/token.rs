@@ -418,6 +418,16 @@ impl Tokens {
         jsonwebtoken::encode(&header, claims, &key.enc).map_err(Error::internal)
     }
 
+    /// The signing algorithm of the current key (its JOSE name).
+    pub fn current_alg(&self) -> SigningAlg {
+        self.ring.read().current.alg
+    }
+
+    /// The issuer (`iss`) of every token.
+    pub fn issuer(&self) -> &str {
+        &self.cfg.issuer
+    }
+
     /// New claims for a session, valid from now for the access TTL (capped at
     /// `session_end`); `sub_kind` is left unset (an account's token).
     #[allow(clippy::too_many_arguments)]
@@ -583,6 +593,9 @@ fn build_ring(
     };
     Ok(Ring { current, by_kid })
 }
+
+#[path = "token_provider.rs"]
+mod provider_tokens;
 
 #[cfg(test)]
 mod tests {

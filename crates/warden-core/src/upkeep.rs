@@ -22,6 +22,7 @@ pub struct Upkeep {
     pub(crate) mfa: Arc<dyn MfaStore>,
     pub(crate) one_time: Arc<dyn OneTimeTokenStore>,
     pub(crate) identities: Arc<dyn IdentityStore>,
+    pub(crate) provider: Arc<dyn crate::store::ProviderStore>,
     pub(crate) audit: Arc<dyn AuditStore>,
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) orgs: Arc<dyn crate::store::OrganizationStore>,
@@ -90,6 +91,11 @@ impl Upkeep {
         self.mfa.prune_mfa_challenges(now).await?;
         self.one_time.prune_one_time(now).await?;
         self.identities.prune_oauth_states(now).await?;
+        // Used codes stay a while, so that a code presented again still
+        // revokes the tokens issued from it.
+        self.provider
+            .prune_auth_codes(now - Duration::minutes(10))
+            .await?;
         let retention = s.audit_retention;
         if retention.is_positive() {
             self.audit.prune_audit(now - retention).await?;

@@ -18,6 +18,7 @@ use warden_core::{Auth, Error, NewAccount};
 use warden_server::config::Config;
 use warden_server::import::import_accounts;
 
+mod client_cmd;
 mod org_cli;
 
 #[derive(Parser)]
@@ -52,6 +53,9 @@ enum Command {
     /// Manage service accounts (no password; they act through API keys).
     #[command(subcommand)]
     ServiceAccount(ServiceAccountCmd),
+    /// Manage the OAuth clients of Warden's OpenID Provider.
+    #[command(subcommand)]
+    Client(client_cmd::ClientCmd),
     /// Manage organizations.
     #[command(subcommand)]
     Org(org_cli::OrgCmd),
@@ -293,6 +297,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
         Command::Account(a) => {
             let auth = engine(&cfg, store).await?;
             account(a, &auth).await
+        }
+        Command::Client(c) => {
+            let auth = engine(&cfg, store).await?;
+            client_cmd::run(c, &auth).await
         }
         Command::Org(o) => {
             let auth = engine(&cfg, store).await?;

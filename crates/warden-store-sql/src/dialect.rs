@@ -204,6 +204,7 @@ binds_tuple!(A B C E F G H I J);
 binds_tuple!(A B C E F G H I J K);
 binds_tuple!(A B C E F G H I J K L);
 binds_tuple!(A B C E F G H I J K L M);
+binds_tuple!(A B C E F G H I J K L M N);
 binds_tuple!(A B C E F G H I J K L M N O P);
 binds_tuple!(A B C E F G H I J K L M N O P Q);
 binds_tuple!(A B C E F G H I J K L M N O P Q R);

@@ -59,6 +59,7 @@ mod org_rows;
 mod organizations;
 mod passkeys;
 pub mod postgres;
+mod provider;
 mod rotation;
 mod rows;
 mod sessions;

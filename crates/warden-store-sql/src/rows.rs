@@ -25,7 +25,7 @@ pub(crate) use account_cols;
 macro_rules! session_cols {
     () => {
         "id, account_id, created_at, last_seen_at, expires_at, ip, user_agent, long_lived, \
-         amr, revoked_at, scopes, app"
+         amr, revoked_at, scopes, app, client_id"
     };
 }
 pub(crate) use session_cols;
@@ -102,6 +102,7 @@ pub(crate) fn session<D: Dialect>(row: &Record<D>) -> Result<Session> {
         revoked_at: from_ts_opt(row.get("revoked_at")?)?,
         scopes: from_json_list_opt(row.get("scopes")?)?,
         app: from_app_subject(row.get("app")?)?,
+        client_id: row.get("client_id")?,
     })
 }
 

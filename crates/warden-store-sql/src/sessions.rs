@@ -39,7 +39,7 @@ async fn insert_session<D: Dialect>(
     tx.q(sql!(concat!(
         "INSERT INTO sessions (",
         session_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )))
     .binds((
         session.id.0,
@@ -54,6 +54,7 @@ async fn insert_session<D: Dialect>(
         ts_opt(session.revoked_at)?,
         &scopes,
         &app,
+        &session.client_id,
     ))
     .execute()
     .await?;

@@ -242,6 +242,9 @@ macro_rules! conformance_tests {
             check_replace_password_hash,
             check_app_sessions,
             check_app_sessions_capped,
+            check_oauth_clients,
+            check_auth_codes,
+            check_consents,
             check_organizations,
             check_org_members_and_roles,
             check_org_invitations,
@@ -260,6 +263,7 @@ macro_rules! conformance_tests {
             check_login_skeleton_concurrent,
             check_replace_password_hash_concurrent,
             check_app_sessions_capped_concurrent,
+            check_auth_codes_concurrent,
             check_last_owner_concurrent,
         ]);
     };

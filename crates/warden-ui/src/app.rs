@@ -124,6 +124,7 @@ impl Ui {
             .merge(admin::routes())
             .merge(passkeys::routes())
             .merge(orgs::routes())
+            .merge(crate::provider::routes())
             .merge(limited)
             .fallback(not_found)
             .method_not_allowed_fallback(warden_axum::error::method_not_allowed)

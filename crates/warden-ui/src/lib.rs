@@ -30,6 +30,7 @@ pub mod account;
 pub mod admin;
 mod orgs;
 pub mod passkeys;
+pub mod provider;
 pub mod public;
 
 mod app;

@@ -72,6 +72,8 @@ async fn home(page: Page) -> Response {
 #[serde(default)]
 struct RedirectQuery {
     redirect_to: Option<String>,
+    /// A login to prefill (an OpenID client's `login_hint`).
+    login: Option<String>,
 }
 
 /// The configured external providers: `(name, display name, start URL)`.
@@ -134,7 +136,8 @@ async fn sign_in_page(page: Page, Query(q): Query<RedirectQuery>) -> Response {
     if page.signed.is_some() {
         return page.redirect(&page.after_sign_in(to.as_deref()), None);
     }
-    sign_in_form(&page, StatusCode::OK, "", to.as_deref(), false, None)
+    let login: String = q.login.unwrap_or_default().chars().take(64).collect();
+    sign_in_form(&page, StatusCode::OK, &login, to.as_deref(), false, None)
 }
 
 #[derive(Deserialize, Default)]

@@ -1,7 +1,7 @@
 //! The page templates: built in, each replaceable by a file of the same name
 //! in [`crate::UiConfig::template_dir`].
 
-use crate::{account, admin, orgs, passkeys, public};
+use crate::{account, admin, orgs, passkeys, provider, public};
 use std::path::Path;
 
 /// The built-in templates of every page module, by name.
@@ -12,6 +12,7 @@ fn builtin_templates() -> impl Iterator<Item = &'static (&'static str, &'static 
         .chain(admin::TEMPLATES)
         .chain(passkeys::TEMPLATES)
         .chain(orgs::TEMPLATES)
+        .chain(provider::TEMPLATES)
 }
 
 /// Compile the page templates: the built-in ones, each replaced by the file of

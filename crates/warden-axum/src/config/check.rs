@@ -263,6 +263,7 @@ impl Config {
             webauthn,
             max_sessions_per_account: self.max_sessions_per_account,
             register_signs_in: self.register_signs_in,
+            provider_issuer: self.public_url.trim_end_matches('/').to_owned(),
             org_permissions_claim: self.org_permissions_claim.clone(),
             invitation_sends: self.invitation_sends.max(1),
             invitation_window: self.invitation_window.0,

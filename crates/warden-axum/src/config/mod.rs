@@ -58,6 +58,9 @@ pub struct Config {
     /// for a pooled connection is bounded by the same time (at least 1 s;
     /// 10 s when 0).
     pub database_statement_timeout: Dur,
+    /// SQLite: `normal` (an answered write survives a crash of the process)
+    /// or `full` (it survives a power loss too; an fsync per commit).
+    pub sqlite_synchronous: String,
     /// Mount point of the auth routes.
     pub prefix: String,
     /// Shared secret for admin routes (`X-Admin-Secret`).
@@ -253,6 +256,7 @@ impl Default for Config {
             database_url: "sqlite://warden.db?mode=rwc".into(),
             database_pool_size: 10,
             database_statement_timeout: Dur(Duration::seconds(5)),
+            sqlite_synchronous: "normal".into(),
             prefix: "/auth".into(),
             admin_secret: None,
             secret: None,

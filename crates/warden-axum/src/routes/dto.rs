@@ -7,7 +7,7 @@ use uuid::Uuid;
 use warden_core::TokenPair;
 use warden_core::model::{Account, AccountKind, AuditEvent, Session};
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -218,6 +218,9 @@ pub struct SessionBody {
     pub long: bool,
     /// The session of the calling token.
     pub current: bool,
+    /// The OAuth client the session was opened for (OpenID Provider).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 impl SessionBody {
@@ -232,6 +235,7 @@ impl SessionBody {
             user_agent: s.user_agent.clone(),
             long: s.long,
             current,
+            client_id: s.client_id.clone(),
         }
     }
 }

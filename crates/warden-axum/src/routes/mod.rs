@@ -7,9 +7,11 @@ pub mod dto;
 pub mod email;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth_clients;
 pub mod org_extra;
 pub mod organizations;
 pub mod passkeys;
+pub mod provider;
 pub mod service_accounts;
 
 use crate::Warden;
@@ -30,10 +32,19 @@ pub async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next
     let ip = client_info(&parts, &warden)
         .ip
         .unwrap_or_else(|| "unknown".into());
+    if let Err(secs) = limit_key(&warden, &ip).await {
+        return problem(&Error::TooManyAttempts { retry_after: secs });
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Take one request of `key` from the rate limit (`rate_limit_per_minute`,
+/// shared through Redis when configured): the seconds to wait when over it.
+pub(crate) async fn limit_key(warden: &Warden, key: &str) -> Result<(), u64> {
     let now = warden.auth().now();
     let shared = match warden.shared_limiter() {
         Some(limit) => match limit
-            .check(&ip, now, warden.http().rate_limit_per_minute)
+            .check(key, now, warden.http().rate_limit_per_minute)
             .await
         {
             Ok(r) => Some(r),
@@ -46,13 +57,12 @@ pub async fn rate_limited(State(warden): State<Warden>, req: Request, next: Next
     };
     let checked = match shared {
         Some(r) => r,
-        None => warden.limiter().check(&ip, now),
+        None => warden.limiter().check(key, now),
     };
-    if let Err(secs) = checked {
+    if checked.is_err() {
         metrics::counter!("warden_rate_limited_total").increment(1);
-        return problem(&Error::TooManyAttempts { retry_after: secs });
     }
-    next.run(Request::from_parts(parts, body)).await
+    checked
 }
 
 /// Every response of the auth routes: `Cache-Control: no-store` unless the
@@ -95,6 +105,10 @@ where
         .route("/passkeys/signup/finish", post(passkeys::signup_finish))
         .route("/passkeys/login/begin", post(passkeys::login_begin))
         .route("/passkeys/login/finish", post(passkeys::login_finish))
+        // The OpenID Provider's endpoints that check a client secret.
+        .route("/oauth2/token", post(provider::token))
+        .route("/oauth2/introspect", post(provider::introspect))
+        .route("/oauth2/revoke", post(provider::revoke))
         // Invitation tokens are secrets too.
         .route("/invitations/accept", post(org_extra::accept))
         .route("/invitations/decline", post(org_extra::decline));
@@ -162,6 +176,24 @@ where
         .route(
             "/admin/service-accounts",
             post(service_accounts::create_service_account),
+        )
+        .route(
+            "/oauth2/userinfo",
+            get(provider::userinfo).post(provider::userinfo),
+        )
+        .route(
+            "/admin/oauth-clients",
+            get(oauth_clients::list).post(oauth_clients::create),
+        )
+        .route(
+            "/admin/oauth-clients/{id}",
+            get(oauth_clients::get)
+                .patch(oauth_clients::patch)
+                .delete(oauth_clients::delete),
+        )
+        .route(
+            "/admin/oauth-clients/{id}/secret",
+            post(oauth_clients::rotate_secret),
         );
     let open = open.merge(organization_routes());
     let open = if warden.auth().settings().otp_enabled {
@@ -237,6 +269,25 @@ where
 {
     Router::new()
         .route("/.well-known/jwks.json", get(auth::jwks))
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
+}
+
+/// The OpenID Provider's discovery documents, at the root.
+pub(crate) fn provider_router<S>(pages: provider::ProviderPages) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Warden: FromRef<S>,
+{
+    let (a, b) = (pages.clone(), pages);
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move |State(w): State<Warden>| provider::discovery(w, a.clone())),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(move |State(w): State<Warden>| provider::discovery(w, b.clone())),
+        )
         .method_not_allowed_fallback(crate::error::method_not_allowed)
 }
 

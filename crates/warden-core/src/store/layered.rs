@@ -301,6 +301,21 @@ forward! { PasskeyStore to base:
         async fn delete_passkey(&self, account: AccountId, id: uuid::Uuid, audit: &AuditEvent) -> Result<bool>;
 }
 
+forward! { ProviderStore to base:
+        async fn insert_oauth_client(&self, client: &OAuthClient, audit: &AuditEvent) -> Result<()>;
+        async fn oauth_client(&self, client_id: &str) -> Result<Option<OAuthClient>>;
+        async fn oauth_clients(&self) -> Result<Vec<OAuthClient>>;
+        async fn update_oauth_client(&self, client: &OAuthClient, audit: &AuditEvent) -> Result<bool>;
+        async fn delete_oauth_client(&self, client_id: &str, audit: &AuditEvent) -> Result<Option<Vec<AccountId>>>;
+        async fn insert_auth_code(&self, code: &AuthCode, audit: &AuditEvent) -> Result<()>;
+        async fn use_auth_code(&self, hash: &[u8; 32], session: SessionId, now: OffsetDateTime) -> Result<CodeUse>;
+        async fn put_consent(&self, consent: &Consent, audit: &AuditEvent) -> Result<()>;
+        async fn consent(&self, account: AccountId, client_id: &str) -> Result<Option<Consent>>;
+        async fn consents_of(&self, account: AccountId) -> Result<Vec<Consent>>;
+        async fn delete_consent(&self, account: AccountId, client_id: &str, audit: &AuditEvent) -> Result<bool>;
+        async fn prune_auth_codes(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
 forward! { OrganizationStore to base:
         async fn insert_organization(&self, org: &Organization, owner: AccountId, audit: &AuditEvent) -> Result<()>;
         async fn organization(&self, id: uuid::Uuid) -> Result<Option<Organization>>;

@@ -31,6 +31,9 @@ struct Inner {
     identities: Vec<Identity>,
     oauth_states: HashMap<[u8; 32], (String, OffsetDateTime)>,
     passkeys: Vec<Passkey>,
+    oauth_clients: HashMap<String, OAuthClient>,
+    auth_codes: HashMap<[u8; 32], AuthCode>,
+    consents: HashMap<(AccountId, String), Consent>,
     orgs: memory_organizations::OrgData,
 }
 
@@ -277,6 +280,8 @@ impl AccountStore for MemoryStore {
             g.sessions.remove(sid);
         }
         g.tokens.retain(|_, t| !gone.contains(&t.session));
+        g.consents.retain(|(a, _), _| *a != id);
+        g.auth_codes.retain(|_, c| c.account_id != id);
         let keys: Vec<_> = g
             .api_keys
             .values()
@@ -665,3 +670,5 @@ mod memory_mfa;
 
 #[path = "memory_organizations.rs"]
 mod memory_organizations;
+#[path = "memory_provider.rs"]
+mod memory_provider;

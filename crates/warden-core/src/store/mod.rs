@@ -30,6 +30,8 @@ mod identities;
 pub use identities::{Identity, IdentityStore};
 mod passkeys;
 pub use passkeys::{Passkey, PasskeyStore};
+mod provider;
+pub use provider::{AuthCode, CodeGrant, CodeUse, Consent, OAuthClient, ProviderStore};
 mod organizations;
 pub use organizations::{
     ActiveOrganization, BUILTIN_ROLES, Invitation, InvitationState, Membership, OrgRole,
@@ -361,6 +363,7 @@ pub trait Store:
     + OneTimeTokenStore
     + IdentityStore
     + PasskeyStore
+    + ProviderStore
     + OrganizationStore
 {
     /// Whether the backend answers (for `/readyz`).

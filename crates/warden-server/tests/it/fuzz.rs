@@ -111,6 +111,13 @@ fn fill_ids(path: &str) -> String {
 fn check(r: &Resp, what: &str) -> Result<(), TestCaseError> {
     let s = r.status.as_u16();
     prop_assert!(s < 500, "{what}: {s} {}", r.text());
+    if s >= 400 && what.contains("/oauth2/") {
+        // The OpenID Provider's client endpoints answer RFC 6749 §5.2 JSON.
+        let v: Value = serde_json::from_slice(&r.body)
+            .map_err(|e| TestCaseError::fail(format!("{what}: error is not JSON: {e}")))?;
+        prop_assert!(v["error"].is_string(), "{what}: {v}");
+        return Ok(());
+    }
     if s >= 400 {
         prop_assert_eq!(
             r.header("content-type"),

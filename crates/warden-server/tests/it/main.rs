@@ -14,6 +14,7 @@ mod email;
 mod fuzz;
 mod mfa;
 mod oauth;
+mod oidc_provider;
 mod organizations;
 mod redis_sessions;
 mod security;

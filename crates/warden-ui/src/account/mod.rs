@@ -89,6 +89,10 @@ pub(crate) fn routes() -> Router<Ui> {
         .route("/account/sessions", get(sessions))
         .route("/account/sessions/revoke-others", post(revoke_others))
         .route("/account/sessions/{id}/revoke", post(revoke_session))
+        .route(
+            "/account/consents/{client_id}/withdraw",
+            post(withdraw_consent),
+        )
         .route("/account/api-keys", get(api_keys).post(create_api_key))
         .route("/account/api-keys/{id}", get(api_key_usage))
         .route("/account/api-keys/{id}/revoke", post(revoke_api_key))

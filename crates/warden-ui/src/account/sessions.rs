@@ -7,12 +7,27 @@ pub(super) async fn sessions(Member { page, signed }: Member) -> Response {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
+    let consents = match page.auth().provider().consents(signed.account.id).await {
+        Ok(c) => c,
+        Err(e) => return page.error(&e),
+    };
+    let name_of = |id: &str| {
+        (consents.iter())
+            .find(|(_, c)| c.client_id == id)
+            .map(|(_, c)| c.name.clone())
+            .unwrap_or_else(|| "an application".to_owned())
+    };
     let rows: Vec<minijinja::Value> = list
         .iter()
         .map(|s| {
+            let device = match &s.client_id {
+                Some(c) => format!("Signed in to {}", name_of(c)),
+                None => device(s.user_agent.as_deref()),
+            };
             minijinja::context! {
                 id => s.id.to_string(),
-                device => device(s.user_agent.as_deref()),
+                device => device,
+                client => s.client_id.clone(),
                 user_agent => s.user_agent.clone(),
                 ip => s.ip.clone(),
                 created => when(s.created_at),
@@ -24,10 +39,39 @@ pub(super) async fn sessions(Member { page, signed }: Member) -> Response {
         })
         .collect();
     let others = list.iter().filter(|s| s.id != signed.session.id).count();
+    let apps: Vec<minijinja::Value> = (consents.iter())
+        .map(|(consent, client)| {
+            minijinja::context! {
+                client_id => client.client_id.clone(),
+                name => client.name.clone(),
+                scopes => consent.scopes.join(" "),
+                granted => when(consent.granted_at),
+                granted_iso => iso(consent.granted_at),
+            }
+        })
+        .collect();
     page.render(
         "account/sessions.html",
-        minijinja::context! { tab => "sessions", sessions => rows, others => others },
+        minijinja::context! { tab => "sessions", sessions => rows, others => others, apps => apps },
     )
+}
+
+/// Withdraw the consent to an application (its sessions of the account end).
+pub(super) async fn withdraw_consent(
+    Member { page, signed }: Member,
+    Path(client_id): Path<String>,
+) -> Response {
+    match (page.auth().provider())
+        .withdraw_consent(signed.account.id, &client_id, &page.client)
+        .await
+    {
+        Ok(()) => page.redirect(
+            &page.ui.url("/account/sessions"),
+            Some(Flash::notice("The application no longer has access.")),
+        ),
+        Err(Error::NotFound) => not_found(&page),
+        Err(e) => page.error(&e),
+    }
 }
 
 pub(super) async fn revoke_session(

@@ -91,6 +91,7 @@ pub(super) fn session(
         revoked_at: None,
         scopes: None,
         app: None,
+        client_id: None,
     }
 }
 

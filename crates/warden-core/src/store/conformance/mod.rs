@@ -90,6 +90,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_app_sessions(s).await;
     check_app_sessions_capped(s).await;
     check_app_sessions_capped_concurrent(&store).await;
+    check_oauth_clients(s).await;
+    check_auth_codes(s).await;
+    check_auth_codes_concurrent(&store).await;
+    check_consents(s).await;
     check_organizations(s).await;
     check_org_members_and_roles(s).await;
     check_org_invitations(s).await;
@@ -119,6 +123,8 @@ mod password_hashes;
 pub use password_hashes::*;
 mod app_sessions;
 pub use app_sessions::*;
+mod provider;
+pub use provider::*;
 mod organizations;
 pub use organizations::*;
 
