@@ -1,7 +1,8 @@
 //! Hosted pages for Warden under `/ui` (in the server: `WARDEN_UI_PATH`;
 //! off with `WARDEN_UI=false`):
 //! sign-in, sign-up, password reset, email verification, the account's
-//! self-service pages and the admin console.
+//! self-service pages, the organization pages (switcher, members, roles,
+//! invitations, the acceptance page) and the admin console.
 //!
 //! Server-rendered minijinja templates (built in; a file of the same name in
 //! `WARDEN_UI_TEMPLATE_DIR` replaces one), one stylesheet and one small script
