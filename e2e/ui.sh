@@ -32,13 +32,17 @@ if [ ! -d e2e/ui/node_modules/playwright-core ]; then
   (cd e2e/ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if [ "${UI_SKIP_BUILD:-}" = 1 ] && [ -x target/release/warden ]; then
+if [ -n "${UI_BIN:-}" ]; then
+  echo "ui.sh: UI_BIN: using $UI_BIN"
+  BIN=$UI_BIN
+elif [ "${UI_SKIP_BUILD:-}" = 1 ] && [ -x target/release/warden ]; then
   echo "ui.sh: UI_SKIP_BUILD=1: using the existing target/release/warden"
+  BIN=$root/target/release/warden
 else
   echo "ui.sh: cargo build --release -p warden-server"
   cargo build -q --release -p warden-server
+  BIN=$root/target/release/warden
 fi
-BIN=$root/target/release/warden
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -69,6 +73,9 @@ export WARDEN_COOKIE_SECURE=false
 export WARDEN_ARGON2_MEMORY_KIB=64 WARDEN_ARGON2_ITERATIONS=1
 export WARDEN_RATE_LIMIT_PER_MINUTE=0
 export WARDEN_OUTBOX_DIR="$dir/outbox"
+# The OpenID Provider scenario (provider.mjs) registers its clients through the admin API.
+admin_secret="ui-admin-secret-$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
+export WARDEN_ADMIN_SECRET="$admin_secret"
 export WARDEN_LOG_LEVEL=${WARDEN_LOG_LEVEL:-warn}
 unset WARDEN_CONFIG WARDEN_SMTP_URL
 
@@ -103,6 +110,9 @@ UI_BASE_URL="$B" UI_OUTBOX_DIR="$WARDEN_OUTBOX_DIR" \
   UI_SCREENSHOT_DIR="$root/target/ui-screenshots" \
   node e2e/ui/test.mjs
 rc=$?
+# Warden as an OpenID Provider: Node's openid-client as the relying party, the
+# sign-in (with TOTP) and consent pages in Chromium.
+UI_BASE_URL="$B" UI_ADMIN_SECRET="$admin_secret" node e2e/ui/provider.mjs || rc=1
 set -e
 echo "ui.sh: browser scenario took $(($(date +%s) - start)) s; screenshots in target/ui-screenshots/"
 if [ "$rc" != 0 ]; then

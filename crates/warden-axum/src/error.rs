@@ -112,6 +112,10 @@ pub fn http_parts(e: &Error) -> HttpParts {
         Error::EmailTaken => (S::CONFLICT, None, None),
         Error::IdentityTaken => (S::CONFLICT, None, None),
         Error::LastSignInMethod => (S::CONFLICT, None, None),
+        Error::SlugTaken => (S::CONFLICT, None, None),
+        Error::LastOwner => (S::CONFLICT, None, None),
+        Error::RoleInUse => (S::CONFLICT, None, None),
+        Error::RoleTaken => (S::CONFLICT, None, None),
         Error::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, None, None),
         Error::Validation(_) => (S::UNPROCESSABLE_ENTITY, None, None),
         Error::TooManyAttempts { retry_after } => (S::TOO_MANY_REQUESTS, Some(*retry_after), None),
@@ -423,6 +427,10 @@ mod tests {
                 None,
                 None,
             ),
+            (Error::SlugTaken, 409, "slug_taken", None, None),
+            (Error::LastOwner, 409, "last_owner", None, None),
+            (Error::RoleInUse, 409, "role_in_use", None, None),
+            (Error::RoleTaken, 409, "role_taken", None, None),
         ]
     }
 
@@ -460,6 +468,10 @@ mod tests {
             Error::MethodNotAllowed => 27,
             Error::Misconfigured(_) => 28,
             Error::Internal(_) => 29,
+            Error::SlugTaken => 30,
+            Error::LastOwner => 31,
+            Error::RoleInUse => 32,
+            Error::RoleTaken => 33,
         }
     }
 
@@ -475,7 +487,7 @@ mod tests {
             assert_eq!(p.retry_after, *retry_after, "{e:?}");
             assert_eq!(p.www_authenticate, *challenge, "{e:?}");
         }
-        assert_eq!(rows.len(), 30);
+        assert_eq!(rows.len(), 34);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub mod mail;
 pub mod method;
 pub mod oauth;
 pub mod openapi;
+mod org;
 mod routes;
 pub use routes::provider::ProviderPages;
 pub use routes::rate_limited;
@@ -65,6 +66,7 @@ pub use extract::{
 };
 pub use guard::{Claims, CurrentSession, Fresh, RequireScopes, RulePrincipal, ScopeList};
 pub use method::{AuthMethod, Identity};
+pub use org::{CurrentOrganization, PermissionList, RequireOrgPermission};
 pub use rules::{PathRules, Principals, Rule, RulesLayer, Strategy};
 pub use session::SessionConfig;
 pub use subject::CurrentSubject;
@@ -535,6 +537,16 @@ impl WardenBuilder {
         Fut: std::future::Future<Output = warden_core::Result<()>> + Send + 'static,
     {
         self.hooks = self.hooks.after_login(f);
+        self
+    }
+    /// Called after each invitation or membership change of an organization
+    /// (see [`Hooks::on_organization_event`]); an error is logged.
+    pub fn hook_organization_event<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(warden_core::hooks::OrgEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = warden_core::Result<()>> + Send + 'static,
+    {
+        self.hooks = self.hooks.on_organization_event(f);
         self
     }
     /// Ask `denylist` at every access-token verification, account and app

@@ -10,7 +10,7 @@
 //!   `warden_mail_sent_total` and `warden_mail_failures_total`; failures are
 //!   logged with the recipient and subject, never the body (it holds the link).
 //! - [`Templates`] renders the mails from minijinja templates embedded in the
-//!   binary (`verify`, `reset`, `email-change`, each `.txt` and `.html`), any
+//!   binary (`verify`, `reset`, `email-change`, `invitation`, each `.txt` and `.html`), any
 //!   of which a file of the same name in `WARDEN_TEMPLATE_DIR` replaces.
 
 use async_trait::async_trait;
@@ -49,6 +49,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "email-change.html",
         include_str!("../templates/mail/email-change.html"),
     ),
+    (
+        "invitation.txt",
+        include_str!("../templates/mail/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../templates/mail/invitation.html"),
+    ),
 ];
 
 /// The mail templates (HTML ones autoescaped).
@@ -67,6 +75,7 @@ fn subject(kind: MailKind) -> &'static str {
         MailKind::Verify => "Confirm your email address",
         MailKind::Reset => "Reset your password",
         MailKind::EmailChange => "Confirm your new email address",
+        MailKind::Invitation => "You are invited to join an organization",
     }
 }
 
@@ -97,6 +106,7 @@ impl MailRenderer for Templates {
             link => ctx.link.as_str(),
             token => ctx.token.as_str(),
             expires_minutes => ctx.expires_minutes,
+            organization => ctx.organization.as_deref(),
         };
         let render = |ext: &str| -> Result<String> {
             let name = format!("{}.{ext}", ctx.kind.name());
@@ -510,6 +520,7 @@ mod tests {
                 link: "http://x/auth/email/verify?token=abc".into(),
                 token: "abc".into(),
                 expires_minutes: 1440,
+                organization: None,
             })
             .unwrap();
         assert!(m.text.contains("http://x/auth/email/verify?token=abc"));
@@ -533,6 +544,7 @@ mod tests {
                 link: "L".into(),
                 token: "T".into(),
                 expires_minutes: 30,
+                organization: None,
             })
             .unwrap();
         assert_eq!(m.text, "RESET L");

@@ -2,8 +2,8 @@
 
 use crate::error::{FieldErrorBody, Problem};
 use crate::routes::{
-    admin, api_keys, auth, dto, email, mfa, oauth, oauth_clients, passkeys, provider,
-    service_accounts,
+    admin, api_keys, auth, dto, email, mfa, oauth, oauth_clients, org_extra, organizations,
+    passkeys, provider, service_accounts,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -52,10 +52,15 @@ impl Modify for Security {
         service_accounts::create_service_account, service_accounts::create_api_key, service_accounts::renew_api_key,
         oauth_clients::create, oauth_clients::list, oauth_clients::get, oauth_clients::patch, oauth_clients::delete,
         oauth_clients::rotate_secret, provider::token, provider::userinfo, provider::introspect, provider::revoke,
+        organizations::create, organizations::mine, organizations::get, organizations::patch, organizations::delete,
+        organizations::members, organizations::set_role, organizations::remove, organizations::activate,
+        org_extra::invite, org_extra::invitations, org_extra::revoke_invitation, org_extra::accept, org_extra::decline,
+        org_extra::roles, org_extra::create_role, org_extra::update_role, org_extra::delete_role,
+        org_extra::admin_list, org_extra::admin_get, org_extra::admin_delete, org_extra::admin_members,
     ),
     components(schemas(Problem, FieldErrorBody, dto::AccountBody, dto::TokenPairBody)),
     modifiers(&Security),
-    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"), (name = "oauth-provider"))
+    tags((name = "accounts"), (name = "sessions"), (name = "admin"), (name = "service"), (name = "mfa"), (name = "api-keys"), (name = "email"), (name = "oauth"), (name = "passkeys"), (name = "oauth-provider"), (name = "organizations"))
 )]
 struct ApiDoc;
 

@@ -21,6 +21,9 @@
 //!   A rule with only optional methods lets anonymous requests through.
 //! - Scopes ([`Rule::scopes`]): the primary principal (the first that
 //!   authenticated) must hold each, else 403 `forbidden`.
+//! - Organization permissions ([`Rule::org_permissions`]): the primary
+//!   principal's access token must act for an organization whose role
+//!   grants each, else 403 `forbidden`.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -78,6 +81,7 @@ pub struct Rule {
     optional: Vec<String>,
     strategy: Strategy,
     scopes: Vec<String>,
+    org_permissions: Vec<String>,
     explicit: bool,
 }
 
@@ -91,6 +95,7 @@ impl Rule {
             optional: Vec::new(),
             strategy: Strategy::Any,
             scopes: Vec::new(),
+            org_permissions: Vec::new(),
             explicit: false,
         }
     }
@@ -133,6 +138,17 @@ impl Rule {
         T: Into<String>,
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Organization permissions the caller's role must grant: the primary
+    /// principal must be an access token acting for an organization
+    /// ([`crate::CurrentOrganization`]), else 403 `forbidden`.
+    pub fn org_permissions<I, T>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.org_permissions = permissions.into_iter().map(Into::into).collect();
         self
     }
     /// The pattern.
@@ -240,6 +256,12 @@ async fn apply(
     if !rule.scopes.is_empty() {
         match &primary {
             Some(p) => check_scopes(warden, p, &rule.scopes).await?,
+            None => return Err(Error::Unauthenticated),
+        }
+    }
+    if !rule.org_permissions.is_empty() {
+        match &primary {
+            Some(p) => crate::org::rule_check(warden, p, &rule.org_permissions)?,
             None => return Err(Error::Unauthenticated),
         }
     }

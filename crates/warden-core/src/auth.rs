@@ -16,6 +16,7 @@ use crate::mail::{MailRenderer, MailSetup, Mailer};
 use crate::mail_tokens::MailTokens;
 use crate::mfa_flow::Mfa;
 use crate::oauth::Identities;
+use crate::organizations::Organizations;
 use crate::passkey::Passkeys;
 use crate::password::Hasher;
 use crate::provider::Provider;
@@ -44,6 +45,7 @@ struct Inner {
     identities: Identities,
     app_tokens: AppTokens,
     provider: Provider,
+    organizations: Organizations,
 }
 
 /// The Warden engine. Cheap to clone; share one per process. Its
@@ -144,6 +146,7 @@ impl Auth {
             provider: store.clone(),
             audit: store.clone(),
             keys: store.clone(),
+            orgs: store.clone(),
             shared: shared.clone(),
             revoked: revoked.clone(),
             accounts: cache.clone(),
@@ -172,6 +175,7 @@ impl Auth {
             revoked,
             accounts: accounts.clone(),
             upkeep: upkeep.clone(),
+            orgs: store.clone(),
         };
         let mfa = Mfa {
             store: store.clone(),
@@ -194,6 +198,15 @@ impl Auth {
             account_store: store.clone(),
             shared: shared.clone(),
             accounts: accounts.clone(),
+            mail: mail.clone(),
+        };
+        let organizations = Organizations {
+            store: store.clone(),
+            counters: store.clone(),
+            shared: shared.clone(),
+            accounts: accounts.clone(),
+            sessions: sessions.clone(),
+            upkeep: upkeep.clone(),
             mail: mail.clone(),
         };
         let passkeys = Passkeys {
@@ -235,6 +248,7 @@ impl Auth {
                 identities,
                 app_tokens,
                 provider,
+                organizations,
             }),
         };
         auth.inner.upkeep.sync().await?;
@@ -279,6 +293,11 @@ impl Auth {
     /// External identities (OAuth / OpenID Connect sign-in and linking).
     pub fn identities(&self) -> &Identities {
         &self.inner.identities
+    }
+    /// Organizations: members with roles, custom roles, invitations, and
+    /// the organization a session acts for.
+    pub fn organizations(&self) -> &Organizations {
+        &self.inner.organizations
     }
     /// Feed sync, housekeeping and key reloads.
     pub fn upkeep(&self) -> &Upkeep {

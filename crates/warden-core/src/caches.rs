@@ -32,10 +32,13 @@ impl AccountCache {
     }
 }
 
-/// Sessions revoked recently, kept until every access token they issued has expired.
+/// Sessions revoked recently, kept until every access token they issued has
+/// expired; and the sessions whose organization claims were revoked, with
+/// the lowest epoch their tokens with organization claims must carry.
 #[derive(Default)]
 pub(crate) struct Revocations {
     set: RwLock<HashMap<SessionId, OffsetDateTime>>,
+    org_epochs: RwLock<HashMap<SessionId, (i64, OffsetDateTime)>>,
 }
 
 impl Revocations {
@@ -47,5 +50,20 @@ impl Revocations {
     }
     pub(crate) fn prune(&self, now: OffsetDateTime) {
         self.set.write().retain(|_, until| *until > now);
+        self.org_epochs.write().retain(|_, (_, until)| *until > now);
+    }
+    /// Tokens of `sid` with organization claims of an epoch below `epoch`
+    /// are refused until `until`.
+    pub(crate) fn insert_org_epoch(&self, sid: SessionId, epoch: i64, until: OffsetDateTime) {
+        let mut map = self.org_epochs.write();
+        let e = map.entry(sid).or_insert((epoch, until));
+        *e = (e.0.max(epoch), until);
+    }
+    /// Whether organization claims of `epoch` of session `sid` are revoked.
+    pub(crate) fn org_claims_revoked(&self, sid: &SessionId, epoch: i64) -> bool {
+        self.org_epochs
+            .read()
+            .get(sid)
+            .is_some_and(|(min, _)| epoch < *min)
     }
 }

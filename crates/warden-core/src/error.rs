@@ -105,6 +105,18 @@ pub enum Error {
     /// Removing this would leave the account with no way to sign in.
     #[error("this is the last way to sign in; set a password or link another identity first")]
     LastSignInMethod,
+    /// The organization slug is another organization's.
+    #[error("this slug is taken")]
+    SlugTaken,
+    /// The change would leave the organization without an owner.
+    #[error("an organization must keep at least one owner")]
+    LastOwner,
+    /// A member or a pending invitation still has the role.
+    #[error("the role is in use")]
+    RoleInUse,
+    /// The organization has a role of that name already (or it is built in).
+    #[error("the organization has a role of this name")]
+    RoleTaken,
     /// An OAuth / OpenID Connect sign-in failed: denied consent, bad or used
     /// `state` or `code`, an ID token that does not verify. The text is
     /// safe to show.
@@ -156,6 +168,10 @@ impl Error {
             Error::CaptchaUnavailable => "captcha_unavailable",
             Error::IdentityTaken => "identity_taken",
             Error::LastSignInMethod => "last_sign_in_method",
+            Error::SlugTaken => "slug_taken",
+            Error::LastOwner => "last_owner",
+            Error::RoleInUse => "role_in_use",
+            Error::RoleTaken => "role_taken",
             Error::OAuthFailed(_) => "oauth_failed",
             Error::OAuthProviderUnavailable => "oauth_provider_unavailable",
             Error::MethodNotAllowed => "method_not_allowed",

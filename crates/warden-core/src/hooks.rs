@@ -47,6 +47,37 @@ type ExtraClaimsFn = Arc<
 >;
 type AfterLoginFn =
     Arc<dyn Fn(Account, Session, ClientInfo) -> BoxFuture<Result<()>> + Send + Sync>;
+type OrgEventFn = Arc<dyn Fn(OrgEvent) -> BoxFuture<Result<()>> + Send + Sync>;
+
+/// A change of an organization's invitations or members, told to the
+/// [`Hooks::on_organization_event`] hook after it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrgEvent {
+    /// An invitation was sent (the token is never shown).
+    InvitationSent(crate::store::Invitation),
+    /// An invitation was accepted: the membership it made (or the one that was there).
+    InvitationAccepted(crate::store::Invitation, crate::store::Membership),
+    /// An invitation was declined.
+    InvitationDeclined(crate::store::Invitation),
+    /// An invitation was revoked.
+    InvitationRevoked {
+        /// The organization.
+        organization: uuid::Uuid,
+        /// The invitation.
+        id: uuid::Uuid,
+    },
+    /// An account joined (as the creator of the organization, or by an invitation).
+    MemberAdded(crate::store::Membership),
+    /// A member got another role.
+    RoleChanged {
+        /// The membership with its new role.
+        membership: crate::store::Membership,
+        /// The role before.
+        from: String,
+    },
+    /// A member was removed or left (the membership as it was).
+    MemberRemoved(crate::store::Membership),
+}
 
 /// Claims an `extra_claims` hook may not set (they belong to Warden).
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -105,6 +136,7 @@ pub struct Hooks {
     extra_claims: Option<ExtraClaimsFn>,
     after_login: Option<AfterLoginFn>,
     denylist: Option<Arc<dyn TokenDenylist>>,
+    org_event: Option<OrgEventFn>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -114,6 +146,7 @@ impl std::fmt::Debug for Hooks {
             .field("extra_claims", &self.extra_claims.is_some())
             .field("after_login", &self.after_login.is_some())
             .field("token_denylist", &self.denylist.is_some())
+            .field("on_organization_event", &self.org_event.is_some())
             .finish()
     }
 }
@@ -130,6 +163,25 @@ impl Hooks {
             && self.extra_claims.is_none()
             && self.after_login.is_none()
             && self.denylist.is_none()
+            && self.org_event.is_none()
+    }
+
+    /// Called after an invitation or membership change of an organization
+    /// was stored. An error is logged; the change stands.
+    pub fn on_organization_event<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(OrgEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        self.org_event = Some(Arc::new(move |e| Box::pin(f(e))));
+        self
+    }
+
+    pub(crate) async fn run_org_event(&self, event: OrgEvent) -> Result<()> {
+        match &self.org_event {
+            Some(f) => f(event).await,
+            None => Ok(()),
+        }
     }
 
     /// Ask `denylist` at every access-token verification (see

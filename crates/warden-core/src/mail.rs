@@ -57,6 +57,8 @@ pub enum MailKind {
     Reset,
     /// Confirm a new email address (sent to the new address).
     EmailChange,
+    /// Join an organization (sent to the invited address).
+    Invitation,
 }
 
 impl MailKind {
@@ -66,6 +68,7 @@ impl MailKind {
             MailKind::Verify => "verify",
             MailKind::Reset => "reset",
             MailKind::EmailChange => "email-change",
+            MailKind::Invitation => "invitation",
         }
     }
 }
@@ -85,6 +88,9 @@ pub struct MailContext {
     pub token: String,
     /// Minutes until the token expires.
     pub expires_minutes: i64,
+    /// The organization's name (invitations; `None` for the other mails).
+    /// `login` is then the inviter's login.
+    pub organization: Option<String>,
 }
 
 impl std::fmt::Debug for MailContext {
@@ -115,6 +121,10 @@ impl MailRenderer for PlainRenderer {
             MailKind::EmailChange => (
                 "Confirm your new email address",
                 "confirm your new email address",
+            ),
+            MailKind::Invitation => (
+                "You are invited to an organization",
+                "join the organization",
             ),
         };
         Ok(Mail {

@@ -66,12 +66,13 @@ impl MailTokens {
             link: format!("{}{path}?token={token}", s.link_base.trim_end_matches('/')),
             token,
             expires_minutes: ttl.whole_minutes(),
+            organization: None,
         };
         self.deliver(&ctx).await;
         Ok(())
     }
 
-    async fn deliver(&self, ctx: &MailContext) {
+    pub(crate) async fn deliver(&self, ctx: &MailContext) {
         let Some(setup) = self.shared.mail_setup() else {
             tracing::error!(
                 kind = ctx.kind.name(),

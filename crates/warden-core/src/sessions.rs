@@ -120,6 +120,8 @@ pub struct Sessions {
     pub(crate) revoked: Arc<Revocations>,
     pub(crate) accounts: Accounts,
     pub(crate) upkeep: Upkeep,
+    /// Where the organization a session acts for is kept.
+    pub(crate) orgs: Arc<dyn crate::store::OrganizationStore>,
 }
 
 impl Sessions {
@@ -429,18 +431,22 @@ impl Sessions {
         })
     }
 
-    async fn pair(
+    pub(crate) async fn pair(
         &self,
         account: &Account,
         session: &Session,
         refresh: String,
         fresh: bool,
     ) -> Result<TokenPair> {
-        let extra = self
+        let mut extra = self
             .shared
             .hooks()
             .run_extra_claims(account, session)
             .await?;
+        let claim = &self.shared.settings.org_permissions_claim;
+        let org =
+            crate::organizations::claims::org_claims(&*self.orgs, claim, session.id, account.id);
+        extra.extend(org.await?);
         // A session's own scopes, as far as the account still has them.
         let scopes: Vec<String> = match &session.scopes {
             None => account.scopes.clone(),
@@ -558,6 +564,12 @@ impl Sessions {
     /// application's denylist (which fails closed).
     pub(crate) async fn admit<S: ToString>(&self, claims: &Claims<S>) -> Result<()> {
         if self.revoked.contains(&claims.sid) {
+            return Err(Error::InvalidToken);
+        }
+        let claim = &self.shared.settings.org_permissions_claim;
+        if let Some(org) = crate::organizations::claims::token_org(claims, claim)
+            && self.revoked.org_claims_revoked(&claims.sid, org.epoch)
+        {
             return Err(Error::InvalidToken);
         }
         let denylist = self.shared.hooks.read().denylist();

@@ -87,6 +87,14 @@ pub struct Settings {
     /// The issuer of Warden's OpenID Provider (`WARDEN_PUBLIC_URL`, no
     /// trailing slash): the `iss` of ID tokens and client access tokens.
     pub provider_issuer: String,
+    /// The claim of an access token that carries the permissions of the
+    /// member's role in the active organization (`org_permissions`).
+    pub org_permissions_claim: String,
+    /// Invitations an organization may send before it waits
+    /// `invitation_window` (20).
+    pub invitation_sends: u32,
+    /// The wait after `invitation_sends` invitations (1 hour).
+    pub invitation_window: Duration,
 }
 
 impl Default for Settings {
@@ -125,6 +133,9 @@ impl Default for Settings {
             max_sessions_per_account: 0,
             register_signs_in: false,
             provider_issuer: "http://127.0.0.1:8080".to_owned(),
+            org_permissions_claim: "org_permissions".to_owned(),
+            invitation_sends: 20,
+            invitation_window: Duration::hours(1),
         }
     }
 }

@@ -25,6 +25,7 @@ pub struct Upkeep {
     pub(crate) provider: Arc<dyn crate::store::ProviderStore>,
     pub(crate) audit: Arc<dyn AuditStore>,
     pub(crate) keys: Arc<dyn KeyStore>,
+    pub(crate) orgs: Arc<dyn crate::store::OrganizationStore>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) revoked: Arc<Revocations>,
     pub(crate) accounts: Arc<AccountCache>,
@@ -58,6 +59,14 @@ impl Upkeep {
                     }
                     Change::ApiKeyRevoked(key, _) => {
                         self.api_keys.forget(*key);
+                    }
+                    Change::OrgClaimsRevoked(sid, _) => {
+                        // The epoch the session has now: older org claims are stale.
+                        let epoch = match self.orgs.active_organization(*sid).await? {
+                            Some(a) => a.epoch,
+                            None => i64::MAX,
+                        };
+                        self.revoked.insert_org_epoch(*sid, epoch, e.at + keep);
                     }
                 }
             }

@@ -29,6 +29,16 @@ fn check_pages(cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The durability of a SQLite commit (`sqlite_synchronous`).
+pub fn sqlite_sync(cfg: &Config) -> Result<warden_store_sql::sqlite::SqliteSync, String> {
+    warden_store_sql::sqlite::SqliteSync::parse(&cfg.sqlite_synchronous).ok_or_else(|| {
+        format!(
+            "WARDEN_SQLITE_SYNCHRONOUS must be normal or full, not {:?}",
+            cfg.sqlite_synchronous
+        )
+    })
+}
+
 /// Pool settings of a PostgreSQL (or MySQL) store.
 pub fn pg_options(cfg: &Config) -> Result<warden_store_sql::PgOptions, String> {
     let p = cfg.pool_options()?;

@@ -23,11 +23,17 @@ use warden_core::store::Store;
 /// Open the store named by the database URL (running migrations), with the
 /// default PostgreSQL pool settings.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
-    open_store_with(url, warden_store_sql::PgOptions::default()).await
+    open_store_with(
+        url,
+        warden_store_sql::PgOptions::default(),
+        Default::default(),
+    )
+    .await
 }
 
 /// Open the store of a configuration: `database_url` with the
-/// `database_pool_size` and `database_statement_timeout` settings.
+/// `database_pool_size`, `database_statement_timeout` and
+/// `sqlite_synchronous` settings.
 ///
 /// With `redis_url`, the lockout counters live in Redis and every write that
 /// appends to the change feed publishes a wake-up for the other nodes; with
@@ -36,7 +42,8 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, Error> {
 pub async fn open_configured_store(cfg: &Config) -> Result<Arc<dyn Store>, Error> {
     let in_redis = cfg.sessions_in_redis().map_err(Error::BadRequest)?;
     let pg = config::pg_options(cfg).map_err(Error::BadRequest)?;
-    let store = open_store_with(&cfg.database_url, pg).await?;
+    let sqlite = config::sqlite_sync(cfg).map_err(Error::BadRequest)?;
+    let store = open_store_with(&cfg.database_url, pg, sqlite).await?;
     Ok(match open_redis(cfg)? {
         Some(redis) => {
             let mut layered =
@@ -87,13 +94,14 @@ pub async fn start_redis(
 /// Open the store named by the URL scheme: `sqlite:` (or a plain path),
 /// `postgres://` / `postgresql://` (using `pg`) or `mysql://` / `mariadb://`
 /// (using `pg`'s pool size and acquire timeout, its statement timeout as the
-/// lock wait timeout).
+/// lock wait timeout); a SQLite commit is as durable as `sqlite` says.
 pub async fn open_store_with(
     url: &str,
     pg: warden_store_sql::PgOptions,
+    sqlite: warden_store_sql::sqlite::SqliteSync,
 ) -> Result<Arc<dyn Store>, Error> {
     if url.starts_with("sqlite:") || !url.contains("://") {
-        let store = warden_store_sql::SqlStore::connect(url).await?;
+        let store = warden_store_sql::SqlStore::connect_with(url, sqlite).await?;
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -19,6 +19,7 @@ use warden_server::config::Config;
 use warden_server::import::import_accounts;
 
 mod client_cmd;
+mod org_cli;
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +56,9 @@ enum Command {
     /// Manage the OAuth clients of Warden's OpenID Provider.
     #[command(subcommand)]
     Client(client_cmd::ClientCmd),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(org_cli::OrgCmd),
     /// Time the configured Argon2id hash: prints the median of N hashes in ms
     /// (the bench uses it for the login bound: cores ÷ this).
     HashBench {
@@ -297,6 +301,10 @@ async fn run(cmd: Command, cfg: Config) -> Result<(), Error> {
         Command::Client(c) => {
             let auth = engine(&cfg, store).await?;
             client_cmd::run(c, &auth).await
+        }
+        Command::Org(o) => {
+            let auth = engine(&cfg, store).await?;
+            org_cli::org(o, &auth).await
         }
         Command::Audit { account, limit } => {
             let auth = engine(&cfg, store).await?;

@@ -83,6 +83,8 @@ pub(crate) const KIND_SESSION_REVOKED: &str = "session_revoked";
 pub(crate) const KIND_ACCOUNT_CHANGED: &str = "account_changed";
 /// Feed `kind` column values.
 pub(crate) const KIND_API_KEY_REVOKED: &str = "api_key_revoked";
+/// Feed `kind` column values.
+pub(crate) const KIND_ORG_CLAIMS_REVOKED: &str = "org_claims_revoked";
 
 /// Kind, session id and account id columns of a feed entry.
 pub(crate) fn feed_columns(change: &Change) -> (&'static str, Option<uuid::Uuid>, uuid::Uuid) {
@@ -90,6 +92,7 @@ pub(crate) fn feed_columns(change: &Change) -> (&'static str, Option<uuid::Uuid>
         Change::SessionRevoked(sid, aid) => (KIND_SESSION_REVOKED, Some(sid.0), aid.0),
         Change::AccountChanged(aid) => (KIND_ACCOUNT_CHANGED, None, aid.0),
         Change::ApiKeyRevoked(kid, aid) => (KIND_API_KEY_REVOKED, Some(kid.0), aid.0),
+        Change::OrgClaimsRevoked(sid, aid) => (KIND_ORG_CLAIMS_REVOKED, Some(sid.0), aid.0),
     }
 }
 
@@ -105,6 +108,9 @@ pub(crate) fn feed_change(
             Ok(Change::SessionRevoked(SessionId(sid), AccountId(account)))
         }
         (KIND_ACCOUNT_CHANGED, _) => Ok(Change::AccountChanged(AccountId(account))),
+        (KIND_ORG_CLAIMS_REVOKED, Some(sid)) => {
+            Ok(Change::OrgClaimsRevoked(SessionId(sid), AccountId(account)))
+        }
         (KIND_API_KEY_REVOKED, Some(kid)) => {
             Ok(Change::ApiKeyRevoked(ApiKeyId(kid), AccountId(account)))
         }
@@ -238,6 +244,8 @@ fn unique_err(constraint: Option<&str>, message: &str, full: String) -> Error {
         Error::EmailTaken
     } else if what.contains("credential") {
         Error::BadRequest("this passkey is registered already".into())
+    } else if what.contains("organizations_slug") {
+        Error::SlugTaken
     } else if what.contains("identities") || what.contains("provider") {
         Error::IdentityTaken
     } else {

@@ -55,6 +55,7 @@ mod mfa;
 mod misc;
 pub mod mysql;
 mod one_time;
+mod organizations;
 mod passkeys;
 pub mod postgres;
 mod provider;

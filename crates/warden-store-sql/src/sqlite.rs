@@ -25,6 +25,38 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of a file database pool.
 const MAX_CONNECTIONS: u32 = 8;
 
+/// When a commit reaches the disk (SQLite's `synchronous` in WAL mode).
+///
+/// ```
+/// use warden_store_sql::sqlite::SqliteSync;
+/// assert_eq!(SqliteSync::parse("full"), Some(SqliteSync::Full));
+/// assert_eq!(SqliteSync::parse("off"), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// `synchronous=NORMAL`: a commit is in the WAL file when it is answered,
+    /// so it survives the process being killed; the WAL is synced at
+    /// checkpoints, so a power loss or an OS crash can lose the newest commits
+    /// (never corrupt the database).
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: the WAL is synced at every commit (once per group
+    /// commit of refreshes) before it is answered, so an answered write
+    /// survives a power loss too; each commit costs an fsync.
+    Full,
+}
+
+impl SqliteSync {
+    /// `normal` or `full` (the `WARDEN_SQLITE_SYNCHRONOUS` values).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "normal" => Some(Self::Normal),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
 /// The SQLite [`Dialect`].
 #[derive(Debug, Clone, Copy)]
 pub struct Sqlite;
@@ -53,6 +85,11 @@ impl SqlStore {
     /// a 5 s busy timeout. An in-memory database lives in one connection that the
     /// pool never closes, so every query sees the same database.
     pub async fn connect(url: &str) -> Result<SqlStore> {
+        Self::connect_with(url, SqliteSync::default()).await
+    }
+
+    /// [`SqlStore::connect`] with the given durability of a commit.
+    pub async fn connect_with(url: &str, sync: SqliteSync) -> Result<SqlStore> {
         let memory = url == ":memory:" || url.contains(":memory:") || url.contains("mode=memory");
         let options = if url == ":memory:" {
             SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?
@@ -66,7 +103,10 @@ impl SqlStore {
         let options = options
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(match sync {
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+            });
         let (options, pool) = if memory {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)

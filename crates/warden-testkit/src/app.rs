@@ -122,11 +122,23 @@ impl Resp {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    /// The body as JSON; panics when it is not.
+    /// The body as JSON (`Null` when empty); panics when it is not.
     #[track_caller]
     pub fn json(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+    /// The string member `key` of the JSON body; panics when there is none.
+    #[track_caller]
+    pub fn str(&self, key: &str) -> String {
+        let v = self.json();
+        v[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {key} in {v}"))
+            .to_owned()
     }
     /// The value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -27,6 +27,8 @@ use warden_core::store::{Layered, MemoryStore, Store};
 #[cfg(feature = "server")]
 pub mod app;
 mod macros;
+#[cfg(feature = "server")]
+pub mod mail;
 pub mod oidc;
 pub mod sql;
 

@@ -245,6 +245,10 @@ macro_rules! conformance_tests {
             check_oauth_clients,
             check_auth_codes,
             check_consents,
+            check_organizations,
+            check_org_members_and_roles,
+            check_org_invitations,
+            check_org_sessions,
         ], [
             check_rotate_refresh_concurrent,
             check_create_session_capped_concurrent,
@@ -260,6 +264,7 @@ macro_rules! conformance_tests {
             check_replace_password_hash_concurrent,
             check_app_sessions_capped_concurrent,
             check_auth_codes_concurrent,
+            check_last_owner_concurrent,
         ]);
     };
     ($name:ident, $gate:ident, $make:expr, [$($check:ident),* $(,)?], [$($arc:ident),* $(,)?]) => {

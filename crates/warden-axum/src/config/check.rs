@@ -205,6 +205,18 @@ impl Config {
             }
         }
         let webauthn = self.webauthn()?;
+        let claim = self.org_permissions_claim.as_str();
+        if claim.is_empty()
+            || warden_core::hooks::RESERVED_CLAIMS.contains(&claim)
+            || ["org", "org_role", "org_epoch"].contains(&claim)
+        {
+            return Err(format!(
+                "WARDEN_ORG_PERMISSIONS_CLAIM {claim:?} must be a claim name Warden does not use"
+            ));
+        }
+        if !self.invitation_window.0.is_positive() {
+            return Err("WARDEN_INVITATION_WINDOW must be positive".into());
+        }
         let defaults = Settings::default();
         Ok(Settings {
             issuer: self.issuer.clone(),
@@ -252,6 +264,9 @@ impl Config {
             max_sessions_per_account: self.max_sessions_per_account,
             register_signs_in: self.register_signs_in,
             provider_issuer: self.public_url.trim_end_matches('/').to_owned(),
+            org_permissions_claim: self.org_permissions_claim.clone(),
+            invitation_sends: self.invitation_sends.max(1),
+            invitation_window: self.invitation_window.0,
         })
     }
 

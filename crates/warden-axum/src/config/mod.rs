@@ -58,6 +58,9 @@ pub struct Config {
     /// for a pooled connection is bounded by the same time (at least 1 s;
     /// 10 s when 0).
     pub database_statement_timeout: Dur,
+    /// SQLite: `normal` (an answered write survives a crash of the process)
+    /// or `full` (it survives a power loss too; an fsync per commit).
+    pub sqlite_synchronous: String,
     /// Mount point of the auth routes.
     pub prefix: String,
     /// Shared secret for admin routes (`X-Admin-Secret`).
@@ -235,6 +238,14 @@ pub struct Config {
     /// `POST /register` also signs the new account in (tokens and cookies),
     /// except when `require_verified_email` is on.
     pub register_signs_in: bool,
+    /// The access-token claim with the permissions of the member's role in
+    /// the active organization (`org_permissions`).
+    pub org_permissions_claim: String,
+    /// Invitations an organization may send before it waits
+    /// `invitation_window` (20).
+    pub invitation_sends: u32,
+    /// The wait after `invitation_sends` invitations (`1h`).
+    pub invitation_window: Dur,
 }
 
 impl Default for Config {
@@ -245,6 +256,7 @@ impl Default for Config {
             database_url: "sqlite://warden.db?mode=rwc".into(),
             database_pool_size: 10,
             database_statement_timeout: Dur(Duration::seconds(5)),
+            sqlite_synchronous: "normal".into(),
             prefix: "/auth".into(),
             admin_secret: None,
             secret: None,
@@ -320,6 +332,9 @@ impl Default for Config {
             oidc_providers: Vec::new(),
             max_sessions_per_account: s.max_sessions_per_account,
             register_signs_in: s.register_signs_in,
+            org_permissions_claim: s.org_permissions_claim.clone(),
+            invitation_sends: s.invitation_sends,
+            invitation_window: Dur(s.invitation_window),
         }
     }
 }

@@ -84,7 +84,16 @@ pub async fn login(
         .await;
     metrics::counter!("warden_logins_total", "outcome" => if outcome.is_ok() { "success" } else { "failure" }).increment(1);
     match outcome? {
-        LoginOutcome::Tokens(pair) => Ok(token_response(&w, &pair)),
+        LoginOutcome::Tokens(pair) => match b.organization.as_deref() {
+            None => Ok(token_response(&w, &pair)),
+            Some(org) => {
+                let orgs = w.auth().organizations();
+                Ok(token_response(
+                    &w,
+                    &orgs.after_login(pair, org, &client).await?,
+                ))
+            }
+        },
         LoginOutcome::MfaRequired { mfa_token, methods } => Ok(json(
             StatusCode::OK,
             &serde_json::json!({"mfa_required": true, "mfa_token": mfa_token, "methods": methods}),
@@ -117,7 +126,10 @@ pub async fn refresh(
             t.to_owned()
         }
     };
-    let pair = w.auth().sessions().refresh(&token, &client).await;
+    let orgs = w.auth().organizations();
+    let pair = orgs
+        .refresh(&token, parsed.organization.as_deref(), &client)
+        .await;
     metrics::counter!("warden_refreshes_total", "outcome" => if pair.is_ok() { "success" } else { "failure" }).increment(1);
     Ok(token_response(&w, &pair?))
 }

@@ -157,6 +157,11 @@ pub struct LoginBody {
     /// login attempt for this login failed recently.
     #[serde(default)]
     pub captcha: Option<String>,
+    /// Act for this organization (id or slug) from the start: its claims are
+    /// in the tokens (404 when the account is not a member). Not carried
+    /// through the MFA step (activate after it).
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 /// `POST /refresh` (or send the refresh cookie with an empty body).
@@ -165,6 +170,10 @@ pub struct RefreshBody {
     /// The current refresh token.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// Act for this organization (id or slug) from now on (404 when not a
+    /// member). Absent: the session keeps its organization.
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 /// `POST /password`.

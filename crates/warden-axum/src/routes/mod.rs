@@ -8,6 +8,8 @@ pub mod email;
 pub mod mfa;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod org_extra;
+pub mod organizations;
 pub mod passkeys;
 pub mod provider;
 pub mod service_accounts;
@@ -106,7 +108,10 @@ where
         // The OpenID Provider's endpoints that check a client secret.
         .route("/oauth2/token", post(provider::token))
         .route("/oauth2/introspect", post(provider::introspect))
-        .route("/oauth2/revoke", post(provider::revoke));
+        .route("/oauth2/revoke", post(provider::revoke))
+        // Invitation tokens are secrets too.
+        .route("/invitations/accept", post(org_extra::accept))
+        .route("/invitations/decline", post(org_extra::decline));
     let limited = if warden.cookie_sessions().is_some() {
         limited
             .route("/session/login", post(crate::session::login))
@@ -190,6 +195,7 @@ where
             "/admin/oauth-clients/{id}/secret",
             post(oauth_clients::rotate_secret),
         );
+    let open = open.merge(organization_routes());
     let open = if warden.auth().settings().otp_enabled {
         open.route("/mfa/totp/setup", post(mfa::totp_setup))
             .route("/mfa/totp/confirm", post(mfa::totp_confirm))
@@ -208,6 +214,52 @@ where
         .method_not_allowed_fallback(crate::error::method_not_allowed)
         .layer(tower::util::MapResponseLayer::new(finish))
         .layer(DefaultBodyLimit::max(warden.http().body_limit))
+}
+
+/// The organization routes (API.md "Organizations"), outside the per-IP
+/// limit (invitation sends have their own, `WARDEN_INVITATION_SENDS`).
+fn organization_routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Warden: FromRef<S>,
+{
+    use axum::routing::patch;
+    use org_extra as x;
+    use organizations as o;
+    Router::new()
+        .route("/organizations", get(o::mine).post(o::create))
+        .route(
+            "/organizations/{id}",
+            get(o::get).patch(o::patch).delete(o::delete),
+        )
+        .route("/organizations/{id}/activate", post(o::activate))
+        .route("/organizations/{id}/members", get(o::members))
+        .route(
+            "/organizations/{id}/members/{account_id}",
+            patch(o::set_role).delete(o::remove),
+        )
+        .route(
+            "/organizations/{id}/invitations",
+            get(x::invitations).post(x::invite),
+        )
+        .route(
+            "/organizations/{id}/invitations/{iid}",
+            delete(x::revoke_invitation),
+        )
+        .route(
+            "/organizations/{id}/roles",
+            get(x::roles).post(x::create_role),
+        )
+        .route(
+            "/organizations/{id}/roles/{name}",
+            patch(x::update_role).delete(x::delete_role),
+        )
+        .route("/admin/organizations", get(x::admin_list))
+        .route(
+            "/admin/organizations/{id}",
+            get(x::admin_get).delete(x::admin_delete),
+        )
+        .route("/admin/organizations/{id}/members", get(x::admin_members))
 }
 
 pub(crate) fn jwks_router<S>() -> Router<S>

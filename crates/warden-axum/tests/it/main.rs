@@ -7,5 +7,6 @@ mod common;
 mod examples;
 mod extractors;
 mod hooks;
+mod organizations;
 mod rules;
 mod sessions;

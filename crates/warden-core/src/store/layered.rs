@@ -315,3 +315,29 @@ forward! { ProviderStore to base:
         async fn delete_consent(&self, account: AccountId, client_id: &str, audit: &AuditEvent) -> Result<bool>;
         async fn prune_auth_codes(&self, before: OffsetDateTime) -> Result<u64>;
 }
+
+forward! { OrganizationStore to base:
+        async fn insert_organization(&self, org: &Organization, owner: AccountId, audit: &AuditEvent) -> Result<()>;
+        async fn organization(&self, id: uuid::Uuid) -> Result<Option<Organization>>;
+        async fn organization_by_slug(&self, slug: &str) -> Result<Option<Organization>>;
+        async fn update_organization(&self, org: &Organization, audit: &AuditEvent) -> Result<bool>;
+        [feed_written] async fn delete_organization(&self, id: uuid::Uuid, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
+        async fn list_organizations(&self, after: Option<uuid::Uuid>, limit: u32) -> Result<Vec<Organization>>;
+        async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, String)>>;
+        async fn membership(&self, org: uuid::Uuid, account: AccountId) -> Result<Option<Membership>>;
+        async fn members(&self, org: uuid::Uuid) -> Result<Vec<Membership>>;
+        [feed_written] async fn set_member_role(&self, org: uuid::Uuid, account: AccountId, role: &str, now: OffsetDateTime, audit: &AuditEvent) -> Result<Option<Membership>>;
+        [feed_written] async fn remove_member(&self, org: uuid::Uuid, account: AccountId, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
+        async fn custom_roles(&self, org: uuid::Uuid) -> Result<Vec<OrgRole>>;
+        async fn insert_role(&self, org: uuid::Uuid, role: &OrgRole, audit: &AuditEvent) -> Result<()>;
+        [feed_written] async fn update_role(&self, org: uuid::Uuid, role: &OrgRole, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
+        async fn delete_role(&self, org: uuid::Uuid, name: &str, audit: &AuditEvent) -> Result<bool>;
+        async fn insert_invitation(&self, invitation: &Invitation, token_hash: &[u8; 32], audit: &AuditEvent) -> Result<()>;
+        async fn invitation_by_token(&self, token_hash: &[u8; 32], now: OffsetDateTime) -> Result<Option<Invitation>>;
+        async fn pending_invitations(&self, org: uuid::Uuid, now: OffsetDateTime) -> Result<Vec<Invitation>>;
+        async fn revoke_invitation(&self, org: uuid::Uuid, id: uuid::Uuid, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
+        async fn accept_invitation(&self, token_hash: &[u8; 32], account: AccountId, email_key: &str, now: OffsetDateTime, audit: &AuditEvent) -> Result<Membership>;
+        async fn decline_invitation(&self, token_hash: &[u8; 32], now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
+        async fn set_active_organization(&self, session: SessionId, account: AccountId, org: Option<uuid::Uuid>) -> Result<i64>;
+        async fn active_organization(&self, session: SessionId) -> Result<Option<ActiveOrganization>>;
+}

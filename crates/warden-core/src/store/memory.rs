@@ -34,6 +34,7 @@ struct Inner {
     oauth_clients: HashMap<String, OAuthClient>,
     auth_codes: HashMap<[u8; 32], AuthCode>,
     consents: HashMap<(AccountId, String), Consent>,
+    orgs: memory_organizations::OrgData,
 }
 
 struct OneTimeRow {
@@ -298,6 +299,7 @@ impl AccountStore for MemoryStore {
         g.mfa_challenges.retain(|_, c| c.account_id != id);
         g.one_time.retain(|_, t| t.account_id != id);
         g.identities.retain(|i| i.account_id != id);
+        g.orgs.members.retain(|(_, a), _| *a != id);
         g.push_feed(Change::AccountChanged(id), now);
         g.audit.push(audit.clone());
         Ok(true)
@@ -666,5 +668,7 @@ mod memory_passkeys;
 #[path = "memory_mfa.rs"]
 mod memory_mfa;
 
+#[path = "memory_organizations.rs"]
+mod memory_organizations;
 #[path = "memory_provider.rs"]
 mod memory_provider;

@@ -32,6 +32,11 @@ mod passkeys;
 pub use passkeys::{Passkey, PasskeyStore};
 mod provider;
 pub use provider::{AuthCode, CodeGrant, CodeUse, Consent, OAuthClient, ProviderStore};
+mod organizations;
+pub use organizations::{
+    ActiveOrganization, BUILTIN_ROLES, Invitation, InvitationState, Membership, OrgRole,
+    Organization, OrganizationStore, is_builtin_role,
+};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -67,6 +72,10 @@ pub enum Change {
     AccountChanged(AccountId),
     /// An API key (of an account) was revoked.
     ApiKeyRevoked(crate::model::ApiKeyId, AccountId),
+    /// The organization claims of a session (of the account) are stale: its
+    /// access tokens with organization claims of an older
+    /// [`ActiveOrganization::epoch`] are refused.
+    OrgClaimsRevoked(SessionId, AccountId),
 }
 
 /// A change feed entry with its sequence number.
@@ -355,6 +364,7 @@ pub trait Store:
     + IdentityStore
     + PasskeyStore
     + ProviderStore
+    + OrganizationStore
 {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

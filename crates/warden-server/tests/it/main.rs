@@ -15,6 +15,7 @@ mod fuzz;
 mod mfa;
 mod oauth;
 mod oidc_provider;
+mod organizations;
 mod redis_sessions;
 mod security;
 mod sql_smoke;

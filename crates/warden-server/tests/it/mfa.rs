@@ -1,105 +1,37 @@
-//! The TOTP second factor through the real router (issue 4), on memory and
-//! SQLite, with the engine on a manual clock.
+//! The TOTP second factor through the real router (issue 4), on every
+//! backend, with the engine on a manual clock (the test kit's app).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use time::Duration;
-use tower::ServiceExt;
-use warden_axum::{AdminSecret, Warden};
 use warden_core::clock::{Clock, ManualClock};
 use warden_core::mfa;
-use warden_core::store::Store;
 use warden_server::config::Config;
+use warden_testkit::app::{ADMIN_SECRET, PASSWORD, Resp};
+use warden_testkit::{Backend, each_backend};
 
-const ADMIN_SECRET: &str = "mfa-test-admin-secret-0123456789abcdef";
-const PASSWORD: &str = "correct horse battery staple";
 /// A TOTP step boundary.
 const T0: i64 = 1_700_000_010;
 
-use warden_testkit::{Backend, each_backend};
-
+/// The app of the test kit on a manual clock.
 struct App {
-    router: Router,
-    warden: Warden,
-    store: Arc<dyn Store>,
+    kit: warden_testkit::app::App,
     clock: ManualClock,
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Resp {
-    #[track_caller]
-    fn status(&self, want: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), want, "body: {}", self.body);
-        self
+impl std::ops::Deref for App {
+    type Target = warden_testkit::app::App;
+    fn deref(&self) -> &Self::Target {
+        &self.kit
     }
-    #[track_caller]
-    fn problem(&self, want: u16, code: &str) {
-        self.status(want);
-        assert_eq!(
-            self.headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-            Some("application/problem+json")
-        );
-        assert_eq!(self.body["code"], json!(code), "{}", self.body);
-    }
-    fn str(&self, key: &str) -> String {
-        self.body[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {key} in {}", self.body))
-            .to_owned()
-    }
-    fn set_cookies(&self) -> usize {
-        self.headers.get_all("set-cookie").iter().count()
-    }
-}
-
-fn config(f: impl FnOnce(&mut Config)) -> Config {
-    let mut cfg = Config {
-        database_url: "sqlite::memory:".into(),
-        argon2_memory_kib: 64,
-        argon2_iterations: 1,
-        rate_limit_per_minute: 0,
-        cookie_secure: false,
-        admin_secret: Some(ADMIN_SECRET.into()),
-        ..Config::default()
-    };
-    f(&mut cfg);
-    cfg
 }
 
 async fn app_with(b: Backend, f: impl FnOnce(&mut Config)) -> App {
-    let cfg = config(f);
-    let store: Arc<dyn Store> = warden_testkit::store(b).await;
     let clock = ManualClock::at_unix(T0);
-    let auth = warden_core::Auth::with_clock(
-        store.clone(),
-        cfg.settings().unwrap(),
-        Arc::new(clock.clone()),
-    )
-    .await
-    .unwrap();
-    let mut http = cfg.http().unwrap();
-    http.admin_secret = Some(AdminSecret::new(ADMIN_SECRET));
-    let warden = Warden::new(auth, http);
-    let router = warden_server::app(&cfg, &warden);
-    App {
-        router,
-        warden,
-        store,
-        clock,
-    }
+    let kit = warden_testkit::app::app_with_clock(b, Arc::new(clock.clone()), f).await;
+    App { kit, clock }
 }
 
 async fn app(b: Backend) -> App {
@@ -107,6 +39,8 @@ async fn app(b: Backend) -> App {
 }
 
 impl App {
+    /// `method path` with a bearer token and a JSON body if given; admin
+    /// paths carry the admin secret.
     async fn call(
         &self,
         method: &str,
@@ -114,35 +48,12 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Resp {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<_> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
         if path.contains("/admin/") {
-            req = req.header("x-admin-secret", ADMIN_SECRET);
+            headers.push(("x-admin-secret", ADMIN_SECRET));
         }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        self.kit.call(method, path, body, &headers).await
     }
 
     fn unix(&self) -> i64 {
@@ -163,10 +74,10 @@ impl App {
                 Some(json!({"login": login, "password": PASSWORD})),
             )
             .await;
-        r.status(201);
-        let id = r.body["account"]["id"].as_str().unwrap().to_owned();
+        r.assert_status(201);
+        let id = r.json()["account"]["id"].as_str().unwrap().to_owned();
         let r = self.login(login).await;
-        r.status(200);
+        r.assert_status(200);
         (id, r.str("access_token"))
     }
 
@@ -186,7 +97,7 @@ impl App {
         let r = self
             .call("POST", "/auth/mfa/totp/setup", Some(token), None)
             .await;
-        r.status(200);
+        r.assert_status(200);
         let secret = decode(&r.str("secret"));
         let code = self.code(&secret, 0);
         let r = self
@@ -197,8 +108,9 @@ impl App {
                 Some(json!({ "code": code })),
             )
             .await;
-        r.status(200);
-        let codes: Vec<String> = serde_json::from_value(r.body["recovery_codes"].clone()).unwrap();
+        r.assert_status(200);
+        let codes: Vec<String> =
+            serde_json::from_value(r.json()["recovery_codes"].clone()).unwrap();
         self.clock.advance(Duration::seconds(30));
         (secret, codes, code)
     }
@@ -206,11 +118,15 @@ impl App {
     /// Password login of an MFA account: the `mfa_token`.
     async fn mfa_token(&self, login: &str) -> String {
         let r = self.login(login).await;
-        r.status(200);
-        assert_eq!(r.body["mfa_required"], json!(true), "{}", r.body);
-        assert_eq!(r.body["methods"], json!(["totp", "recovery_code"]));
-        assert!(r.body.get("access_token").is_none());
-        assert_eq!(r.set_cookies(), 0, "no cookies before the second factor");
+        r.assert_status(200);
+        assert_eq!(r.json()["mfa_required"], json!(true), "{}", r.json());
+        assert_eq!(r.json()["methods"], json!(["totp", "recovery_code"]));
+        assert!(r.json().get("access_token").is_none());
+        assert_eq!(
+            r.set_cookies().len(),
+            0,
+            "no cookies before the second factor"
+        );
         r.str("mfa_token")
     }
 
@@ -226,8 +142,8 @@ impl App {
 
     async fn mfa_enabled(&self, token: &str) -> bool {
         let r = self.call("GET", "/auth/me", Some(token), None).await;
-        r.status(200);
-        r.body["mfa_enabled"].as_bool().unwrap()
+        r.assert_status(200);
+        r.json()["mfa_enabled"].as_bool().unwrap()
     }
 }
 
@@ -263,7 +179,7 @@ each_backend!(async fn whole_login_flow(b) {
     let r = app
         .call("POST", "/auth/mfa/totp/setup", Some(&token), None)
         .await;
-    r.status(200);
+    r.assert_status(200);
     let uri = r.str("otpauth_uri");
     assert!(uri.starts_with("otpauth://totp/Warden:alice?"), "{uri}");
     assert!(uri.contains(&format!("secret={}", r.str("secret"))));
@@ -280,9 +196,9 @@ each_backend!(async fn whole_login_flow(b) {
             Some(json!({"code": app.code(&secret, 150)})),
         )
         .await;
-    r.problem(401, "invalid_mfa_code");
+    r.assert_problem(401, "invalid_mfa_code");
     assert!(!app.mfa_enabled(&token).await);
-    assert!(app.login("alice").await.body.get("access_token").is_some());
+    assert!(app.login("alice").await.json().get("access_token").is_some());
 
     // Right code: ten recovery codes, on.
     let confirm_code = app.code(&secret, 0);
@@ -294,25 +210,25 @@ each_backend!(async fn whole_login_flow(b) {
             Some(json!({"code": confirm_code})),
         )
         .await;
-    r.status(200);
-    let codes = r.body["recovery_codes"].as_array().unwrap().clone();
+    r.assert_status(200);
+    let codes = r.json()["recovery_codes"].as_array().unwrap().clone();
     assert_eq!(codes.len(), 10);
     assert!(app.mfa_enabled(&token).await);
     let r = app
         .call("GET", &format!("/auth/admin/accounts/{id}"), None, None)
         .await;
-    r.status(200);
-    assert_eq!(r.body["mfa_enabled"], json!(true));
+    r.assert_status(200);
+    assert_eq!(r.json()["mfa_enabled"], json!(true));
 
     // Login: the MFA step, no tokens; the confirming code is spent.
     let mfa_token = app.mfa_token("alice").await;
     app.finish(&mfa_token, &confirm_code)
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
     app.clock.advance(Duration::seconds(30));
     let r = app.finish(&mfa_token, &app.code(&secret, 0)).await;
-    r.status(200);
-    assert_eq!(r.set_cookies(), 3, "access, refresh and CSRF cookies");
+    r.assert_status(200);
+    assert_eq!(r.set_cookies().len(), 3, "access, refresh and CSRF cookies");
     assert_eq!(r.str("token_type"), "Bearer");
     let access = r.str("access_token");
     let claims = app.warden.auth().sessions().authenticate(&access).await.unwrap();
@@ -320,7 +236,7 @@ each_backend!(async fn whole_login_flow(b) {
     assert_eq!(claims.sub.to_string(), id);
     app.call("GET", "/auth/me", Some(&access), None)
         .await
-        .status(200);
+        .assert_status(200);
     // The refreshed token keeps the amr of the session.
     let r = app
         .call(
@@ -330,7 +246,7 @@ each_backend!(async fn whole_login_flow(b) {
             Some(json!({"refresh_token": r.str("refresh_token")})),
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     let claims = app
         .warden
         .auth()
@@ -344,7 +260,7 @@ each_backend!(async fn whole_login_flow(b) {
     app.clock.advance(Duration::seconds(30));
     app.finish(&mfa_token, &app.code(&secret, 0))
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
 
     // Audit, through the admin route.
     let r = app
@@ -355,9 +271,9 @@ each_backend!(async fn whole_login_flow(b) {
             None,
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     let events: Vec<String> = r
-        .body
+        .json()
         .as_array()
         .unwrap()
         .iter()
@@ -366,13 +282,13 @@ each_backend!(async fn whole_login_flow(b) {
     for want in ["mfa.setup", "mfa.enabled", "mfa.failure", "login.success"] {
         assert!(events.iter().any(|e| e == want), "{want} not in {events:?}");
     }
-    let otp_login = r
-        .body
+    let audit = r.json();
+    let otp_login = audit
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["event"] == "login.success" && e["detail"]["amr"] == json!(["pwd", "otp"]));
-    assert!(otp_login.is_some(), "{}", r.body);
+    assert!(otp_login.is_some(), "{}", r.json());
 });
 
 each_backend!(async fn replay_is_refused(b) {
@@ -381,11 +297,11 @@ each_backend!(async fn replay_is_refused(b) {
     let (secret, _, _) = app.enrol(&token).await;
     let code = app.code(&secret, 0);
     let t = app.mfa_token("bob").await;
-    app.finish(&t, &code).await.status(200);
+    app.finish(&t, &code).await.assert_status(200);
     let t = app.mfa_token("bob").await;
-    app.finish(&t, &code).await.problem(401, "invalid_mfa_code");
+    app.finish(&t, &code).await.assert_problem(401, "invalid_mfa_code");
     app.clock.advance(Duration::seconds(20));
-    app.finish(&t, &code).await.problem(401, "invalid_mfa_code");
+    app.finish(&t, &code).await.assert_problem(401, "invalid_mfa_code");
 });
 
 each_backend!(async fn skew_one_step_yes_two_steps_no(b) {
@@ -397,12 +313,12 @@ each_backend!(async fn skew_one_step_yes_two_steps_no(b) {
         let t = app.mfa_token("carol").await;
         app.finish(&t, &app.code(&secret, offset))
             .await
-            .problem(401, "invalid_mfa_code");
+            .assert_problem(401, "invalid_mfa_code");
     }
     let t = app.mfa_token("carol").await;
-    app.finish(&t, &app.code(&secret, -30)).await.status(200);
+    app.finish(&t, &app.code(&secret, -30)).await.assert_status(200);
     let t = app.mfa_token("carol").await;
-    app.finish(&t, &app.code(&secret, 30)).await.status(200);
+    app.finish(&t, &app.code(&secret, 30)).await.assert_status(200);
 });
 
 each_backend!(async fn three_wrong_codes_kill_the_mfa_token(b) {
@@ -418,14 +334,14 @@ each_backend!(async fn three_wrong_codes_kill_the_mfa_token(b) {
     for _ in 0..3 {
         app.finish(&t, &wrong)
             .await
-            .problem(401, "invalid_mfa_code");
+            .assert_problem(401, "invalid_mfa_code");
     }
     app.finish(&t, &right)
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
     // The login starts over.
     let t = app.mfa_token("dave").await;
-    app.finish(&t, &right).await.status(200);
+    app.finish(&t, &right).await.assert_status(200);
 });
 
 each_backend!(async fn mfa_token_expires_after_five_minutes(b) {
@@ -436,10 +352,10 @@ each_backend!(async fn mfa_token_expires_after_five_minutes(b) {
     app.clock.advance(Duration::seconds(5 * 60 + 1));
     app.finish(&t, &app.code(&secret, 0))
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
     app.finish("wmf_nonsense", "123456")
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
 });
 
 each_backend!(async fn recovery_code_reuse_refused(b) {
@@ -448,7 +364,7 @@ each_backend!(async fn recovery_code_reuse_refused(b) {
     let (_, codes, _) = app.enrol(&token).await;
     let t = app.mfa_token("frank").await;
     let r = app.finish(&t, &codes[3]).await;
-    r.status(200);
+    r.assert_status(200);
     let claims = app
         .warden
         .auth()
@@ -460,8 +376,8 @@ each_backend!(async fn recovery_code_reuse_refused(b) {
     let t = app.mfa_token("frank").await;
     app.finish(&t, &codes[3])
         .await
-        .problem(401, "invalid_mfa_code");
-    app.finish(&t, &codes[4]).await.status(200);
+        .assert_problem(401, "invalid_mfa_code");
+    app.finish(&t, &codes[4]).await.assert_status(200);
 });
 
 each_backend!(async fn setup_twice_replaces_pending_secret(b) {
@@ -482,7 +398,7 @@ each_backend!(async fn setup_twice_replaces_pending_secret(b) {
         Some(json!({"code": app.code(&first, 0)})),
     )
     .await
-    .problem(401, "invalid_mfa_code");
+    .assert_problem(401, "invalid_mfa_code");
     assert!(!app.mfa_enabled(&token).await);
     app.call(
         "POST",
@@ -491,12 +407,12 @@ each_backend!(async fn setup_twice_replaces_pending_secret(b) {
         Some(json!({"code": app.code(&second, 0)})),
     )
     .await
-    .status(200);
+    .assert_status(200);
     assert!(app.mfa_enabled(&token).await);
     // Enabled: setup again is refused.
     app.call("POST", "/auth/mfa/totp/setup", Some(&token), None)
         .await
-        .problem(400, "bad_request");
+        .assert_problem(400, "bad_request");
 });
 
 each_backend!(async fn delete_needs_the_password(b) {
@@ -510,7 +426,7 @@ each_backend!(async fn delete_needs_the_password(b) {
         Some(json!({"password": "not the password"})),
     )
     .await
-    .problem(401, "invalid_credentials");
+    .assert_problem(401, "invalid_credentials");
     assert!(app.mfa_enabled(&token).await);
     let r = app
         .call(
@@ -520,11 +436,11 @@ each_backend!(async fn delete_needs_the_password(b) {
             Some(json!({ "password": PASSWORD })),
         )
         .await;
-    r.status(204);
+    r.assert_status(204);
     assert!(!app.mfa_enabled(&token).await);
     let r = app.login("heidi").await;
-    r.status(200);
-    assert!(r.body.get("mfa_required").is_none());
+    r.assert_status(200);
+    assert!(r.json().get("mfa_required").is_none());
     let claims = app
         .warden
         .auth()
@@ -551,20 +467,20 @@ each_backend!(async fn admin_route_turns_mfa_off(b) {
         None,
     )
     .await
-    .status(204);
+    .assert_status(204);
     assert!(app.store.active_totp(account).await.unwrap().is_none());
     assert_eq!(app.store.recovery_codes_left(account).await.unwrap(), 0);
     assert!(!app.mfa_enabled(&token).await);
     assert!(!app.warden.auth().mfa().mfa_status(account).await.unwrap());
     let r = app.login("ivan").await;
-    assert!(r.body.get("access_token").is_some(), "{}", r.body);
+    assert!(r.json().get("access_token").is_some(), "{}", r.json());
 });
 
 each_backend!(async fn routes_need_a_token(b) {
     let app = app(b).await;
     app.call("POST", "/auth/mfa/totp/setup", None, None)
         .await
-        .problem(401, "unauthenticated");
+        .assert_problem(401, "unauthenticated");
     app.call(
         "POST",
         "/auth/mfa/totp/confirm",
@@ -572,7 +488,7 @@ each_backend!(async fn routes_need_a_token(b) {
         Some(json!({"code": "123456"})),
     )
     .await
-    .problem(401, "unauthenticated");
+    .assert_problem(401, "unauthenticated");
     app.call(
         "DELETE",
         "/auth/mfa/totp",
@@ -580,7 +496,7 @@ each_backend!(async fn routes_need_a_token(b) {
         Some(json!({"password": PASSWORD})),
     )
     .await
-    .problem(401, "unauthenticated");
+    .assert_problem(401, "unauthenticated");
     // Confirm without a setup.
     let (_, token) = app.user("judy").await;
     app.call(
@@ -590,7 +506,7 @@ each_backend!(async fn routes_need_a_token(b) {
         Some(json!({"code": "123456"})),
     )
     .await
-    .problem(400, "bad_request");
+    .assert_problem(400, "bad_request");
 });
 
 #[tokio::test]
@@ -599,7 +515,7 @@ async fn otp_disabled_hides_the_enrolment_routes() {
     let (_, token) = app.user("kim").await;
     app.call("POST", "/auth/mfa/totp/setup", Some(&token), None)
         .await
-        .problem(404, "not_found");
+        .assert_problem(404, "not_found");
     app.call(
         "DELETE",
         "/auth/mfa/totp",
@@ -607,23 +523,25 @@ async fn otp_disabled_hides_the_enrolment_routes() {
         Some(json!({"password": PASSWORD})),
     )
     .await
-    .problem(404, "not_found");
+    .assert_problem(404, "not_found");
     let doc = app.call("GET", "/openapi.json", None, None).await;
-    doc.status(200);
-    let paths = doc.body["paths"].as_object().unwrap();
+    doc.assert_status(200);
+    let doc = doc.json();
+    let paths = doc["paths"].as_object().unwrap();
     assert!(!paths.keys().any(|p| p.contains("/mfa/totp")));
     // Accounts that enrolled before still finish their logins.
     app.finish("wmf_nonsense", "123456")
         .await
-        .problem(401, "invalid_mfa_code");
+        .assert_problem(401, "invalid_mfa_code");
 }
 
 #[tokio::test]
 async fn openapi_lists_the_mfa_routes() {
     let app = app(Backend::Memory).await;
     let doc = app.call("GET", "/openapi.json", None, None).await;
-    doc.status(200);
-    let paths = doc.body["paths"].as_object().unwrap();
+    doc.assert_status(200);
+    let doc = doc.json();
+    let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/auth/mfa/totp/setup",
         "/auth/mfa/totp/confirm",
@@ -641,7 +559,7 @@ async fn issuer_comes_from_config() {
     let r = app
         .call("POST", "/auth/mfa/totp/setup", Some(&token), None)
         .await;
-    r.status(200);
+    r.assert_status(200);
     let uri = r.str("otpauth_uri");
     assert!(uri.starts_with("otpauth://totp/Acme%20Corp:liam?"), "{uri}");
     assert!(uri.contains("issuer=Acme%20Corp"));
@@ -649,7 +567,7 @@ async fn issuer_comes_from_config() {
 
 #[tokio::test]
 async fn encryption_key_config_is_validated() {
-    let mut cfg = config(|_| {});
+    let mut cfg = warden_testkit::app::config();
     cfg.encryption_key = Some("c2hvcnQ=".into());
     assert!(
         cfg.settings()
@@ -670,7 +588,7 @@ async fn encryption_key_config_is_validated() {
 #[tokio::test]
 async fn generated_key_is_stored_once() {
     let store = warden_server::open_store("sqlite::memory:").await.unwrap();
-    let cfg = config(|_| {});
+    let cfg = warden_testkit::app::config();
     warden_server::build_warden(&cfg, store.clone())
         .await
         .unwrap();
@@ -699,13 +617,13 @@ each_backend!(async fn wrong_codes_across_tokens_answer_429(b) {
         for _ in 0..tries {
             app.finish(&t, &wrong)
                 .await
-                .problem(401, "invalid_mfa_code");
+                .assert_problem(401, "invalid_mfa_code");
         }
     }
     let t = app.mfa_token("mona").await;
     let r = app.finish(&t, &right).await;
-    r.problem(429, "too_many_attempts");
+    r.assert_problem(429, "too_many_attempts");
     assert!(r.headers.contains_key("retry-after"));
     app.clock.advance(Duration::seconds(61));
-    app.finish(&t, &app.code(&secret, 0)).await.status(200);
+    app.finish(&t, &app.code(&secret, 0)).await.assert_status(200);
 });

@@ -170,3 +170,27 @@ async fn mysql_scheme_is_selected() {
         "{err:?}"
     );
 }
+
+/// `WARDEN_SQLITE_SYNCHRONOUS` takes `normal` and `full` (any case); anything
+/// else stops start-up naming the setting (the pragma each sets is checked
+/// in warden-store-sql's `synchronous_is_the_chosen_one`).
+#[tokio::test]
+async fn sqlite_synchronous_is_checked() {
+    let dir = std::env::temp_dir().join(format!("warden-sync-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for value in ["normal", "FULL"] {
+        let mut cfg = config(dir.join(format!("{value}.db")).to_str().unwrap());
+        cfg.sqlite_synchronous = value.into();
+        let store = warden_server::open_configured_store(&cfg).await.unwrap();
+        store.ping().await.unwrap();
+    }
+    let mut cfg = config(dir.join("bad.db").to_str().unwrap());
+    cfg.sqlite_synchronous = "off".into();
+    let err = warden_server::open_configured_store(&cfg).await.err();
+    assert!(
+        matches!(&err, Some(warden_core::Error::BadRequest(m)) if m.contains("WARDEN_SQLITE_SYNCHRONOUS")),
+        "{err:?}"
+    );
+    assert!(!dir.join("bad.db").exists(), "nothing opened");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,61 +13,11 @@ use std::time::Duration;
 use warden_core::store::{KeyStore, Store, conformance};
 use warden_store_sql::{MySqlOptions, MySqlStore};
 
-/// A database `w_<uuid>` created on start; `drop()` removes it.
-struct TempDb {
-    base: String,
-    name: String,
-}
-
-impl TempDb {
-    async fn new(base: &str) -> Self {
-        let name = format!("w_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = MySqlConnection::connect(base).await.expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-        Self {
-            base: base.to_owned(),
-            name,
-        }
-    }
-
-    /// The base URL with its database replaced by this one.
-    fn url(&self) -> String {
-        let (path, query) = match self.base.split_once('?') {
-            Some((p, q)) => (p, format!("?{q}")),
-            None => (self.base.as_str(), String::new()),
-        };
-        let (scheme, rest) = path.split_once("://").expect("a URL");
-        let host = rest.split_once('/').map_or(rest, |(h, _)| h);
-        format!("{scheme}://{host}/{}{query}", self.name)
-    }
-
-    async fn drop(self) {
-        let mut conn = MySqlConnection::connect(&self.base).await.expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {}", self.name)))
-            .execute(&mut conn)
-            .await
-            .expect("drop database");
-    }
-}
-
-/// The server's URL (the tests are ignored without it, and fail with `CI`
-/// set); never `None`.
-fn test_url() -> Option<String> {
-    Some(warden_testkit::url(warden_testkit::Backend::MySql))
-}
-
 warden_testkit::needs!(
     mysql,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn mysql_conforms() {
-        let Some(base) = test_url() else { return };
-        let db = TempDb::new(&base).await;
-        let url = db.url();
+        let url = warden_testkit::sql::fresh_mysql_url().await;
         let store = MySqlStore::connect(&url, MySqlOptions::default())
             .await
             .unwrap();
@@ -104,7 +54,6 @@ warden_testkit::needs!(
         assert!(reopened.setting("nonexistent").await.unwrap().is_none());
         assert!(!reopened.signing_keys().await.unwrap().is_empty());
         reopened.pool().close().await;
-        db.drop().await;
     }
 );
 
@@ -115,16 +64,14 @@ warden_testkit::needs!(
     mysql,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn mysql_feed_never_skips() {
-        let Some(base) = test_url() else { return };
-        let db = TempDb::new(&base).await;
+        let url = warden_testkit::sql::fresh_mysql_url().await;
         let opts = MySqlOptions {
             pool_size: 8,
             ..MySqlOptions::default()
         };
-        let store = Arc::new(MySqlStore::connect(&db.url(), opts).await.unwrap());
+        let store = Arc::new(MySqlStore::connect(&url, opts).await.unwrap());
         common::feed_never_skips(Arc::clone(&store)).await;
         store.pool().close().await;
-        db.drop().await;
     }
 );
 
@@ -136,19 +83,18 @@ warden_testkit::needs!(
     #[tokio::test]
     async fn mysql_lock_wait_timeout_is_unavailable() {
         use warden_core::store::{AttemptGate, CounterStore};
-        let Some(base) = test_url() else { return };
-        let db = TempDb::new(&base).await;
+        let url = warden_testkit::sql::fresh_mysql_url().await;
         let opts = MySqlOptions {
             lock_wait_timeout: Duration::from_secs(1),
             ..MySqlOptions::default()
         };
-        let store = MySqlStore::connect(&db.url(), opts).await.unwrap();
+        let store = MySqlStore::connect(&url, opts).await.unwrap();
         let now = time::OffsetDateTime::now_utc();
         assert_eq!(
             store.attempt_begin("k", now, 5).await.unwrap(),
             AttemptGate::Allowed
         );
-        let mut other = MySqlConnection::connect(&db.url()).await.unwrap();
+        let mut other = MySqlConnection::connect(&url).await.unwrap();
         let mut tx = other.begin().await.unwrap();
         sqlx::query("SELECT 1 FROM counters WHERE `key` = 'k' FOR UPDATE")
             .execute(&mut *tx)
@@ -165,7 +111,6 @@ warden_testkit::needs!(
             AttemptGate::Allowed
         );
         store.pool().close().await;
-        db.drop().await;
     }
 );
 
@@ -173,7 +118,6 @@ warden_testkit::needs!(
     mysql,
     #[tokio::test]
     async fn mysql_bad_url_is_an_error_not_a_panic() {
-        let Some(_) = test_url() else { return };
         let opts = MySqlOptions {
             acquire_timeout: Duration::from_secs(2),
             ..MySqlOptions::default()
@@ -190,14 +134,12 @@ warden_testkit::needs!(
     mysql,
     #[tokio::test]
     async fn mysql_nul_text_is_never_a_server_error() {
-        let Some(base) = test_url() else { return };
-        let db = TempDb::new(&base).await;
-        let store = MySqlStore::connect(&db.url(), MySqlOptions::default())
+        let url = warden_testkit::sql::fresh_mysql_url().await;
+        let store = MySqlStore::connect(&url, MySqlOptions::default())
             .await
             .unwrap();
         common::nul_text_is_never_a_server_error(&store).await;
         store.pool().close().await;
-        db.drop().await;
     }
 );
 

@@ -12,57 +12,11 @@ use std::time::Duration;
 use warden_core::store::{KeyStore, Store, conformance};
 use warden_store_sql::{PgOptions, PgStore};
 
-/// A schema `w_<uuid>` created on start; `drop()` removes it.
-struct TempSchema {
-    base: String,
-    name: String,
-}
-
-impl TempSchema {
-    async fn new(base: &str) -> Self {
-        let name = format!("w_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::connect(base).await.expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create schema");
-        Self {
-            base: base.to_owned(),
-            name,
-        }
-    }
-
-    /// The base URL with `search_path` set to the schema.
-    fn url(&self) -> String {
-        let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
-    }
-
-    async fn drop(self) {
-        let mut conn = PgConnection::connect(&self.base).await.expect("connect");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop schema");
-    }
-}
-
-/// The server's URL (the tests are ignored without it, and fail with `CI`
-/// set); never `None`.
-fn test_url() -> Option<String> {
-    Some(warden_testkit::url(warden_testkit::Backend::Postgres))
-}
-
 warden_testkit::needs!(
     postgres,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_conforms() {
-        let Some(base) = test_url() else { return };
-        let schema = TempSchema::new(&base).await;
-        let url = schema.url();
+        let url = warden_testkit::sql::fresh_postgres_url().await;
         let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
         let tables: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
@@ -89,7 +43,6 @@ warden_testkit::needs!(
         assert!(reopened.setting("nonexistent").await.unwrap().is_none());
         assert!(!reopened.signing_keys().await.unwrap().is_empty());
         reopened.pool().close().await;
-        schema.drop().await;
     }
 );
 
@@ -100,16 +53,14 @@ warden_testkit::needs!(
     postgres,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn postgres_feed_never_skips() {
-        let Some(base) = test_url() else { return };
-        let schema = TempSchema::new(&base).await;
+        let url = warden_testkit::sql::fresh_postgres_url().await;
         let opts = PgOptions {
             pool_size: 8,
             ..PgOptions::default()
         };
-        let store = Arc::new(PgStore::connect(&schema.url(), opts).await.unwrap());
+        let store = Arc::new(PgStore::connect(&url, opts).await.unwrap());
         common::feed_never_skips(Arc::clone(&store)).await;
         store.pool().close().await;
-        schema.drop().await;
     }
 );
 
@@ -120,20 +71,19 @@ warden_testkit::needs!(
     postgres,
     #[tokio::test]
     async fn postgres_tls_by_sslmode() {
-        let Some(base) = test_url() else { return };
+        let base = warden_testkit::url(warden_testkit::Backend::Postgres);
         let mut conn = PgConnection::connect(&base).await.expect("connect");
         let ssl: String = sqlx::query_scalar("SHOW ssl")
             .fetch_one(&mut conn)
             .await
             .unwrap();
-        let schema = TempSchema::new(&base).await;
-        // `schema.url()` already has a query string.
-        let url = format!("{}&sslmode=require", schema.url());
+        let url = warden_testkit::sql::fresh_postgres_url().await;
+        // `url` already has a query string.
+        let url = format!("{}&sslmode=require", url);
         if ssl != "on" {
             // A server without TLS: `require` refuses to connect in clear.
             let r = PgStore::connect(&url, PgOptions::default()).await;
             assert!(r.is_err(), "sslmode=require connected without TLS");
-            schema.drop().await;
             return;
         }
         let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
@@ -145,7 +95,6 @@ warden_testkit::needs!(
         assert!(tls, "connection uses TLS");
         store.ping().await.unwrap();
         store.pool().close().await;
-        schema.drop().await;
     }
 );
 
@@ -156,19 +105,18 @@ warden_testkit::needs!(
     #[tokio::test]
     async fn postgres_statement_timeout_is_unavailable() {
         use warden_core::store::{AttemptGate, CounterStore};
-        let Some(base) = test_url() else { return };
-        let schema = TempSchema::new(&base).await;
+        let url = warden_testkit::sql::fresh_postgres_url().await;
         let opts = PgOptions {
             statement_timeout: Duration::from_millis(300),
             ..PgOptions::default()
         };
-        let store = PgStore::connect(&schema.url(), opts).await.unwrap();
+        let store = PgStore::connect(&url, opts).await.unwrap();
         let now = time::OffsetDateTime::now_utc();
         assert_eq!(
             store.attempt_begin("k", now, 5).await.unwrap(),
             AttemptGate::Allowed
         );
-        let mut other = PgConnection::connect(&schema.url()).await.unwrap();
+        let mut other = PgConnection::connect(&url).await.unwrap();
         let mut tx = other.begin().await.unwrap();
         sqlx::query("SELECT 1 FROM counters WHERE key = 'k' FOR UPDATE")
             .execute(&mut *tx)
@@ -185,7 +133,6 @@ warden_testkit::needs!(
             AttemptGate::Allowed
         );
         store.pool().close().await;
-        schema.drop().await;
     }
 );
 
@@ -193,7 +140,6 @@ warden_testkit::needs!(
     postgres,
     #[tokio::test]
     async fn postgres_bad_url_is_an_error_not_a_panic() {
-        let Some(_) = test_url() else { return };
         let opts = PgOptions {
             acquire_timeout: Duration::from_secs(2),
             ..PgOptions::default()
@@ -210,14 +156,10 @@ warden_testkit::needs!(
     postgres,
     #[tokio::test]
     async fn postgres_nul_text_is_never_a_server_error() {
-        let Some(base) = test_url() else { return };
-        let schema = TempSchema::new(&base).await;
-        let store = PgStore::connect(&schema.url(), PgOptions::default())
-            .await
-            .unwrap();
+        let url = warden_testkit::sql::fresh_postgres_url().await;
+        let store = PgStore::connect(&url, PgOptions::default()).await.unwrap();
         common::nul_text_is_never_a_server_error(&store).await;
         store.pool().close().await;
-        schema.drop().await;
     }
 );
 
@@ -230,7 +172,7 @@ warden_testkit::needs!(
     #[tokio::test]
     async fn postgres_refusing_database_is_unavailable() {
         use warden_core::store::AccountStore;
-        let Some(base) = test_url() else { return };
+        let base = warden_testkit::url(warden_testkit::Backend::Postgres);
         let name = format!("w_{}", uuid::Uuid::now_v7().simple());
         let mut admin = PgConnection::connect(&base).await.expect("connect");
         let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));

@@ -78,6 +78,29 @@ async fn journal_mode_is_wal_for_files() {
 }
 
 #[tokio::test]
+async fn synchronous_is_the_chosen_one() {
+    use warden_store_sql::sqlite::SqliteSync;
+    for (sync, want) in [(SqliteSync::Normal, 1_i64), (SqliteSync::Full, 2)] {
+        let db = TempDb::new();
+        let store = SqlStore::connect_with(db.0.to_str().unwrap(), sync)
+            .await
+            .unwrap();
+        // Every connection of the pool: hold several at once.
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            conns.push(store.pool().acquire().await.unwrap());
+        }
+        for c in &mut conns {
+            let got: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **c)
+                .await
+                .unwrap();
+            assert_eq!(got, want, "{sync:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn bad_url_is_an_error_not_a_panic() {
     let r = SqlStore::connect("sqlite:///nonexistent-dir-warden/x/y.db?mode=ro").await;
     assert!(r.is_err());

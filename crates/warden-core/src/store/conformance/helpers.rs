@@ -162,7 +162,8 @@ pub(super) async fn feed_for(store: &dyn Store, after: i64, account: AccountId) 
         .filter(|e| match &e.change {
             Change::SessionRevoked(_, a)
             | Change::AccountChanged(a)
-            | Change::ApiKeyRevoked(_, a) => *a == account,
+            | Change::ApiKeyRevoked(_, a)
+            | Change::OrgClaimsRevoked(_, a) => *a == account,
         })
         .collect()
 }

@@ -94,6 +94,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_auth_codes(s).await;
     check_auth_codes_concurrent(&store).await;
     check_consents(s).await;
+    check_organizations(s).await;
+    check_org_members_and_roles(s).await;
+    check_org_invitations(s).await;
+    check_org_sessions(s).await;
+    check_last_owner_concurrent(&store).await;
 }
 
 mod api_keys;
@@ -120,6 +125,8 @@ mod app_sessions;
 pub use app_sessions::*;
 mod provider;
 pub use provider::*;
+mod organizations;
+pub use organizations::*;
 
 mod accounts;
 mod counters;

@@ -5,53 +5,42 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 use tower::ServiceExt;
-use warden_axum::{AdminSecret, Warden};
 use warden_core::clock::{Clock, ManualClock};
-use warden_core::store::Store;
 use warden_server::config::Config;
-
-const ADMIN: &str = "api-keys-test-admin-secret-0123456789";
-const PASSWORD: &str = "correct horse battery staple";
-const PEER: &str = "192.0.2.10:5555";
-
+use warden_testkit::app::{ADMIN_SECRET, PASSWORD, Resp, config};
 use warden_testkit::{Backend, each_backend, store};
 
-fn config() -> Config {
-    Config {
-        database_url: "sqlite::memory:".into(),
-        argon2_memory_kib: 64,
-        argon2_iterations: 1,
-        rate_limit_per_minute: 0,
-        cookie_secure: false,
-        admin_secret: Some(ADMIN.into()),
-        ..Config::default()
-    }
-}
+/// The peer address of every request.
+const PEER: &str = "192.0.2.10:5555";
 
+/// The app of the test kit, its requests from [`PEER`].
 #[derive(Clone)]
-struct App {
-    router: Router,
-    warden: Warden,
+struct App(warden_testkit::app::App);
+
+impl std::ops::Deref for App {
+    type Target = warden_testkit::app::App;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
-async fn app_on(cfg: &Config, store: Arc<dyn Store>) -> App {
-    let (warden, _) = warden_server::build_warden(cfg, store).await.unwrap();
-    App {
-        router: warden_server::app(cfg, &warden),
-        warden,
+impl From<warden_testkit::app::App> for App {
+    fn from(kit: warden_testkit::app::App) -> Self {
+        Self(kit.with_peer(PEER))
     }
+}
+
+async fn app_on(cfg: &Config, store: Arc<dyn warden_core::store::Store>) -> App {
+    warden_testkit::app::app_on(cfg.clone(), store).await.into()
 }
 
 async fn app_with(b: Backend, f: impl FnOnce(&mut Config)) -> App {
-    let mut cfg = config();
-    f(&mut cfg);
-    app_on(&cfg, store(b).await).await
+    warden_testkit::app::app_with(b, f).await.into()
 }
 
 async fn app(b: Backend) -> App {
@@ -60,49 +49,9 @@ async fn app(b: Backend) -> App {
 
 /// An app whose engine reads a manual clock.
 async fn app_with_clock(b: Backend, clock: ManualClock) -> App {
-    let cfg = config();
-    let clock: Arc<dyn Clock> = Arc::new(clock);
-    let auth = warden_core::Auth::with_clock(store(b).await, cfg.settings().unwrap(), clock)
+    warden_testkit::app::app_with_clock(b, Arc::new(clock), |_| {})
         .await
-        .unwrap();
-    let mut http = cfg.http().unwrap();
-    http.admin_secret = Some(AdminSecret::new(ADMIN));
-    let warden = Warden::new(auth, http);
-    App {
-        router: warden_server::app(&cfg, &warden),
-        warden,
-    }
-}
-
-struct Resp {
-    status: StatusCode,
-    text: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
-    }
-    #[track_caller]
-    fn status(&self, want: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), want, "body: {}", self.text);
-        self
-    }
-    #[track_caller]
-    fn problem(&self, status: u16, code: &str) {
-        self.status(status);
-        assert_eq!(self.json()["code"], json!(code), "{}", self.text);
-    }
-    #[track_caller]
-    fn error_fields(&self) -> Vec<String> {
-        self.problem(422, "validation_failed");
-        self.json()["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap().to_owned())
-            .collect()
-    }
+        .into()
 }
 
 /// Credentials of a request.
@@ -116,30 +65,34 @@ enum By<'a> {
 
 impl App {
     async fn call(&self, method: &str, uri: &str, by: By<'_>, body: Option<Value>) -> Resp {
-        let mut req = Request::builder().method(method).uri(uri);
-        req = match by {
-            By::Nobody => req,
-            By::Token(t) => req.header("authorization", format!("Bearer {t}")),
-            By::Key(k) => req.header("x-api-key", k),
-            By::Admin => req.header("x-admin-secret", ADMIN),
-        };
-        let body = match body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                Body::from(v.to_string())
+        let bearer;
+        let headers: &[(&str, &str)] = match by {
+            By::Nobody => &[],
+            By::Token(t) => {
+                bearer = format!("Bearer {t}");
+                &[("authorization", bearer.as_str())]
             }
-            None => Body::empty(),
+            By::Key(k) => &[("x-api-key", k)],
+            By::Admin => &[("x-admin-secret", ADMIN_SECRET)],
         };
-        let mut req = req.body(body).unwrap();
-        req.extensions_mut()
-            .insert(ConnectInfo(PEER.parse::<SocketAddr>().unwrap()));
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        self.0.call(method, uri, body, headers).await
+    }
+
+    /// `DELETE /auth/api-keys/{kid}`.
+    async fn revoke(&self, kid: &str, by: By<'_>) -> Resp {
+        self.call("DELETE", &format!("/auth/api-keys/{kid}"), by, None)
+            .await
+    }
+
+    /// `DELETE /auth/admin/api-keys/{kid}`.
+    async fn revoke_as_admin(&self, kid: &str) -> Resp {
+        self.call(
+            "DELETE",
+            &format!("/auth/admin/api-keys/{kid}"),
+            By::Admin,
+            None,
+        )
+        .await
     }
 
     async fn get(&self, uri: &str, by: By<'_>) -> Resp {
@@ -156,7 +109,7 @@ impl App {
                 Some(json!({"login": login, "password": PASSWORD})),
             )
             .await;
-        r.status(201);
+        r.assert_status(201);
         let id = r.json()["account"]["id"].as_str().unwrap().to_owned();
         (id, self.login(login).await)
     }
@@ -171,7 +124,7 @@ impl App {
                 Some(json!({"login": login, "password": PASSWORD, "scopes": scopes})),
             )
             .await;
-        r.status(201);
+        r.assert_status(201);
         let id = r.json()["id"].as_str().unwrap().to_owned();
         (id, self.login(login).await)
     }
@@ -185,7 +138,7 @@ impl App {
                 Some(json!({"login": login, "password": PASSWORD})),
             )
             .await;
-        r.status(200);
+        r.assert_status(200);
         r.json()["access_token"].as_str().unwrap().to_owned()
     }
 
@@ -194,7 +147,7 @@ impl App {
         let r = self
             .call("POST", "/auth/api-keys", By::Token(token), Some(body))
             .await;
-        r.status(201);
+        r.assert_status(201);
         let v = r.json();
         (
             v["id"].as_str().unwrap().to_owned(),
@@ -213,7 +166,7 @@ impl App {
         let start = Instant::now();
         loop {
             let r = self.get(uri, by).await;
-            r.status(200);
+            r.assert_status(200);
             let v = r.json().as_array().unwrap().clone();
             if done(&v) {
                 return v;
@@ -233,7 +186,7 @@ impl App {
                 By::Admin,
             )
             .await;
-        r.status(200);
+        r.assert_status(200);
         r.json().as_array().unwrap().clone()
     }
 }
@@ -273,47 +226,35 @@ each_backend!(async fn create_use_list_revoke(b) {
 
     // A key authenticates like a bearer token: /auth/me answers the owner.
     let me = app.get("/auth/me", By::Key(&key)).await;
-    me.status(200);
+    me.assert_status(200);
     assert_eq!(me.json()["id"], json!(id));
     assert_eq!(me.json()["login"], json!("alice"));
 
     // The list never shows a secret.
     let list = app.get("/auth/api-keys", By::Token(&token)).await;
-    list.status(200);
+    list.assert_status(200);
     assert_eq!(list.json().as_array().unwrap().len(), 1);
     assert_eq!(list.json()[0]["id"], json!(kid));
     assert_eq!(list.json()[0]["expired"], json!(false));
     assert!(list.json()[0].get("key").is_none());
     assert!(
-        !list.text.contains(secret_of(&key)),
+        !list.text().contains(secret_of(&key)),
         "secret leaked: {}",
-        list.text
+        list.text()
     );
 
     // Revoked: refused on the very next request.
-    app.call(
-        "DELETE",
-        &format!("/auth/api-keys/{kid}"),
-        By::Token(&token),
-        None,
-    )
-    .await
-    .status(204);
+    app.revoke(&kid, By::Token(&token)).await
+    .assert_status(204);
     app.get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
     assert_eq!(
         app.get("/auth/api-keys", By::Token(&token)).await.json(),
         json!([])
     );
-    app.call(
-        "DELETE",
-        &format!("/auth/api-keys/{kid}"),
-        By::Token(&token),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
+    app.revoke(&kid, By::Token(&token)).await
+    .assert_problem(404, "not_found");
     app.call(
         "POST",
         &format!("/auth/api-keys/{kid}/renew"),
@@ -321,7 +262,7 @@ each_backend!(async fn create_use_list_revoke(b) {
         None,
     )
     .await
-    .problem(404, "not_found");
+    .assert_problem(404, "not_found");
 });
 
 each_backend!(async fn revoke_after_cached_use_fails_at_once(b) {
@@ -329,19 +270,13 @@ each_backend!(async fn revoke_after_cached_use_fails_at_once(b) {
     let (_, token) = app.user("carol").await;
     let (kid, key, _) = app.key(&token, json!({"name": "hot"})).await;
     for _ in 0..3 {
-        app.get("/auth/me", By::Key(&key)).await.status(200);
+        app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     }
-    app.call(
-        "DELETE",
-        &format!("/auth/api-keys/{kid}"),
-        By::Token(&token),
-        None,
-    )
-    .await
-    .status(204);
+    app.revoke(&kid, By::Token(&token)).await
+    .assert_status(204);
     app.get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
 });
 
 each_backend!(async fn other_accounts_keys_are_not_found(b) {
@@ -361,12 +296,12 @@ each_backend!(async fn other_accounts_keys_are_not_found(b) {
     ] {
         app.call(method, &path, By::Token(&bob), None)
             .await
-            .problem(404, "not_found");
+            .assert_problem(404, "not_found");
     }
     // Unknown and malformed ids are 404 too.
     app.call("DELETE", "/auth/api-keys/not-an-id", By::Token(&bob), None)
         .await
-        .problem(404, "not_found");
+        .assert_problem(404, "not_found");
     app.call(
         "DELETE",
         &format!("/auth/api-keys/{}", uuid::Uuid::now_v7()),
@@ -374,9 +309,9 @@ each_backend!(async fn other_accounts_keys_are_not_found(b) {
         None,
     )
     .await
-    .problem(404, "not_found");
+    .assert_problem(404, "not_found");
     // Still alive for its owner.
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 });
 
 // ------------------------------------------------------------------ expiry
@@ -392,12 +327,12 @@ each_backend!(async fn expired_key_is_refused_and_can_be_renewed(b) {
         ts(&v["expires_at"]) - ts(&v["created_at"]),
         time::Duration::days(1)
     );
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
     clock.advance(time::Duration::days(1) + time::Duration::seconds(1));
     app.get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
     let rejected: Vec<Value> = app
         .audit(&id)
         .await
@@ -420,7 +355,7 @@ each_backend!(async fn expired_key_is_refused_and_can_be_renewed(b) {
             Some(json!({"expires_in_days": 7})),
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     let renewed = r.json();
     assert_eq!(renewed["id"], json!(kid));
     assert!(renewed.get("key").is_none());
@@ -429,7 +364,7 @@ each_backend!(async fn expired_key_is_refused_and_can_be_renewed(b) {
         ts(&renewed["expires_at"]).unix_timestamp(),
         (clock.now() + time::Duration::days(7)).unix_timestamp()
     );
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
     // Renew without a body: the default lifetime.
     let r = app
@@ -440,7 +375,7 @@ each_backend!(async fn expired_key_is_refused_and_can_be_renewed(b) {
             None,
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     assert_eq!(
         ts(&r.json()["expires_at"]).unix_timestamp(),
         (clock.now() + time::Duration::days(15)).unix_timestamp()
@@ -520,7 +455,7 @@ each_backend!(async fn expiry_rules(b) {
         .key(&token, json!({"name": "forever", "expires_in_days": 0}))
         .await;
     assert_eq!(v["expires_at"], Value::Null);
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     let r = app
         .call(
             "POST",
@@ -529,7 +464,7 @@ each_backend!(async fn expiry_rules(b) {
             Some(json!({"expires_in_days": 0})),
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     assert_eq!(r.json()["expires_at"], Value::Null);
 });
 
@@ -605,13 +540,13 @@ each_backend!(async fn scopes_never_exceed_the_owners(b) {
     // The admin scope of a key opens the admin routes; a key without it does not.
     app.get("/auth/admin/accounts", By::Key(&admin_key))
         .await
-        .status(200);
+        .assert_status(200);
     app.get("/auth/admin/accounts", By::Key(&inherit))
         .await
-        .status(200);
+        .assert_status(200);
     app.get("/auth/admin/accounts", By::Key(&reports_key))
         .await
-        .problem(403, "forbidden");
+        .assert_problem(403, "forbidden");
 
     // The owner loses `admin`: at once, no key of theirs has it any more.
     app.call(
@@ -621,12 +556,12 @@ each_backend!(async fn scopes_never_exceed_the_owners(b) {
         Some(json!({"scopes": ["reports"]})),
     )
     .await
-    .status(200);
+    .assert_status(200);
     for k in [&admin_key, &inherit] {
         app.get("/auth/admin/accounts", By::Key(k))
             .await
-            .problem(403, "forbidden");
-        app.get("/auth/me", By::Key(k)).await.status(200);
+            .assert_problem(403, "forbidden");
+        app.get("/auth/me", By::Key(k)).await.assert_status(200);
     }
     // Given back: the key's own scope counts again.
     app.call(
@@ -636,17 +571,17 @@ each_backend!(async fn scopes_never_exceed_the_owners(b) {
         Some(json!({"scopes": ["admin", "reports"]})),
     )
     .await
-    .status(200);
+    .assert_status(200);
     app.get("/auth/admin/accounts", By::Key(&admin_key))
         .await
-        .status(200);
+        .assert_status(200);
 });
 
 each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b) {
         let app = app(b).await;
         let (id, token) = app.user("gina").await;
         let (_, key, _) = app.key(&token, json!({"name": "k"})).await;
-        app.get("/auth/me", By::Key(&key)).await.status(200);
+        app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
         app.call(
             "POST",
@@ -655,10 +590,10 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
             Some(json!({"reason": "abuse"})),
         )
         .await
-        .status(204);
+        .assert_status(204);
         app.get("/auth/me", By::Key(&key))
             .await
-            .problem(403, "account_blocked");
+            .assert_problem(403, "account_blocked");
         app.call(
             "POST",
             &format!("/auth/admin/accounts/{id}/unblock"),
@@ -666,8 +601,8 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
             None,
         )
         .await
-        .status(204);
-        app.get("/auth/me", By::Key(&key)).await.status(200);
+        .assert_status(204);
+        app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
         let patch = |active: bool| json!({ "active": active });
         app.call(
@@ -677,10 +612,10 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
             Some(patch(false)),
         )
         .await
-        .status(200);
+        .assert_status(200);
         app.get("/auth/me", By::Key(&key))
             .await
-            .problem(403, "account_inactive");
+            .assert_problem(403, "account_inactive");
         app.call(
             "PATCH",
             &format!("/auth/admin/accounts/{id}"),
@@ -688,8 +623,8 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
             Some(patch(true)),
         )
         .await
-        .status(200);
-        app.get("/auth/me", By::Key(&key)).await.status(200);
+        .assert_status(200);
+        app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
         app.call(
             "DELETE",
@@ -698,10 +633,10 @@ each_backend!(async fn blocked_inactive_or_deleted_owner_disables_keys_at_once(b
             None,
         )
         .await
-        .status(204);
+        .assert_status(204);
         app.get("/auth/me", By::Key(&key))
             .await
-            .problem(401, "invalid_api_key");
+            .assert_problem(401, "invalid_api_key");
     }
 );
 

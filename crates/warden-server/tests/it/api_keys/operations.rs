@@ -39,7 +39,7 @@ each_backend!(async fn a_key_cannot_manage_keys_or_sessions(b) {
     ];
     for (method, path, body) in calls {
         let r = app.call(method, &path, By::Key(&key), body).await;
-        assert_eq!(r.status.as_u16(), 401, "{method} {path}: {}", r.text);
+        assert_eq!(r.status.as_u16(), 401, "{method} {path}: {}", r.text());
         assert_eq!(
             r.json()["code"],
             json!("unauthenticated"),
@@ -49,8 +49,8 @@ each_backend!(async fn a_key_cannot_manage_keys_or_sessions(b) {
     // Nothing happened.
     let list = app.get("/auth/api-keys", By::Token(&token)).await.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
-    app.get("/auth/me", By::Key(&key)).await.status(200);
-    app.get("/auth/me", By::Token(&token)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
+    app.get("/auth/me", By::Token(&token)).await.assert_status(200);
 });
 
 each_backend!(async fn malformed_unknown_and_wrong_keys_are_invalid_api_key(b) {
@@ -69,7 +69,7 @@ each_backend!(async fn malformed_unknown_and_wrong_keys_are_invalid_api_key(b) {
     ] {
         app.get("/auth/me", By::Key(&bad))
             .await
-            .problem(401, "invalid_api_key");
+            .assert_problem(401, "invalid_api_key");
     }
     // An Authorization header is judged on its own, whatever the key says.
     let mut req = Request::get("/auth/me")
@@ -81,7 +81,7 @@ each_backend!(async fn malformed_unknown_and_wrong_keys_are_invalid_api_key(b) {
         .insert(ConnectInfo(PEER.parse::<SocketAddr>().unwrap()));
     let res = app.router.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
 });
 
 each_backend!(async fn query_parameter_only_when_enabled(b) {
@@ -90,7 +90,7 @@ each_backend!(async fn query_parameter_only_when_enabled(b) {
     let (_, key, _) = app.key(&token, json!({"name": "k"})).await;
     app.get(&format!("/auth/me?api_key={key}"), By::Nobody)
         .await
-        .problem(401, "unauthenticated");
+        .assert_problem(401, "unauthenticated");
 
     let app = app_with(b, |c| c.api_key_query = true).await;
     let (_, token) = app.user("jane").await;
@@ -98,11 +98,11 @@ each_backend!(async fn query_parameter_only_when_enabled(b) {
     let me = app
         .get(&format!("/auth/me?x=1&api_key={key}"), By::Nobody)
         .await;
-    me.status(200);
+    me.assert_status(200);
     assert_eq!(me.json()["login"], json!("jane"));
     app.get("/auth/me?api_key=wdn_bogus", By::Nobody)
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
     // The usage log records the path only, never the query string (the key).
     let usage = app
         .usage_until(
@@ -128,12 +128,12 @@ each_backend!(async fn usage_log_records_each_use_newest_first(b) {
     let uri = format!("/auth/api-keys/{kid}/usage");
     assert_eq!(app.get(&uri, By::Token(&token)).await.json(), json!([]));
 
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     app.usage_until(&uri, By::Token(&token), |v| v.len() == 1)
         .await;
     app.get("/auth/admin/accounts?limit=5", By::Key(&key))
         .await
-        .status(200);
+        .assert_status(200);
     let usage = app
         .usage_until(&uri, By::Token(&token), |v| v.len() == 2)
         .await;
@@ -149,11 +149,11 @@ each_backend!(async fn usage_log_records_each_use_newest_first(b) {
     assert_eq!(one.as_array().unwrap().len(), 1);
     app.get(&format!("{uri}?limit=0"), By::Token(&token))
         .await
-        .problem(422, "validation_failed");
+        .assert_problem(422, "validation_failed");
 
     // A failed use (bad secret) is not a use of the key.
     let wrong = format!("{}{}", &key[..27], "A".repeat(43));
-    app.get("/auth/me", By::Key(&wrong)).await.status(401);
+    app.get("/auth/me", By::Key(&wrong)).await.assert_status(401);
     // The admin sees the same log.
     let admin = app
         .usage_until(
@@ -170,13 +170,13 @@ each_backend!(async fn usage_is_capped_per_key(b) {
     let (_, token) = app.user_with_scopes("lena", &["admin"]).await;
     let (kid, key, _) = app.key(&token, json!({"name": "k"})).await;
     let (kid2, key2, _) = app.key(&token, json!({"name": "other"})).await;
-    app.get("/auth/me", By::Key(&key2)).await.status(200);
+    app.get("/auth/me", By::Key(&key2)).await.assert_status(200);
     for _ in 0..6 {
-        app.get("/auth/me", By::Key(&key)).await.status(200);
+        app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     }
     app.get("/auth/admin/audit?limit=1", By::Key(&key))
         .await
-        .status(200);
+        .assert_status(200);
     let usage = app
         .usage_until(
             &format!("/auth/api-keys/{kid}/usage?limit=1000"),
@@ -204,7 +204,7 @@ async fn usage_keep_zero_records_nothing() {
     let app = app_with(Backend::Sqlite, |c| c.api_key_usage_keep = 0).await;
     let (_, token) = app.user("mona").await;
     let (kid, key, _) = app.key(&token, json!({"name": "k"})).await;
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     assert!(
         app.warden
             .auth()
@@ -228,7 +228,7 @@ each_backend!(async fn admin_routes_list_revoke_and_read_usage_of_any_key(b) {
     let (b_kid, _, _) = app.key(&bob, json!({"name": "b"})).await;
 
     let all = app.get("/auth/admin/api-keys", By::Admin).await;
-    all.status(200);
+    all.assert_status(200);
     let ids: Vec<String> = all
         .json()
         .as_array()
@@ -237,7 +237,7 @@ each_backend!(async fn admin_routes_list_revoke_and_read_usage_of_any_key(b) {
         .map(|k| k["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, vec![b_kid.clone(), a_kid.clone()], "newest first");
-    assert!(!all.text.contains(secret_of(&a_key)));
+    assert!(!all.text().contains(secret_of(&a_key)));
 
     let only = app
         .get(
@@ -250,23 +250,23 @@ each_backend!(async fn admin_routes_list_revoke_and_read_usage_of_any_key(b) {
     assert_eq!(only[0]["account_id"], json!(alice_id));
     app.get("/auth/admin/api-keys?account_id=nope", By::Admin)
         .await
-        .problem(422, "validation_failed");
+        .assert_problem(422, "validation_failed");
     app.get("/auth/admin/api-keys?limit=5000", By::Admin)
         .await
-        .problem(422, "validation_failed");
+        .assert_problem(422, "validation_failed");
 
     // Not for ordinary accounts, by token or by key.
     app.get("/auth/admin/api-keys", By::Token(&bob))
         .await
-        .problem(403, "forbidden");
+        .assert_problem(403, "forbidden");
     app.get("/auth/admin/api-keys", By::Key(&a_key))
         .await
-        .problem(403, "forbidden");
+        .assert_problem(403, "forbidden");
     app.get("/auth/admin/api-keys", By::Nobody)
         .await
-        .problem(401, "unauthenticated");
+        .assert_problem(401, "unauthenticated");
 
-    app.get("/auth/me", By::Key(&a_key)).await.status(200);
+    app.get("/auth/me", By::Key(&a_key)).await.assert_status(200);
     let usage = app
         .usage_until(
             &format!("/auth/admin/api-keys/{a_kid}/usage"),
@@ -277,31 +277,19 @@ each_backend!(async fn admin_routes_list_revoke_and_read_usage_of_any_key(b) {
     // Newest first: the /auth/me use came last.
     assert_eq!(usage[0]["path"], json!("/auth/me"));
 
-    app.call(
-        "DELETE",
-        &format!("/auth/admin/api-keys/{a_kid}"),
-        By::Admin,
-        None,
-    )
-    .await
-    .status(204);
+    app.revoke_as_admin(&a_kid).await
+    .assert_status(204);
     app.get("/auth/me", By::Key(&a_key))
         .await
-        .problem(401, "invalid_api_key");
-    app.call(
-        "DELETE",
-        &format!("/auth/admin/api-keys/{a_kid}"),
-        By::Admin,
-        None,
-    )
-    .await
-    .problem(404, "not_found");
+        .assert_problem(401, "invalid_api_key");
+    app.revoke_as_admin(&a_kid).await
+    .assert_problem(404, "not_found");
     app.get(
         &format!("/auth/admin/api-keys/{}/usage", uuid::Uuid::now_v7()),
         By::Admin,
     )
     .await
-    .problem(404, "not_found");
+    .assert_problem(404, "not_found");
     let listed = app
         .get(
             &format!("/auth/admin/api-keys?account_id={alice_id}"),
@@ -333,19 +321,13 @@ each_backend!(async fn audit_events_never_hold_the_key(b) {
         None,
     )
     .await
-    .status(200);
-    app.call(
-        "DELETE",
-        &format!("/auth/api-keys/{kid}"),
-        By::Token(&token),
-        None,
-    )
-    .await
-    .status(204);
+    .assert_status(200);
+    app.revoke(&kid, By::Token(&token)).await
+    .assert_status(204);
     for _ in 0..3 {
         app.get("/auth/me", By::Key(&key))
             .await
-            .problem(401, "invalid_api_key");
+            .assert_problem(401, "invalid_api_key");
     }
     let audit = app.audit(&id).await;
     let names: Vec<&str> = audit.iter().map(|e| e["event"].as_str().unwrap()).collect();
@@ -381,30 +363,23 @@ each_backend!(async fn a_revoke_reaches_other_nodes_through_the_feed(b) {
     let node_b = app_on(&cfg, shared).await;
     let (_, token) = node_a.user("olga").await;
     let (kid, key, _) = node_a.key(&token, json!({"name": "k"})).await;
-    node_a.get("/auth/me", By::Key(&key)).await.status(200);
-    node_b.get("/auth/me", By::Key(&key)).await.status(200);
+    node_a.get("/auth/me", By::Key(&key)).await.assert_status(200);
+    node_b.get("/auth/me", By::Key(&key)).await.assert_status(200);
 
-    node_b
-        .call(
-            "DELETE",
-            &format!("/auth/api-keys/{kid}"),
-            By::Token(&token),
-            None,
-        )
-        .await
-        .status(204);
+    node_b.revoke(&kid, By::Token(&token)).await
+        .assert_status(204);
     node_b
         .get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
     // Node A still has the verified record cached (for at most 30 s) ...
-    node_a.get("/auth/me", By::Key(&key)).await.status(200);
+    node_a.get("/auth/me", By::Key(&key)).await.assert_status(200);
     // ... until its next feed sync drops it.
     node_a.warden.auth().upkeep().sync().await.unwrap();
     node_a
         .get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
 });
 
 // ------------------------------------------------------------------ docs
@@ -413,7 +388,7 @@ each_backend!(async fn a_revoke_reaches_other_nodes_through_the_feed(b) {
 async fn docs_list_api_key_routes_unless_hidden() {
     let app = app(Backend::Sqlite).await;
     let doc = app.get("/openapi.json", By::Nobody).await;
-    doc.status(200);
+    doc.assert_status(200);
     for p in [
         "\"/auth/api-keys\"",
         "\"/auth/api-keys/{id}\"",
@@ -425,14 +400,14 @@ async fn docs_list_api_key_routes_unless_hidden() {
         "\"/auth/admin/accounts\"",
         "X-API-Key",
     ] {
-        assert!(doc.text.contains(p), "{p} missing from the docs");
+        assert!(doc.text().contains(p), "{p} missing from the docs");
     }
     assert!(app.get("/docs/", By::Nobody).await.status.is_success());
 
     let hidden = app_with(Backend::Sqlite, |c| c.hide_docs = true).await;
     let doc = hidden.get("/openapi.json", By::Nobody).await;
-    doc.status(200);
-    assert!(doc.text.contains("\"/auth/me\""), "other routes stay");
+    doc.assert_status(200);
+    assert!(doc.text().contains("\"/auth/me\""), "other routes stay");
     for p in [
         "/auth/api-keys",
         "/auth/admin",
@@ -440,7 +415,7 @@ async fn docs_list_api_key_routes_unless_hidden() {
         "api-keys",
         "X-API-Key",
     ] {
-        assert!(!doc.text.contains(p), "{p} should be hidden");
+        assert!(!doc.text().contains(p), "{p} should be hidden");
     }
     assert!(hidden.get("/docs/", By::Nobody).await.status.is_success());
     // Hidden from the docs, still served.
@@ -448,12 +423,14 @@ async fn docs_list_api_key_routes_unless_hidden() {
     hidden
         .get("/auth/api-keys", By::Token(&token))
         .await
-        .status(200);
+        .assert_status(200);
 
     let off = app_with(Backend::Sqlite, |c| c.docs = false).await;
-    off.get("/openapi.json", By::Nobody).await.status(404);
-    off.get("/docs", By::Nobody).await.status(404);
-    off.get("/docs/", By::Nobody).await.status(404);
+    off.get("/openapi.json", By::Nobody)
+        .await
+        .assert_status(404);
+    off.get("/docs", By::Nobody).await.assert_status(404);
+    off.get("/docs/", By::Nobody).await.assert_status(404);
 }
 
 // ------------------------------------------------------------------ CLI
@@ -566,16 +543,16 @@ async fn application_routes_take_keys_and_count_one_use_per_request() {
         .route("/app/both", axum::routing::get(both))
         .nest("/auth", base.warden.router())
         .with_state(base.warden.clone());
-    let app = App {
+    let app = App(warden_testkit::app::App {
         router,
-        warden: base.warden.clone(),
-    };
+        ..base.0.clone()
+    });
     let r = app.get("/app/both", By::Key(&key)).await;
-    r.status(200);
-    assert_eq!(r.text, "rita key");
+    r.assert_status(200);
+    assert_eq!(r.text(), "rita key");
     let r = app.get("/app/both", By::Token(&token)).await;
-    r.status(200);
-    assert_eq!(r.text, "rita token");
+    r.assert_status(200);
+    assert_eq!(r.text(), "rita token");
     let usage = app
         .usage_until(
             &format!("/auth/api-keys/{kid}/usage"),

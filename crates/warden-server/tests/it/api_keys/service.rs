@@ -21,7 +21,7 @@ each_backend!(async fn service_account_is_created_and_never_signs_in(b) {
             Some(json!({"name": "billing-bot", "scopes": ["invoices:read"], "properties": {"team": "billing"}})),
         )
         .await;
-    r.status(201);
+    r.assert_status(201);
     let v = r.json();
     assert_eq!(v["kind"], json!("service"));
     assert_eq!(v["login"], json!("billing-bot"));
@@ -37,7 +37,7 @@ each_backend!(async fn service_account_is_created_and_never_signs_in(b) {
         Some(json!({"name": "Billing-Bot"})),
     )
     .await
-    .problem(409, "login_taken");
+    .assert_problem(409, "login_taken");
     app.user("alice").await;
     app.call(
         "POST",
@@ -46,7 +46,7 @@ each_backend!(async fn service_account_is_created_and_never_signs_in(b) {
         Some(json!({"name": "alice"})),
     )
     .await
-    .problem(409, "login_taken");
+    .assert_problem(409, "login_taken");
 
     // Signing in with it answers exactly as a wrong password does.
     let service = app
@@ -65,8 +65,8 @@ each_backend!(async fn service_account_is_created_and_never_signs_in(b) {
             Some(json!({"login": "alice", "password": "not the password at all"})),
         )
         .await;
-    service.problem(401, "invalid_credentials");
-    assert_eq!(service.text, wrong.text);
+    service.assert_problem(401, "invalid_credentials");
+    assert_eq!(service.text(), wrong.text());
 
     // Audited with the actor.
     let audit = app.audit(&id).await;
@@ -86,7 +86,7 @@ each_backend!(async fn key_without_account_brings_its_service_account(b) {
     let r = app
         .admin_key(json!({"name": "nightly-report", "scopes": ["reports:read"]}))
         .await;
-    r.status(201);
+    r.assert_status(201);
     let v = r.json();
     let key = v["key"].as_str().unwrap().to_owned();
     let account = v["account_id"].as_str().unwrap().to_owned();
@@ -103,19 +103,19 @@ each_backend!(async fn key_without_account_brings_its_service_account(b) {
     let acct = app
         .get(&format!("/auth/admin/accounts/{account}"), By::Admin)
         .await;
-    acct.status(200);
+    acct.assert_status(200);
     assert_eq!(acct.json()["kind"], json!("service"));
     assert_eq!(acct.json()["login"], json!("nightly-report"));
     assert_eq!(acct.json()["scopes"], json!(["reports:read"]));
     let me = app.get("/auth/me", By::Key(&key)).await;
-    me.status(200);
+    me.assert_status(200);
     assert_eq!(me.json()["kind"], json!("service"));
     assert_eq!(me.json()["id"], json!(account));
 
     // The name is now a taken login: nothing half-written on the second try.
     app.admin_key(json!({"name": "NIGHTLY-report"}))
         .await
-        .problem(409, "login_taken");
+        .assert_problem(409, "login_taken");
     let keys = app
         .get("/auth/admin/api-keys?limit=1000", By::Admin)
         .await
@@ -127,9 +127,9 @@ each_backend!(async fn key_without_account_brings_its_service_account(b) {
     let list = app
         .get(&format!("/auth/admin/api-keys?account_id={account}"), By::Admin)
         .await;
-    list.status(200);
+    list.assert_status(200);
     assert_eq!(list.json()[0]["id"], json!(kid));
-    assert!(!list.text.contains(secret_of(&key)));
+    assert!(!list.text().contains(secret_of(&key)));
     let names = app.audit(&account).await;
     let issued = names
         .iter()
@@ -161,7 +161,7 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
     let r = app
         .admin_key(json!({"name": "ci", "account_id": account, "scopes": ["deploy", "logs:read"], "expires_in_days": 2}))
         .await;
-    r.status(201);
+    r.assert_status(201);
     let v = r.json();
     assert_eq!(v["account_id"], json!(account));
     assert_eq!(v["scopes"], json!(["deploy", "logs:read"]));
@@ -173,7 +173,7 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
         .json();
     assert_eq!(acct["scopes"], json!(["deploy", "logs:read"]));
     let me = app.get("/auth/me", By::Key(&key)).await;
-    me.status(200);
+    me.assert_status(200);
     assert_eq!(me.json()["kind"], json!("service"));
 
     // Renew moves expires_at (counted from now); an empty body takes the default.
@@ -187,13 +187,13 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
             Some(json!({"expires_in_days": 30})),
         )
         .await;
-    renewed.status(200);
+    renewed.assert_status(200);
     let after = ts(&renewed.json()["expires_at"]);
     assert_eq!(after - before, time::Duration::days(29));
     let default = app
         .call("POST", &format!("/auth/admin/api-keys/{kid}/renew"), By::Admin, None)
         .await;
-    default.status(200);
+    default.assert_status(200);
     assert_eq!(
         ts(&default.json()["expires_at"]) - ts(&renewed.json()["expires_at"]),
         time::Duration::days(15 - 30)
@@ -205,7 +205,7 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
         Some(json!({"expires_in_days": "soon"})),
     )
     .await
-    .problem(422, "validation_failed");
+    .assert_problem(422, "validation_failed");
     assert!(
         app.audit(&account)
             .await
@@ -215,7 +215,7 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
     );
 
     // Usage of the key, newest first.
-    app.get("/auth/me", By::Key(&key)).await.status(200);
+    app.get("/auth/me", By::Key(&key)).await.assert_status(200);
     assert!(
         app.warden
             .auth()
@@ -226,22 +226,21 @@ each_backend!(async fn key_for_an_account_renew_usage_revoke(b) {
     let usage = app
         .get(&format!("/auth/admin/api-keys/{kid}/usage"), By::Admin)
         .await;
-    usage.status(200);
+    usage.assert_status(200);
     let usage = usage.json();
     assert_eq!(usage.as_array().unwrap().len(), 2, "{usage}");
     assert_eq!(usage[0]["path"], json!("/auth/me"));
     assert_eq!(usage[0]["method"], json!("GET"));
 
     // Revoked: 401 from the next request on.
-    app.call("DELETE", &format!("/auth/admin/api-keys/{kid}"), By::Admin, None)
-        .await
-        .status(204);
+    app.revoke_as_admin(&kid).await
+        .assert_status(204);
     app.get("/auth/me", By::Key(&key))
         .await
-        .problem(401, "invalid_api_key");
+        .assert_problem(401, "invalid_api_key");
     app.call("POST", &format!("/auth/admin/api-keys/{kid}/renew"), By::Admin, None)
         .await
-        .problem(404, "not_found");
+        .assert_problem(404, "not_found");
 });
 
 each_backend!(async fn key_for_a_person_keeps_to_their_scopes(b) {
@@ -250,7 +249,7 @@ each_backend!(async fn key_for_a_person_keeps_to_their_scopes(b) {
     let r = app
         .admin_key(json!({"name": "erin-script", "account_id": id, "scopes": ["read"]}))
         .await;
-    r.status(201);
+    r.assert_status(201);
     let key = r.json()["key"].as_str().unwrap().to_owned();
     let me = app.get("/auth/me", By::Key(&key)).await.json();
     assert_eq!(me["kind"], json!("person"));
@@ -290,20 +289,20 @@ each_backend!(async fn admin_key_routes_refuse_bad_input_and_non_admins(b) {
             .error_fields(),
         ["expires_in_days"]
     );
-    app.admin_key(json!({"name": 5})).await.status(422);
+    app.admin_key(json!({"name": 5})).await.assert_status(422);
     app.admin_key(json!({"name": "x", "surprise": true}))
         .await
-        .status(422);
+        .assert_status(422);
     app.call("POST", "/auth/admin/api-keys", By::Admin, None)
         .await
-        .problem(400, "bad_request");
+        .assert_problem(400, "bad_request");
     app.admin_key(json!({"name": "ghost", "account_id": uuid::Uuid::now_v7().to_string()}))
         .await
-        .problem(404, "not_found");
+        .assert_problem(404, "not_found");
     for body in [json!({"name": "x"}), json!({"name": "ok-name", "scopes": ["a\"b"]}), json!({"name": "ok-name", "properties": [1]})] {
         app.call("POST", "/auth/admin/service-accounts", By::Admin, Some(body))
             .await
-            .status(422);
+            .assert_status(422);
     }
     app.call(
         "POST",
@@ -312,7 +311,7 @@ each_backend!(async fn admin_key_routes_refuse_bad_input_and_non_admins(b) {
         None,
     )
     .await
-    .problem(404, "not_found");
+    .assert_problem(404, "not_found");
     // Nothing was created by the refused calls.
     assert_eq!(app.get("/auth/admin/api-keys", By::Admin).await.json(), json!([]));
 
@@ -326,10 +325,10 @@ each_backend!(async fn admin_key_routes_refuse_bad_input_and_non_admins(b) {
         let body = Some(json!({"name": "sneaky"}));
         app.call(method, &path, By::Nobody, body.clone())
             .await
-            .problem(401, "unauthenticated");
+            .assert_problem(401, "unauthenticated");
         app.call(method, &path, By::Token(&token), body.clone())
             .await
-            .problem(403, "forbidden");
+            .assert_problem(403, "forbidden");
         let wrong = app
             .router
             .clone()
@@ -351,7 +350,7 @@ each_backend!(async fn admin_key_routes_refuse_bad_input_and_non_admins(b) {
     let key = v["key"].as_str().unwrap();
     app.call("POST", "/auth/admin/api-keys", By::Key(key), Some(json!({"name": "x-bot"})))
         .await
-        .problem(403, "forbidden");
+        .assert_problem(403, "forbidden");
 });
 
 each_backend!(async fn admin_renames_an_account(b) {
@@ -366,7 +365,7 @@ each_backend!(async fn admin_renames_an_account(b) {
             Some(json!({"login": "frank.new"})),
         )
         .await;
-    r.status(200);
+    r.assert_status(200);
     assert_eq!(r.json()["login"], json!("frank.new"));
     // The new login signs in, the old one no longer does.
     app.login("frank.new").await;
@@ -377,7 +376,7 @@ each_backend!(async fn admin_renames_an_account(b) {
         Some(json!({"login": "frank", "password": PASSWORD})),
     )
     .await
-    .problem(401, "invalid_credentials");
+    .assert_problem(401, "invalid_credentials");
     // Taken (any case): 409; bad: 422 on `login`; a change of case alone is fine.
     app.call(
         "PATCH",
@@ -386,7 +385,7 @@ each_backend!(async fn admin_renames_an_account(b) {
         Some(json!({"login": "GRACE"})),
     )
     .await
-    .problem(409, "login_taken");
+    .assert_problem(409, "login_taken");
     let fields = app
         .call(
             "PATCH",
@@ -404,7 +403,7 @@ each_backend!(async fn admin_renames_an_account(b) {
         Some(json!({"login": "Frank.New"})),
     )
     .await
-    .status(200);
+    .assert_status(200);
     let audit = app.audit(&id).await;
     let renamed: Vec<_> = audit
         .iter()
@@ -424,14 +423,14 @@ each_backend!(async fn admin_renames_an_account(b) {
         Some(json!({"login": "stolen"})),
     )
     .await
-    .problem(403, "forbidden");
+    .assert_problem(403, "forbidden");
 });
 
 #[tokio::test]
 async fn docs_list_the_service_account_routes_and_kind() {
     let app = app(Backend::Sqlite).await;
     let doc = app.get("/openapi.json", By::Nobody).await;
-    doc.status(200);
+    doc.assert_status(200);
     let v = doc.json();
     for (path, method) in [
         ("/auth/admin/service-accounts", "post"),

@@ -1,14 +1,13 @@
 //! Email verification, password reset by mail and email change through the
-//! real router (issue 6), on memory and SQLite, with the engine on a manual
+//! real router (issue 6), on every backend, with the engine on a manual
 //! clock and a mailer that records what it is given; plus the real transports:
 //! SMTP against an in-process SMTP sink on loopback, and the outbox folder.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::Request;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -17,125 +16,55 @@ use time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::ServiceExt;
 use warden_axum::mail::{QueuedMailer, SmtpMailer, Templates};
-use warden_axum::{AdminSecret, Warden};
 use warden_core::clock::ManualClock;
 use warden_core::mail::{Mail, Mailer};
-use warden_core::store::{AuditQuery, Store};
 use warden_server::config::Config;
+use warden_testkit::app::{PASSWORD, Resp};
+use warden_testkit::mail::Capture;
+use warden_testkit::{Backend, each_backend};
 
-const ADMIN_SECRET: &str = "email-test-admin-secret-0123456789abcdef";
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "another fine horse battery";
 const T0: i64 = 1_700_000_000;
 
-use warden_testkit::{Backend, each_backend};
-
-/// A mailer that keeps every mail.
-#[derive(Default, Clone)]
-struct Capture(Arc<Mutex<Vec<Mail>>>);
-
-#[async_trait]
-impl Mailer for Capture {
-    async fn send(&self, mail: Mail) -> warden_core::Result<()> {
-        self.0.lock().unwrap().push(mail);
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn count(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    fn last(&self) -> Mail {
-        self.0.lock().unwrap().last().cloned().expect("no mail")
-    }
-    /// Wait (a little) for the n-th mail (1-based).
-    async fn wait_for(&self, n: usize) -> Mail {
-        for _ in 0..200 {
-            if let Some(m) = self.0.lock().unwrap().get(n - 1) {
-                return m.clone();
-            }
-            tokio::time::sleep(StdDuration::from_millis(10)).await;
-        }
-        panic!("mail {n} never came");
-    }
-}
-
+/// The app of the test kit on a manual clock, with its mail kept.
 struct App {
-    router: Router,
-    warden: Warden,
-    store: Arc<dyn Store>,
+    kit: warden_testkit::app::App,
     clock: ManualClock,
     mails: Capture,
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Resp {
-    #[track_caller]
-    fn status(&self, want: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), want, "body: {}", self.body);
-        self
-    }
-    #[track_caller]
-    fn problem(&self, want: u16, code: &str) {
-        self.status(want);
-        assert_eq!(self.body["code"], json!(code), "{}", self.body);
+impl std::ops::Deref for App {
+    type Target = warden_testkit::app::App;
+    fn deref(&self) -> &Self::Target {
+        &self.kit
     }
 }
 
+/// The test kit's configuration with the links' public URL.
 fn config(f: impl FnOnce(&mut Config)) -> Config {
-    let mut cfg = Config {
-        database_url: "sqlite::memory:".into(),
-        argon2_memory_kib: 64,
-        argon2_iterations: 1,
-        rate_limit_per_minute: 0,
-        cookie_secure: false,
-        admin_secret: Some(ADMIN_SECRET.into()),
-        public_url: "https://id.example.com".into(),
-        ..Config::default()
-    };
+    let mut cfg = warden_testkit::app::config();
+    cfg.public_url = "https://id.example.com".into();
     f(&mut cfg);
     cfg
 }
 
 async fn app_with(b: Backend, f: impl FnOnce(&mut Config)) -> App {
-    let cfg = config(f);
-    let store: Arc<dyn Store> = warden_testkit::store(b).await;
     let clock = ManualClock::at_unix(T0);
-    let auth = warden_core::Auth::with_clock(
-        store.clone(),
-        cfg.settings().unwrap(),
-        Arc::new(clock.clone()),
-    )
-    .await
-    .unwrap();
+    let kit =
+        warden_testkit::app::app_with_clock(b, Arc::new(clock.clone()), |c| *c = config(f)).await;
     let mails = Capture::default();
-    auth.set_mailer(
+    kit.warden.auth().set_mailer(
         Arc::new(mails.clone()),
         Arc::new(Templates::load(None).unwrap()),
     );
-    let mut http = cfg.http().unwrap();
-    http.admin_secret = Some(AdminSecret::new(ADMIN_SECRET));
-    let warden = Warden::new(auth, http);
-    let router = warden_server::app(&cfg, &warden);
-    App {
-        router,
-        warden,
-        store,
-        clock,
-        mails,
-    }
+    App { kit, clock, mails }
 }
 
 async fn app(b: Backend) -> App {
     app_with(b, |_| {}).await
 }
 
+/// `method path` on `router`, with a bearer token and a JSON body if given.
 async fn call(
     router: &Router,
     method: &str,
@@ -143,32 +72,10 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Resp {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<_> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    let req = warden_testkit::app::request(method, path, body.as_ref(), &headers);
+    warden_testkit::app::read(router.clone().oneshot(req).await.unwrap()).await
 }
 
 /// The token of the link in a mail body.
@@ -211,14 +118,14 @@ impl App {
 
     /// Register with an email and sign in; returns the access token.
     async fn user(&self, login: &str, email: &str) -> String {
-        self.register(login, Some(email)).await.status(201);
+        self.register(login, Some(email)).await.assert_status(201);
         self.access(login, PASSWORD).await
     }
 
     async fn access(&self, login: &str, password: &str) -> String {
         let r = self.login_with(login, password).await;
-        r.status(200);
-        r.body["access_token"].as_str().unwrap().to_owned()
+        r.assert_status(200);
+        r.json()["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn verify(&self, token: &str) -> Resp {
@@ -252,13 +159,8 @@ impl App {
     }
 
     async fn events(&self) -> Vec<(String, Value)> {
-        self.store
-            .audit(&AuditQuery {
-                limit: 1000,
-                ..AuditQuery::default()
-            })
+        self.audit_all()
             .await
-            .unwrap()
             .into_iter()
             .map(|e| (e.event, e.detail))
             .collect()
@@ -273,16 +175,16 @@ each_backend!(async fn verification_link_works_once(b) {
     let app = app(b).await;
     let at = app.user("alice", "Alice@Example.com").await;
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    r.status(200);
+    r.assert_status(200);
     assert_eq!(
-        r.body,
+        r.json(),
         json!({"email": "Alice@Example.com", "verified": false})
     );
     assert_eq!(app.mails.count(), 0, "{b:?}: no mail before asked");
 
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let mail = app.mails.last();
     assert_eq!(mail.to, "Alice@Example.com");
     assert_eq!(mail.subject, "Confirm your email address");
@@ -301,15 +203,15 @@ each_backend!(async fn verification_link_works_once(b) {
 
     app.verify("not-a-token")
         .await
-        .problem(400, "invalid_token");
-    app.verify(&token).await.status(204);
-    app.verify(&token).await.problem(400, "invalid_token");
+        .assert_problem(400, "invalid_token");
+    app.verify(&token).await.assert_status(204);
+    app.verify(&token).await.assert_problem(400, "invalid_token");
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    assert_eq!(r.body["verified"], json!(true), "{b:?}");
+    assert_eq!(r.json()["verified"], json!(true), "{b:?}");
     // Verified: nothing more to send.
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .problem(400, "bad_request");
+        .assert_problem(400, "bad_request");
     assert!(app.has_event("email.verification_sent").await);
     assert!(app.has_event("email.verified").await);
     // Nothing secret in the audit trail.
@@ -321,17 +223,19 @@ each_backend!(async fn verification_link_works_once(b) {
 #[tokio::test]
 async fn verification_needs_an_email_and_auth() {
     let app = app(Backend::Memory).await;
-    app.register("noemail", None).await.status(201);
+    app.register("noemail", None).await.assert_status(201);
     let at = app.access("noemail", PASSWORD).await;
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .problem(400, "bad_request");
+        .assert_problem(400, "bad_request");
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    assert_eq!(r.body, json!({"email": null, "verified": false}));
-    app.call("GET", "/auth/email", None, None).await.status(401);
+    assert_eq!(r.json(), json!({"email": null, "verified": false}));
+    app.call("GET", "/auth/email", None, None)
+        .await
+        .assert_status(401);
     app.call("POST", "/auth/email/verification", None, None)
         .await
-        .status(401);
+        .assert_status(401);
 }
 
 each_backend!(async fn expired_verification_token_is_refused(b) {
@@ -339,11 +243,11 @@ each_backend!(async fn expired_verification_token_is_refused(b) {
     let at = app.user("bob", "bob@example.com").await;
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let token = token_in(&app.mails.last().text);
     app.clock
         .advance(Duration::hours(24) + Duration::seconds(1));
-    app.verify(&token).await.problem(400, "invalid_token");
+    app.verify(&token).await.assert_problem(400, "invalid_token");
 });
 
 each_backend!(async fn cooldown_then_newer_token_voids_older(b) {
@@ -351,23 +255,23 @@ each_backend!(async fn cooldown_then_newer_token_voids_older(b) {
     let at = app.user("carol", "carol@example.com").await;
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let old = token_in(&app.mails.last().text);
     app.clock.advance(Duration::seconds(20));
     let r = app
         .call("POST", "/auth/email/verification", Some(&at), None)
         .await;
-    r.problem(429, "too_many_attempts");
+    r.assert_problem(429, "too_many_attempts");
     assert_eq!(r.headers.get("retry-after").unwrap(), "40");
     assert_eq!(app.mails.count(), 1);
     app.clock.advance(Duration::seconds(41));
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let new = token_in(&app.mails.last().text);
     assert_ne!(old, new);
-    app.verify(&old).await.problem(400, "invalid_token");
-    app.verify(&new).await.status(204);
+    app.verify(&old).await.assert_problem(400, "invalid_token");
+    app.verify(&new).await.assert_status(204);
 });
 
 #[tokio::test]
@@ -380,7 +284,7 @@ async fn cooldown_is_configurable() {
     for _ in 0..3 {
         app.call("POST", "/auth/email/verification", Some(&at), None)
             .await
-            .status(202);
+            .assert_status(202);
     }
     assert_eq!(app.mails.count(), 3);
 }
@@ -389,11 +293,11 @@ each_backend!(async fn forgot_unknown_email_sends_nothing_and_answers_the_same(b
     let app = app(b).await;
     app.user("erin", "erin@example.com").await;
     let r = app.forgot("nobody@example.com").await;
-    r.status(202);
-    assert_eq!(r.body, Value::Null);
+    r.assert_status(202);
+    assert_eq!(r.json(), Value::Null);
     let known = app.forgot("ERIN@example.com").await;
-    known.status(202);
-    assert_eq!(known.body, r.body);
+    known.assert_status(202);
+    assert_eq!(known.json(), r.json());
     let mail = app.mails.wait_for(1).await;
     assert_eq!(mail.to, "erin@example.com");
     assert_eq!(mail.subject, "Reset your password");
@@ -417,7 +321,7 @@ each_backend!(async fn forgot_unknown_email_sends_nothing_and_answers_the_same(b
     assert_eq!(requested.len(), 1);
     assert!(!requested[0].1.to_string().contains("erin@"));
     // Malformed input is answered the same too.
-    app.forgot("not an address").await.status(202);
+    app.forgot("not an address").await.assert_status(202);
 });
 
 each_backend!(async fn reset_sets_the_password_and_revokes_sessions(b) {
@@ -425,23 +329,23 @@ each_backend!(async fn reset_sets_the_password_and_revokes_sessions(b) {
     let at = app.user("frank", "frank@example.com").await;
     app.call("GET", "/auth/me", Some(&at), None)
         .await
-        .status(200);
-    app.forgot("frank@example.com").await.status(202);
+        .assert_status(200);
+    app.forgot("frank@example.com").await.assert_status(202);
     let token = token_in(&app.mails.wait_for(1).await.text);
     // Password rules first: the token survives a refused password.
     app.reset(&token, "short")
         .await
-        .problem(422, "validation_failed");
-    app.reset(&token, NEW_PASSWORD).await.status(204);
+        .assert_problem(422, "validation_failed");
+    app.reset(&token, NEW_PASSWORD).await.assert_status(204);
     app.reset(&token, "yet another good password")
         .await
-        .problem(400, "invalid_token");
+        .assert_problem(400, "invalid_token");
     app.call("GET", "/auth/me", Some(&at), None)
         .await
-        .status(401);
+        .assert_status(401);
     app.login_with("frank", PASSWORD)
         .await
-        .problem(401, "invalid_credentials");
+        .assert_problem(401, "invalid_credentials");
     app.access("frank", NEW_PASSWORD).await;
     assert!(app.has_event("password.reset").await);
 });
@@ -450,14 +354,14 @@ each_backend!(async fn reset_sets_the_password_and_revokes_sessions(b) {
 async fn reset_token_expires_and_dies_on_password_change() {
     let app = app(Backend::Sqlite).await;
     app.user("gina", "gina@example.com").await;
-    app.forgot("gina@example.com").await.status(202);
+    app.forgot("gina@example.com").await.assert_status(202);
     let token = token_in(&app.mails.wait_for(1).await.text);
     app.clock.advance(Duration::minutes(31));
     app.reset(&token, NEW_PASSWORD)
         .await
-        .problem(400, "invalid_token");
+        .assert_problem(400, "invalid_token");
 
-    app.forgot("gina@example.com").await.status(202);
+    app.forgot("gina@example.com").await.assert_status(202);
     let token = token_in(&app.mails.wait_for(2).await.text);
     let at = app.access("gina", PASSWORD).await;
     app.call(
@@ -467,29 +371,29 @@ async fn reset_token_expires_and_dies_on_password_change() {
         Some(json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
     )
     .await
-    .status(204);
+    .assert_status(204);
     app.reset(&token, "yet another good password")
         .await
-        .problem(400, "invalid_token");
+        .assert_problem(400, "invalid_token");
 }
 
 each_backend!(async fn require_verified_email_flow(b) {
     let app = app_with(b, |c| c.require_verified_email = true).await;
     let r = app.register("hank", None).await;
-    r.problem(422, "validation_failed");
-    assert_eq!(r.body["errors"][0]["field"], json!("email"), "{}", r.body);
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.json()["errors"][0]["field"], json!("email"), "{}", r.json());
     let r = app.register("hank", Some("hank@example.com")).await;
-    r.status(201);
-    assert_eq!(r.body["account"]["active"], json!(false), "{}", r.body);
+    r.assert_status(201);
+    assert_eq!(r.json()["account"]["active"], json!(false), "{}", r.json());
     app.login_with("hank", PASSWORD)
         .await
-        .problem(403, "account_inactive");
+        .assert_problem(403, "account_inactive");
     let mail = app.mails.last();
     assert_eq!(mail.to, "hank@example.com");
-    app.verify(&token_in(&mail.text)).await.status(204);
+    app.verify(&token_in(&mail.text)).await.assert_status(204);
     let at = app.access("hank", PASSWORD).await;
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    assert_eq!(r.body["verified"], json!(true));
+    assert_eq!(r.json()["verified"], json!(true));
 });
 
 each_backend!(async fn email_change_switches_only_after_confirmation(b) {
@@ -505,7 +409,7 @@ each_backend!(async fn email_change_switches_only_after_confirmation(b) {
         Some(change("new@example.com", "wrong password here")),
     )
     .await
-    .problem(401, "invalid_credentials");
+    .assert_problem(401, "invalid_credentials");
     app.call(
         "POST",
         "/auth/email/change",
@@ -513,7 +417,7 @@ each_backend!(async fn email_change_switches_only_after_confirmation(b) {
         Some(change("bad", PASSWORD)),
     )
     .await
-    .problem(422, "validation_failed");
+    .assert_problem(422, "validation_failed");
     app.call(
         "POST",
         "/auth/email/change",
@@ -521,7 +425,7 @@ each_backend!(async fn email_change_switches_only_after_confirmation(b) {
         Some(change("TAKEN@example.com", PASSWORD)),
     )
     .await
-    .problem(409, "email_taken");
+    .assert_problem(409, "email_taken");
     assert_eq!(app.mails.count(), 0);
     app.call(
         "POST",
@@ -530,20 +434,20 @@ each_backend!(async fn email_change_switches_only_after_confirmation(b) {
         Some(change("new@example.com", PASSWORD)),
     )
     .await
-    .status(202);
+    .assert_status(202);
     let mail = app.mails.last();
     assert_eq!(mail.to, "new@example.com");
     assert_eq!(mail.subject, "Confirm your new email address");
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
     assert_eq!(
-        r.body["email"],
+        r.json()["email"],
         json!("ivy@example.com"),
         "{b:?}: not switched yet"
     );
-    app.verify(&token_in(&mail.text)).await.status(204);
+    app.verify(&token_in(&mail.text)).await.assert_status(204);
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
     assert_eq!(
-        r.body,
+        r.json(),
         json!({"email": "new@example.com", "verified": true})
     );
     assert!(app.has_event("email.change_requested").await);
@@ -557,14 +461,14 @@ each_backend!(async fn email_change_switches_only_after_confirmation(b) {
         Some(change("race@example.com", PASSWORD)),
     )
     .await
-    .status(202);
+    .assert_status(202);
     let token = token_in(&app.mails.last().text);
     app.register("racer", Some("race@example.com"))
         .await
-        .status(201);
-    app.verify(&token).await.problem(409, "email_taken");
+        .assert_status(201);
+    app.verify(&token).await.assert_problem(409, "email_taken");
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    assert_eq!(r.body["email"], json!("new@example.com"));
+    assert_eq!(r.json()["email"], json!("new@example.com"));
 });
 
 #[tokio::test]
@@ -592,7 +496,7 @@ async fn verify_page_posts_the_token() {
 async fn email_routes_are_documented() {
     let app = app(Backend::Memory).await;
     let r = app.call("GET", "/openapi.json", None, None).await;
-    r.status(200);
+    r.assert_status(200);
     for path in [
         "/auth/email",
         "/auth/email/verification",
@@ -601,7 +505,7 @@ async fn email_routes_are_documented() {
         "/auth/password/reset",
         "/auth/email/change",
     ] {
-        assert!(r.body["paths"][path].is_object(), "{path} missing");
+        assert!(r.json()["paths"][path].is_object(), "{path} missing");
     }
 }
 

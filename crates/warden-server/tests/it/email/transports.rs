@@ -126,7 +126,7 @@ async fn signed_in(router: &Router, login: &str, email: &str) -> String {
         Some(json!({"login": login, "password": PASSWORD, "email": email})),
     )
     .await
-    .status(201);
+    .assert_status(201);
     let r = call(
         router,
         "POST",
@@ -135,8 +135,8 @@ async fn signed_in(router: &Router, login: &str, email: &str) -> String {
         Some(json!({"login": login, "password": PASSWORD})),
     )
     .await;
-    r.status(200);
-    r.body["access_token"].as_str().unwrap().to_owned()
+    r.assert_status(200);
+    r.json()["access_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
     let at = signed_in(&router, "smtpuser", "smtp.user@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let m = wait_received(&got, 1).await;
     assert_eq!(m.from, "<auth@example.com>");
     assert_eq!(m.to, vec!["<smtp.user@example.com>".to_owned()]);
@@ -174,7 +174,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
         Some(json!({"token": token})),
     )
     .await
-    .status(204);
+    .assert_status(204);
     call(
         &router,
         "POST",
@@ -183,7 +183,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
         Some(json!({"token": token})),
     )
     .await
-    .problem(400, "invalid_token");
+    .assert_problem(400, "invalid_token");
 
     // Forgot: a reset mail over SMTP for a known address, none for an unknown one.
     call(
@@ -194,7 +194,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
         Some(json!({"email": "who@example.com"})),
     )
     .await
-    .status(202);
+    .assert_status(202);
     call(
         &router,
         "POST",
@@ -203,7 +203,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
         Some(json!({"email": "smtp.user@example.com"})),
     )
     .await
-    .status(202);
+    .assert_status(202);
     let m = wait_received(&got, 2).await;
     assert!(unqp(&m.data).contains("/ui/password/reset?token="));
     // Every accepted mail delivered: none went to the unknown address.
@@ -211,7 +211,7 @@ async fn smtp_mail_arrives_and_its_link_works_once() {
     assert_eq!(got.lock().unwrap().len(), 2);
 
     let metrics = call(&router, "GET", "/metrics", None, None).await;
-    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    let text = metrics.text();
     assert!(text.contains("warden_mail_sent_total"), "{text}");
     assert!(text.contains("warden_mail_failures_total"), "{text}");
 }
@@ -251,7 +251,7 @@ async fn unreachable_smtp_never_fails_the_request() {
     let at = signed_in(&router, "nosmtp", "nosmtp@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
 }
 
 #[tokio::test]
@@ -265,7 +265,7 @@ async fn outbox_mode_writes_an_eml_file() {
     let at = signed_in(&router, "outboxer", "outboxer@example.com").await;
     call(&router, "POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     // Written once every accepted mail is delivered.
     assert!(warden.settle(StdDuration::from_secs(10)).await);
     let files: Vec<_> = std::fs::read_dir(&dir)
@@ -287,7 +287,7 @@ async fn outbox_mode_writes_an_eml_file() {
         Some(json!({"token": token})),
     )
     .await
-    .status(204);
+    .assert_status(204);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -300,20 +300,20 @@ each_backend!([postgres, mysql] async fn sql_server_flows(b) {
     let at = app.user(&login, &email).await;
     app.call("POST", "/auth/email/verification", Some(&at), None)
         .await
-        .status(202);
+        .assert_status(202);
     let token = token_in(&app.mails.last().text);
-    app.verify(&token).await.status(204);
-    app.verify(&token).await.problem(400, "invalid_token");
+    app.verify(&token).await.assert_status(204);
+    app.verify(&token).await.assert_problem(400, "invalid_token");
 
-    app.forgot(&email).await.status(202);
+    app.forgot(&email).await.assert_status(202);
     let token = token_in(&app.mails.wait_for(2).await.text);
-    app.reset(&token, NEW_PASSWORD).await.status(204);
+    app.reset(&token, NEW_PASSWORD).await.assert_status(204);
     app.reset(&token, NEW_PASSWORD)
         .await
-        .problem(400, "invalid_token");
+        .assert_problem(400, "invalid_token");
     app.call("GET", "/auth/me", Some(&at), None)
         .await
-        .status(401);
+        .assert_status(401);
     let at = app.access(&login, NEW_PASSWORD).await;
 
     let new_email = format!("pg{tag}-new@example.com");
@@ -324,12 +324,12 @@ each_backend!([postgres, mysql] async fn sql_server_flows(b) {
         Some(json!({"new_email": new_email, "password": NEW_PASSWORD})),
     )
     .await
-    .status(202);
+    .assert_status(202);
     let mail = app.mails.wait_for(3).await;
     assert_eq!(mail.to, new_email);
-    app.verify(&token_in(&mail.text)).await.status(204);
+    app.verify(&token_in(&mail.text)).await.assert_status(204);
     let r = app.call("GET", "/auth/email", Some(&at), None).await;
-    assert_eq!(r.body, json!({"email": new_email, "verified": true}));
+    assert_eq!(r.json(), json!({"email": new_email, "verified": true}));
 });
 
 /// Mailed links open the hosted pages when they are served, the API's own
@@ -344,7 +344,7 @@ async fn mailed_links_follow_the_pages_setting() {
         let at = app.user("linky", "linky@example.com").await;
         app.call("POST", "/auth/email/verification", Some(&at), None)
             .await
-            .status(202);
+            .assert_status(202);
         let mail = app.mails.last();
         assert!(mail.text.contains(base), "ui={ui}: {}", mail.text);
     }

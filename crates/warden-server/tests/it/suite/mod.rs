@@ -11,6 +11,7 @@ mod login;
 mod login_options;
 mod logins;
 mod logout;
+mod org_cli;
 mod passkeys;
 mod password;
 mod refresh;
