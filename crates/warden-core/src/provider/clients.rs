@@ -90,7 +90,7 @@ fn check_uris(field: &str, uris: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(uris.len());
     for u in uris {
         let bad = |why: &str| Error::field(field, format!("{u:?}: {why}"));
-        if u.len() > MAX_URI_LEN || u.contains('*') {
+        if u.len() > MAX_URI_LEN || u.contains('*') || u.chars().any(char::is_control) {
             return Err(bad("an absolute URI without wildcards, at most 2000 bytes"));
         }
         let parsed = url::Url::parse(u).map_err(|_| bad("not an absolute URI"))?;
@@ -406,6 +406,7 @@ mod tests {
         assert!(check_uris("r", &["https://*.example/cb".into()]).is_err());
         assert!(check_uris("r", &["https://a.example/cb#x".into()]).is_err());
         assert!(check_uris("r", &["javascript:alert(1)".into()]).is_err());
+        assert!(check_uris("r", &["https://a.example/c\0b".into()]).is_err());
         assert!(check_uris("r", &["com.example.app:/cb".into()]).is_ok());
     }
 }

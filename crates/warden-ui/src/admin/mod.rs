@@ -1,7 +1,8 @@
 //! The admin console (scope `admin`): accounts with search and paging, one
 //! account's page (block/unblock, rename, scopes, second factor, sessions,
 //! API keys: create, renew, revoke; delete), service accounts (created on the
-//! accounts page, marked `service` in the list) and the audit log with filters.
+//! accounts page, marked `service` in the list), the audit log with filters
+//! and the OpenID Provider's clients.
 //!
 //! Every action calls the same engine operation, with the admin's client
 //! info, as the JSON admin routes (`warden_axum::routes::admin`), so the
@@ -29,11 +30,13 @@ use warden_core::{Error, NewAccount};
 mod account;
 mod accounts;
 mod audit;
+mod clients;
 mod service;
 
 use account::*;
 use accounts::*;
 use audit::*;
+use clients::*;
 use service::*;
 
 /// Built-in templates of these pages.
@@ -53,6 +56,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/audit.html",
         include_str!("../../templates/admin/audit.html"),
+    ),
+    (
+        "admin/clients.html",
+        include_str!("../../templates/admin/clients.html"),
     ),
 ];
 
@@ -96,6 +103,12 @@ pub(crate) fn routes() -> Router<Ui> {
             post(remove_passkey),
         )
         .route("/admin/audit", get(audit))
+        .route("/admin/oauth-clients", get(clients).post(create_client))
+        .route(
+            "/admin/oauth-clients/{id}/secret",
+            post(rotate_client_secret),
+        )
+        .route("/admin/oauth-clients/{id}/delete", post(delete_client))
 }
 
 async fn home(ap: AdminPage) -> Response {

@@ -77,3 +77,31 @@ each_backend!(async fn discovery_names_every_endpoint(backend) {
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     }
 });
+
+each_backend!(async fn the_admin_console_registers_rotates_and_deletes_clients(backend) {
+    let app = app(backend).await;
+    let login = unique("opadmin");
+    let r = app.admin("POST", "/auth/admin/accounts", Some(json!({"login": login, "password": PASSWORD, "scopes": ["admin"]}))).await;
+    assert_eq!(r.status, 201);
+    let mut b = Browser::new(&app);
+    b.sign_in(&login, PASSWORD).await;
+    let page = b.open("/ui/admin/oauth-clients").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.contains("No applications yet."));
+    let page = b.post("/ui/admin/oauth-clients", &[("name", "Wiki"), ("redirect_uris", "https://wiki.example/cb"), ("client_type", "confidential")]).await;
+    assert_eq!(page.status, 201, "{}", page.html);
+    let id = page.text_of("client-id").expect("client id shown");
+    let secret = page.text_of("client-secret").expect("secret shown once");
+    assert!(secret.starts_with("wcs_"));
+    let listed = b.open("/ui/admin/oauth-clients").await;
+    assert!(listed.contains("Wiki") && !listed.contains(&secret), "the secret is not shown again");
+    let bad = b.post("/ui/admin/oauth-clients", &[("name", "Bad"), ("redirect_uris", "https://*.example/cb")]).await;
+    assert_eq!(bad.status, 422);
+    let rotated = b.post(&format!("/ui/admin/oauth-clients/{id}/secret"), &[]).await;
+    let new_secret = rotated.text_of("client-secret").unwrap();
+    assert_ne!(new_secret, secret);
+    let gone = b.submit(&format!("/ui/admin/oauth-clients/{id}/delete"), &[]).await;
+    assert!(gone.contains("Client deleted"), "{}", gone.html);
+    let r = app.admin("GET", &format!("/auth/admin/oauth-clients/{id}"), None).await;
+    assert_eq!(r.status, 404);
+});

@@ -110,3 +110,24 @@ each_backend!(async fn token_endpoint_errors_are_rfc6749_json(backend) {
     let r = exchange(&app, &other, &code).await;
     assert_eq!(oauth_error(&r), "invalid_grant");
 });
+
+each_backend!(async fn max_age_asks_for_a_newer_sign_in(backend) {
+    let clock = warden_core::clock::ManualClock::at_unix(1_700_000_000);
+    let app = crate::common::app_with_clock(backend, std::sync::Arc::new(clock.clone()), |_| {}).await;
+    let c = register(&app, json!({"first_party": true})).await;
+    let login = unique("op");
+    assert_eq!(app.register(&login, PASSWORD).await.status, 201);
+    let mut b = Browser::new(&app);
+    b.sign_in(&login, PASSWORD).await;
+    clock.advance(time::Duration::seconds(120));
+    // Signed in 120 s ago: max_age=600 is content, max_age=60 asks again.
+    let page = b.get(&authorize_url(&c.id, &[("max_age", "600")])).await;
+    assert!(to_client(&page).starts_with(REDIRECT), "{}", page.html);
+    let page = b.get(&authorize_url(&c.id, &[("max_age", "60")])).await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    assert!(page.location().unwrap().starts_with("/ui/sign-in"), "{:?}", page.location());
+    // With prompt=none it cannot ask: login_required at the client.
+    let page = b.get(&authorize_url(&c.id, &[("max_age", "60"), ("prompt", "none")])).await;
+    let loc = to_client(&page);
+    assert!(loc.starts_with(REDIRECT) && loc.contains("error=login_required"), "{loc}");
+});
