@@ -113,6 +113,9 @@ rc=$?
 # Warden as an OpenID Provider: Node's openid-client as the relying party, the
 # sign-in (with TOTP) and consent pages in Chromium.
 UI_BASE_URL="$B" UI_ADMIN_SECRET="$admin_secret" node e2e/ui/provider.mjs || rc=1
+# Organizations (issue 21): create, invite through the outbox, accept, change the role, remove.
+UI_BASE_URL="$B" UI_OUTBOX_DIR="$WARDEN_OUTBOX_DIR" UI_SCREENSHOT_DIR="$root/target/ui-screenshots" \
+  node e2e/ui/organizations.mjs || rc=1
 set -e
 echo "ui.sh: browser scenario took $(($(date +%s) - start)) s; screenshots in target/ui-screenshots/"
 if [ "$rc" != 0 ]; then

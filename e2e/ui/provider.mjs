@@ -11,11 +11,12 @@
 // Env: UI_BASE_URL, UI_ADMIN_SECRET (required); CHROMIUM_PATH (/usr/bin/chromium),
 // UI_HEADED=1 to watch.
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium } from 'playwright-core';
+import { totp } from './support.mjs';
 
 const need = (name) => {
   const v = process.env[name];
@@ -29,35 +30,6 @@ const BASE = need('UI_BASE_URL').replace(/\/$/, '');
 const ADMIN_SECRET = need('UI_ADMIN_SECRET');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACTION_MS = 10_000;
-
-// ------------------------------------------------------------------ TOTP (RFC 6238)
-
-function base32Decode(s) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of s.replace(/=+$/, '').toUpperCase()) {
-    const i = alphabet.indexOf(c);
-    if (i < 0) throw new Error(`not base32: ${c}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function totp(secret, step = Math.floor(Date.now() / 30_000)) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', base32Decode(secret)).update(msg).digest();
-  const off = mac[mac.length - 1] & 0x0f;
-  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
-  return String(n).padStart(6, '0');
-}
 
 // ------------------------------------------------------------------ steps
 
