@@ -11,45 +11,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { newestMail, plainText } from './support.mjs';
+import { api, need, newestMail, plainText, stepper } from './support.mjs';
 
-const need = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`FAIL setup: environment variable ${name} is not set (run e2e/ui.sh)`);
-    process.exit(2);
-  }
-  return v;
-};
 const BASE = need('UI_BASE_URL').replace(/\/$/, '');
 const OUTBOX = need('UI_OUTBOX_DIR');
 const SHOTS = resolve(process.env.UI_SCREENSHOT_DIR || 'target/ui-screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACTION_MS = 10_000;
 
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err?.stack || err}`);
-    throw err;
-  }
-}
+const run = stepper();
+const { step } = run;
 
-async function api(method, path, { body, token } = {}) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(`${BASE}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
+const call = (method, path, opts) => api(BASE, method, path, opts);
 
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
@@ -89,17 +62,17 @@ try {
 
   await step('two accounts; the invitee verifies their email (outbox)', async () => {
     for (const who of [OWNER, INVITEE]) {
-      const r = await api('POST', '/auth/register', { body: who });
+      const r = await call('POST', '/auth/register', { body: who });
       assert.equal(r.status, 201, JSON.stringify(r.json));
     }
-    const login = await api('POST', '/auth/login', { body: INVITEE });
+    const login = await call('POST', '/auth/login', { body: INVITEE });
     const since = Date.now();
-    const asked = await api('POST', '/auth/email/verification', { token: login.json.access_token });
+    const asked = await call('POST', '/auth/email/verification', { token: login.json.access_token });
     assert.equal(asked.status, 202, JSON.stringify(asked.json));
     const { text } = plainText((await newestMail(OUTBOX, INVITEE.email, since)).raw);
     const token = text.match(/token=([A-Za-z0-9_-]+)/)?.[1];
     assert.ok(token, `no token in the verification mail: ${text}`);
-    assert.equal((await api('POST', '/auth/email/verify', { body: { token } })).status, 204);
+    assert.equal((await call('POST', '/auth/email/verify', { body: { token } })).status, 204);
   });
 
   await step('the owner creates the organization on the hosted pages', async () => {
@@ -153,7 +126,7 @@ try {
   });
 
   await step("the invitee's token acts for the organization as member", async () => {
-    const r = await api('POST', '/auth/login', { body: { ...INVITEE, organization: ORG.slug } });
+    const r = await call('POST', '/auth/login', { body: { ...INVITEE, organization: ORG.slug } });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     const c = claims(r.json.access_token);
     assert.equal(c.org_role, 'member');
@@ -172,9 +145,9 @@ try {
   });
 
   await step("the old role's token is refused; the next one carries the new role", async () => {
-    const me = await api('GET', '/auth/me', { token: state.pair.access_token });
+    const me = await call('GET', '/auth/me', { token: state.pair.access_token });
     assert.equal(me.status, 401, 'the token of the old role is refused at once');
-    const r = await api('POST', '/auth/refresh', { body: { refresh_token: state.pair.refresh_token } });
+    const r = await call('POST', '/auth/refresh', { body: { refresh_token: state.pair.refresh_token } });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     const c = claims(r.json.access_token);
     assert.equal(c.org_role, 'admin');
@@ -187,9 +160,9 @@ try {
     await memberRow(owner, INVITEE).getByRole('button', { name: 'Remove', exact: true }).click();
     await owner.waitForLoadState('load');
     assert.equal(await memberRow(owner, INVITEE).count(), 0, 'no longer listed');
-    const me = await api('GET', '/auth/me', { token: state.pair.access_token });
+    const me = await call('GET', '/auth/me', { token: state.pair.access_token });
     assert.equal(me.status, 401);
-    const r = await api('POST', '/auth/refresh', { body: { refresh_token: state.pair.refresh_token } });
+    const r = await call('POST', '/auth/refresh', { body: { refresh_token: state.pair.refresh_token } });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(claims(r.json.access_token).org, undefined);
     await invitee.goto(state.orgUrl);
@@ -200,5 +173,5 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`organizations (Chromium): ${passed} passed${failed ? ', 1 failed' : ''}`);
+console.log(`organizations (Chromium): ${run.passed} passed${failed ? ', 1 failed' : ''}`);
 process.exit(failed ? 1 : 0);

@@ -16,16 +16,8 @@ import { createServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { chromium } from 'playwright-core';
-import { totp } from './support.mjs';
+import { api, need, stepper, totp } from './support.mjs';
 
-const need = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`FAIL setup: environment variable ${name} is not set (run e2e/ui.sh)`);
-    process.exit(2);
-  }
-  return v;
-};
 const BASE = need('UI_BASE_URL').replace(/\/$/, '');
 const ADMIN_SECRET = need('UI_ADMIN_SECRET');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -33,30 +25,11 @@ const ACTION_MS = 10_000;
 
 // ------------------------------------------------------------------ steps
 
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (err) {
-    console.log(`FAIL ${name}: ${err?.stack || err}`);
-    throw err;
-  }
-}
+const run = stepper();
+const { step } = run;
 
-async function api(method, path, { body, token, admin = false } = {}) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (admin) headers['x-admin-secret'] = ADMIN_SECRET;
-  const r = await fetch(`${BASE}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
+const call = (method, path, opts = {}) =>
+  api(BASE, method, path, { ...opts, adminSecret: opts.admin ? ADMIN_SECRET : undefined });
 
 // The relying party's own little web server: the redirect and post-logout URIs.
 const arrivals = [];
@@ -87,15 +60,15 @@ try {
   const h1 = async () => (await page.locator('h1').first().innerText()).trim();
 
   await step('an account with TOTP on (JSON API)', async () => {
-    assert.equal((await api('POST', '/auth/register', { body: USER })).status, 201);
-    const login = await api('POST', '/auth/login', { body: USER });
+    assert.equal((await call('POST', '/auth/register', { body: USER })).status, 201);
+    const login = await call('POST', '/auth/login', { body: USER });
     assert.equal(login.status, 200, JSON.stringify(login.json));
     const token = login.json.access_token;
-    const setup = await api('POST', '/auth/mfa/totp/setup', { token });
+    const setup = await call('POST', '/auth/mfa/totp/setup', { token });
     assert.equal(setup.status, 200, JSON.stringify(setup.json));
     state.totp = setup.json.secret;
     state.enrolStep = Math.floor(Date.now() / 30_000);
-    const confirm = await api('POST', '/auth/mfa/totp/confirm', {
+    const confirm = await call('POST', '/auth/mfa/totp/confirm', {
       token,
       body: { code: totp(state.totp, state.enrolStep) },
     });
@@ -103,7 +76,7 @@ try {
   });
 
   await step('an admin registers the client', async () => {
-    const r = await api('POST', '/auth/admin/oauth-clients', {
+    const r = await call('POST', '/auth/admin/oauth-clients', {
       admin: true,
       body: { name: 'Grafana e2e', redirect_uris: [REDIRECT], post_logout_redirect_uris: [BYE] },
     });
@@ -249,7 +222,7 @@ try {
   });
 
   await step('client_credentials for a service, with introspection', async () => {
-    const r = await api('POST', '/auth/admin/oauth-clients', {
+    const r = await call('POST', '/auth/admin/oauth-clients', {
       admin: true,
       body: { name: 'Billing service', redirect_uris: [], grant_types: ['client_credentials'], scopes: [] },
     });
@@ -274,5 +247,5 @@ try {
   await browser.close();
   rp.close();
 }
-console.log(`openid_provider (openid-client in Chromium): ${passed} passed${failed ? ', 1 failed' : ''}`);
+console.log(`openid_provider (openid-client in Chromium): ${run.passed} passed${failed ? ', 1 failed' : ''}`);
 process.exit(failed ? 1 : 0);

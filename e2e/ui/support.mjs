@@ -121,3 +121,45 @@ export async function newestMail(OUTBOX, to, since, timeoutMs = 10_000) {
   }
 }
 
+
+// ------------------------------------------------------------------ small scenarios
+
+/** The value of environment variable `name`; stops the run when it is unset. */
+export function need(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`FAIL setup: environment variable ${name} is not set (run e2e/ui.sh)`);
+    process.exit(2);
+  }
+  return v;
+}
+
+/** A step runner that prints `ok`/`FAIL` per step and counts the passed ones. */
+export function stepper() {
+  const counter = { passed: 0 };
+  counter.step = async (name, fn) => {
+    try {
+      await fn();
+      counter.passed += 1;
+      console.log(`ok   ${name}`);
+    } catch (err) {
+      console.log(`FAIL ${name}: ${err?.stack || err}`);
+      throw err;
+    }
+  };
+  return counter;
+}
+
+/** A JSON call to Warden at `base`: `{status, json}`. */
+export async function api(base, method, path, { body, token, adminSecret } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (adminSecret) headers['x-admin-secret'] = adminSecret;
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
