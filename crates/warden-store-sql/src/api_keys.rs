@@ -1,7 +1,9 @@
 //! [`ApiKeyStore`] of [`SqlBackend`] (tables of `0003_api_keys.sql`).
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, finish_revoke, insert_account_row, insert_audit, insert_feed};
+use crate::backend::{
+    SqlBackend, commit_if_changed, finish_revoke, insert_account_row, insert_audit, insert_feed,
+};
 use crate::codec::{from_json_list, json_list, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows::{self, api_key_cols, select};
@@ -105,12 +107,7 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
             .binds((ts_opt(expires_at)?, id.0))
             .execute()
             .await?;
-        if done == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, done, audit).await
     }
 
     async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {

@@ -130,6 +130,22 @@ pub(crate) async fn insert_audit<D: Dialect>(tx: &mut Tx<D>, ev: &AuditEvent) ->
     audit_stmt(tx.q(audit_sql()), ev, &detail)?.run().await
 }
 
+/// Finish a write whose statement changed `changed` rows: with none, nothing
+/// is committed (the transaction rolls back) and the answer is `false`;
+/// otherwise `audit` is appended and the transaction commits (`true`).
+pub(crate) async fn commit_if_changed<D: Dialect>(
+    mut tx: Tx<D>,
+    changed: u64,
+    audit: &AuditEvent,
+) -> Result<bool> {
+    if changed == 0 {
+        return Ok(false);
+    }
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Append to the feed (only in a [`SqlBackend::feed_write`] transaction).
 pub(crate) async fn insert_feed<D: Dialect>(
     tx: &mut Tx<D>,

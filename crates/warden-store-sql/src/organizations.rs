@@ -6,7 +6,7 @@
 //! organization claims stale run in a feed transaction and append one
 //! `OrgClaimsRevoked` entry per session.
 
-use crate::backend::{SqlBackend, insert_audit, insert_feed};
+use crate::backend::{SqlBackend, commit_if_changed, insert_audit, insert_feed};
 use crate::codec::{json_list, json_value, ts};
 use crate::dialect::{Dialect, Record, Tx};
 use crate::org_rows::{invitation_row, member_row, org_row, role_row};
@@ -296,12 +296,7 @@ impl<D: Dialect> OrganizationStore for SqlBackend<D> {
             .binds((org.name.as_str(), properties.as_str(), org.id))
             .execute()
             .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, n, audit).await
     }
 
     async fn delete_organization(
@@ -620,12 +615,7 @@ impl<D: Dialect> OrganizationStore for SqlBackend<D> {
             .binds((id, org, ts(now)?))
             .execute()
             .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, n, audit).await
     }
 
     async fn accept_invitation(

@@ -5,7 +5,7 @@
 //! client (its codes and consents go by cascade) in one transaction.
 
 use crate::accounts::require_account;
-use crate::backend::{SqlBackend, insert_audit};
+use crate::backend::{SqlBackend, commit_if_changed, insert_audit};
 use crate::codec::{from_json_list, from_ts, from_ts_opt, json_list, storable, ts};
 use crate::dialect::{Arg, Dialect, Record, Tx};
 use crate::sql::sql;
@@ -171,12 +171,7 @@ impl<D: Dialect> ProviderStore for SqlBackend<D> {
             ))
             .execute()
             .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, n, audit).await
     }
 
     async fn delete_oauth_client(
@@ -351,12 +346,7 @@ impl<D: Dialect> ProviderStore for SqlBackend<D> {
             .binds((account.0, client_id))
             .execute()
             .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, n, audit).await
     }
 
     async fn prune_auth_codes(&self, before: OffsetDateTime) -> Result<u64> {
