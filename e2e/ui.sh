@@ -27,7 +27,7 @@ fi
 export CHROMIUM_PATH
 
 command -v node >/dev/null 2>&1 || { echo "ui.sh: FAIL: node is not installed" >&2; exit 1; }
-if [ ! -d e2e/ui/node_modules/playwright-core ]; then
+if [ ! -d e2e/ui/node_modules/playwright-core ] || [ ! -d e2e/ui/node_modules/openid-client ] || [ ! -d e2e/ui/node_modules/jose ]; then
   echo "ui.sh: npm ci in e2e/ui"
   (cd e2e/ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
