@@ -566,9 +566,8 @@ impl Sessions {
         if self.revoked.contains(&claims.sid) {
             return Err(Error::InvalidToken);
         }
-        let claim = &self.shared.settings.org_permissions_claim;
-        if let Some(org) = crate::organizations::claims::token_org(claims, claim)
-            && self.revoked.org_claims_revoked(&claims.sid, org.epoch)
+        if let Some(epoch) = crate::organizations::claims::token_org_epoch(claims)
+            && self.revoked.org_claims_revoked(&claims.sid, epoch)
         {
             return Err(Error::InvalidToken);
         }

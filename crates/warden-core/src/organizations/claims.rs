@@ -50,12 +50,32 @@ pub(crate) async fn org_claims(
     Ok(out)
 }
 
+/// The organization id and role a token acts for, read without copying.
+fn org_and_role<S>(claims: &Claims<S>) -> Option<(uuid::Uuid, &str)> {
+    let org = claims.extra.get(ORG_CLAIM)?.as_str()?;
+    let org = uuid::Uuid::parse_str(org).ok()?;
+    Some((org, claims.extra.get(ORG_ROLE_CLAIM)?.as_str()?))
+}
+
+/// The `org_epoch` of a token that acts for an organization (0 when the
+/// claim is missing); `None` for a token that acts for none. This is what
+/// every request checks against the revocation set, so it reads only these
+/// claims.
+pub(crate) fn token_org_epoch<S>(claims: &Claims<S>) -> Option<i64> {
+    org_and_role(claims)?;
+    Some(epoch_of(claims))
+}
+
+fn epoch_of<S>(claims: &Claims<S>) -> i64 {
+    (claims.extra.get(ORG_EPOCH_CLAIM))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+}
+
 /// The organization claims a verified token carries: id, role, permissions
 /// (read from `permissions_claim`) and epoch. None without an `org` claim.
 pub fn token_org<S>(claims: &Claims<S>, permissions_claim: &str) -> Option<TokenOrg> {
-    let org = claims.extra.get(ORG_CLAIM)?.as_str()?;
-    let org = uuid::Uuid::parse_str(org).ok()?;
-    let role = claims.extra.get(ORG_ROLE_CLAIM)?.as_str()?.to_owned();
+    let (id, role) = org_and_role(claims)?;
     let permissions = (claims.extra.get(permissions_claim))
         .and_then(Value::as_array)
         .map(|a| {
@@ -65,14 +85,11 @@ pub fn token_org<S>(claims: &Claims<S>, permissions_claim: &str) -> Option<Token
                 .collect()
         })
         .unwrap_or_default();
-    let epoch = (claims.extra.get(ORG_EPOCH_CLAIM))
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
     Some(TokenOrg {
-        id: org,
-        role,
+        id,
+        role: role.to_owned(),
         permissions,
-        epoch,
+        epoch: epoch_of(claims),
     })
 }
 
