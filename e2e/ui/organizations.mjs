@@ -10,13 +10,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { api, need, newestMail, plainText, stepper } from './support.mjs';
+import { api, freshPage, launchChromium, need, newestMail, plainText, stepper } from './support.mjs';
 
 const BASE = need('UI_BASE_URL').replace(/\/$/, '');
 const OUTBOX = need('UI_OUTBOX_DIR');
 const SHOTS = resolve(process.env.UI_SCREENSHOT_DIR || 'target/ui-screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACTION_MS = 10_000;
 
 const run = stepper();
@@ -37,19 +35,11 @@ const INVITEE = person('orginvitee');
 const ORG = { name: `Acme ${suffix}`, slug: `acme-${suffix}` };
 const state = {};
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: process.env.UI_HEADED !== '1',
-});
+const browser = await launchChromium();
 let failed = false;
 try {
-  const newPage = async () => {
-    const p = await (await browser.newContext()).newPage();
-    p.setDefaultTimeout(ACTION_MS);
-    return p;
-  };
-  const owner = await newPage();
-  const invitee = await newPage();
+  const owner = await freshPage(browser, ACTION_MS);
+  const invitee = await freshPage(browser, ACTION_MS);
   const h1 = async (page) => (await page.locator('h1').first().innerText()).trim();
   const shot = (page, name) => page.screenshot({ path: join(SHOTS, `org-${name}.png`), fullPage: true });
   const signIn = async (page, who) => {

@@ -15,12 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { chromium } from 'playwright-core';
-import { api, need, stepper, totp } from './support.mjs';
+import { api, freshPage, launchChromium, need, stepper, totp } from './support.mjs';
 
 const BASE = need('UI_BASE_URL').replace(/\/$/, '');
 const ADMIN_SECRET = need('UI_ADMIN_SECRET');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACTION_MS = 10_000;
 
 // ------------------------------------------------------------------ steps
@@ -47,14 +45,10 @@ const suffix = randomBytes(3).toString('hex');
 const USER = { login: `opuser${suffix}`, password: `correct horse ${suffix} battery staple` };
 const state = {};
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: process.env.UI_HEADED !== '1',
-});
+const browser = await launchChromium();
 let failed = false;
 try {
-  const page = await (await browser.newContext()).newPage();
-  page.setDefaultTimeout(ACTION_MS);
+  const page = await freshPage(browser, ACTION_MS);
   const label = (text) => page.getByLabel(text, { exact: true });
   const button = (name) => page.getByRole('button', { name, exact: true });
   const h1 = async () => (await page.locator('h1').first().innerText()).trim();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 
 // ------------------------------------------------------------------ TOTP (RFC 6238)
 
@@ -162,4 +163,19 @@ export async function api(base, method, path, { body, token, adminSecret } = {})
   });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+/** Debian's Chromium (or `CHROMIUM_PATH`), headless unless `UI_HEADED=1`. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: process.env.UI_HEADED !== '1',
+  });
+}
+
+/** A page in a fresh browser context (its own cookies) with `timeoutMs` per action. */
+export async function freshPage(browser, timeoutMs) {
+  const page = await (await browser.newContext()).newPage();
+  page.setDefaultTimeout(timeoutMs);
+  return page;
 }
