@@ -166,8 +166,9 @@ const QUEUE: usize = 4096;
 /// cost (19 MiB by default), and the allocator keeps such blocks per thread.
 /// A fixed set of threads reuses them, so memory stays at about
 /// `concurrency × memory_kib`, where tokio's elastic blocking pool would let it
-/// grow with every new thread. The threads run at nice 10: while hashes saturate
-/// the cores, token checks still get the CPU first. The threads end when the
+/// grow with every new thread. The threads run at nice 19 under `SCHED_BATCH`
+/// (Linux): while hashes saturate the cores, a token check that wakes up gets
+/// the CPU first and is not preempted by a hash. The threads end when the
 /// last clone of the `Hasher` is dropped.
 #[derive(Clone)]
 pub struct Hasher {
@@ -276,19 +277,20 @@ impl Hasher {
     }
 }
 
-/// Lower the calling thread to nice 10 (best effort: where the OS refuses,
-/// nothing changes).
+/// Lower the calling thread to nice 19 under the batch policy, which never
+/// preempts a thread that wakes up (best effort: where the OS refuses, nothing
+/// changes).
 fn lower_priority() {
     use thread_priority::{
         NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
         set_thread_priority_and_policy, thread_native_id,
     };
-    // Crossplatform 22 maps to nice 10 on Linux.
-    if let Ok(p) = thread_priority::ThreadPriorityValue::try_from(22u8) {
+    // Crossplatform 0 maps to nice 19 on Linux.
+    if let Ok(p) = thread_priority::ThreadPriorityValue::try_from(0u8) {
         let _ = set_thread_priority_and_policy(
             thread_native_id(),
             ThreadPriority::Crossplatform(p),
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
         );
     }
 }
@@ -356,5 +358,41 @@ mod tests {
         assert!(h.verify("correct horse", Some(&phc)).await.unwrap_or(false));
         assert!(!h.verify("wrong horse", Some(&phc)).await.unwrap_or(true));
         assert!(!h.verify("correct horse", None).await.unwrap_or(true));
+    }
+
+    /// The hash threads yield to token checks: nice 19 under `SCHED_BATCH`
+    /// (`/proc/thread-self/stat` field 19 is the nice value).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hash_threads_run_at_the_lowest_priority() {
+        let h = Hasher::new(
+            HashParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            1,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (policy, stat) = h
+            .run(|| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat")
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                Ok((thread_priority::thread_schedule_policy(), stat))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after_name = stat.rsplit(") ").next().unwrap_or_default();
+        let nice = after_name.split(' ').nth(16).unwrap_or_default();
+        assert_eq!(nice, "19", "{stat}");
+        assert!(
+            matches!(
+                policy,
+                Ok(thread_priority::ThreadSchedulePolicy::Normal(
+                    thread_priority::NormalThreadSchedulePolicy::Batch
+                ))
+            ),
+            "{policy:?}"
+        );
     }
 }

@@ -271,6 +271,29 @@ pub(super) fn fails_with_one_line(out: &Output, needle: &str) {
     assert!(err.contains(needle), "{err:?} should mention {needle}");
 }
 
+/// `hash-bench` prints `MEDIAN_MS RATE_PER_S description`, counting every
+/// verification of every thread (the bench reads the first two fields).
+#[test]
+fn hash_bench_prints_the_median_and_the_pool_rate() {
+    let db = TempDb::new();
+    let out = run(&db, &["hash-bench", "--n", "3", "--threads", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let mut fields = line.split_whitespace();
+    let median: f64 = fields.next().unwrap().parse().unwrap();
+    let rate: f64 = fields.next().unwrap().parse().unwrap();
+    assert!(median > 0.0 && rate > 0.0, "{line}");
+    assert!(line.contains("m=64 t=1 p=1"), "{line}");
+    assert!(
+        line.contains("median of 6 verifications, 2 thread(s)"),
+        "{line}"
+    );
+}
+
 #[test]
 fn cli_refuses_an_invalid_configuration_with_one_line() {
     let db = TempDb::new();
