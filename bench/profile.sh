@@ -15,6 +15,7 @@
 # The floor is ../shared/peers/floor (bare axum GET /me), built on first use like run.sh does.
 #
 # Env: N=1000 WARM=200 KINDS="floor bearer api_key cookie refresh" PORT=18950 TOP=25
+#      KEEP_CALLGRIND=1 (keeps bench/results/callgrind-<kind>.out for an inclusive or caller view)
 #      BENCH_WARDEN_BIN=target/release/warden  PEERS_DIR=/work/shared/peers
 set -uo pipefail
 
@@ -99,6 +100,8 @@ for kind in $KINDS; do
   printf '| %s | %d | %d |\n' "$kind" "$N" $((total / N))
   callgrind_annotate --inclusive=no "$file" 2>/dev/null | sed -n '1,/^$/d;p' | head -n $((TOP + 20)) \
     >"$OUT/profile-$kind.txt"
+  # KEEP_CALLGRIND=1 keeps the dump for `callgrind_annotate --inclusive=yes --tree=caller`.
+  [[ ${KEEP_CALLGRIND:-0} == 1 ]] && cp "$file" "$OUT/callgrind-$kind.out"
   rm -f "$WORK/$kind".*.out*
 done
 log "top functions per kind: $OUT/profile-<kind>.txt"

@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod account_json;
 pub mod captcha;
 pub mod config;
 pub mod cookies;
@@ -224,6 +225,8 @@ struct Shared {
     sessions: Option<session::CookieSessions>,
     /// Tasks started by [`Warden::spawn`] that have not ended yet.
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// `GET /auth/me` bodies, one per version of an account.
+    account_json: account_json::AccountJson,
 }
 
 /// The handle an application keeps: the engine, the HTTP settings, the router.
@@ -259,6 +262,7 @@ impl Warden {
                 methods,
                 sessions,
                 in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                account_json: account_json::AccountJson::default(),
             }),
         }
     }
@@ -341,6 +345,10 @@ impl Warden {
     /// The HTTP settings.
     pub fn http(&self) -> &HttpConfig {
         &self.shared.http
+    }
+
+    pub(crate) fn account_json(&self) -> &account_json::AccountJson {
+        &self.shared.account_json
     }
 
     pub(crate) fn limiter(&self) -> &RateLimiter {

@@ -168,8 +168,9 @@ pub async fn logout_all(
 /// The signed-in account.
 #[utoipa::path(get, path = "/auth/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = AccountBody), (status = 401, body = Problem)))]
-pub async fn me(CurrentAccount(account): CurrentAccount) -> ApiResult {
-    Ok(json(StatusCode::OK, &AccountBody::from(account.as_ref())))
+pub async fn me(State(w): State<Warden>, CurrentAccount(account): CurrentAccount) -> ApiResult {
+    let body = w.account_json().body(&account)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Live sessions of the account.
