@@ -176,7 +176,7 @@ start_warden() {  # PORT DIR ENV...   sets WPID; waits for /healthz
   note "warden did not become ready on :$port: $(tail -3 "$dir/warden.log" | tr '\n' ' ')"
   stop_pid "$WPID"; return 1
 }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+source "$HERE/rss.sh"   # rss_kib PID [FIELD], rss_fields PID (bench/rss.sh measures the same server alone)
 wrk_run() {  # PREFIX wrk-args...   (parsed into `warden PREFIX_*` lines)
   local prefix=$1; shift
   timeout $((DURATION + 60)) wrk "$@" >"$WORK/wrk-$prefix.txt" 2>&1
@@ -187,6 +187,7 @@ if [[ " $PARTS " == *" warden "* && $WARDEN_OK == 1 ]] && start_warden "$P_WARDE
   URL=http://127.0.0.1:$P_WARDEN
   sleep 1
   put "warden rss_idle_kib $(rss_kib "$WPID")"
+  put "warden rss_idle_detail_kib $(rss_fields "$WPID")"   # rss hwm anon anon_huge file
   log "warden: register + log in $LOGIN_USERS accounts (the first one's token drives /auth/me)"
   if python3 "$HERE/client.py" users "$URL" login- "$LOGIN_USERS" 16 "$PASSWORD" "$WORK/login.tok" 2>>"$LOG"; then
     TOKEN=$(awk '{print $1; exit}' "$WORK/login.tok")
@@ -261,6 +262,7 @@ if [[ " $PARTS " == *" warden "* && $WARDEN_OK == 1 ]] && start_warden "$P_WARDE
     note "warden register/login of the bench accounts failed: $(tail -2 "$LOG" | tr '\n' ' ')"
   fi
   put "warden rss_after_kib $(rss_kib "$WPID")"
+  put "warden rss_after_detail_kib $(rss_fields "$WPID")"   # rss hwm anon anon_huge file
   stop_pid "$WPID"
 
   log "warden: population run ($POP_N accounts + sessions, cheap hash parameters)"

@@ -9,7 +9,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 
 thread_local! {
     /// This thread's Argon2 memory, reused by every hash it computes: no 19 MiB
-    /// allocation (and no page faults, no unmapping) per login.
+    /// allocation (and no page faults, no unmapping) per login. The hash pool
+    /// releases it when its thread has been idle ([`release_memory`]).
     static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -24,13 +25,22 @@ fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T 
     })
 }
 
+/// Whether this thread holds Argon2 memory.
+pub(crate) fn holds_memory() -> bool {
+    BLOCKS.with(|cell| cell.borrow().capacity() > 0)
+}
+
+/// Give this thread's Argon2 memory back to the allocator.
+pub(crate) fn release_memory() {
+    BLOCKS.with(|cell| *cell.borrow_mut() = Vec::new());
+}
+
 fn argon_err(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("argon2: {e}"))
 }
 
 /// Hash into a PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`).
 pub(crate) fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
-    use argon2::password_hash::phc::{Output, ParamsString, Salt};
     let mut salt = [0u8; 16];
     crate::random::fill(&mut salt);
     let params = argon.params().clone();
@@ -39,12 +49,30 @@ pub(crate) fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
         argon.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
     })
     .map_err(argon_err)?;
+    phc_string(&params, &salt, &out)
+}
+
+/// A PHC string of `argon`'s parameters with a random salt and a random
+/// output, as [`hash_with`] writes them, without hashing: verifying any
+/// password against it costs one hash with those parameters and fails (the
+/// output matches with probability 2^-256). Unknown logins verify it.
+pub(crate) fn dummy_with(argon: &Argon2<'_>) -> Result<String> {
+    let params = argon.params().clone();
+    let mut salt = [0u8; 16];
+    crate::random::fill(&mut salt);
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    crate::random::fill(&mut out);
+    phc_string(&params, &salt, &out)
+}
+
+fn phc_string(params: &Params, salt: &[u8], out: &[u8]) -> Result<String> {
+    use argon2::password_hash::phc::{Output, ParamsString, Salt};
     let phc = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(argon_err)?,
-        salt: Some(Salt::new(&salt).map_err(argon_err)?),
-        hash: Some(Output::new(&out).map_err(argon_err)?),
+        params: ParamsString::try_from(params).map_err(argon_err)?,
+        salt: Some(Salt::new(salt).map_err(argon_err)?),
+        hash: Some(Output::new(out).map_err(argon_err)?),
     };
     Ok(phc.to_string())
 }

@@ -117,6 +117,7 @@ impl Auth {
                 audience: settings.audience.clone(),
                 access_ttl: settings.access_ttl,
                 leeway: settings.leeway,
+                cache_size: settings.token_cache_size,
             },
             settings.jwt_alg,
             &keys,
@@ -135,8 +136,8 @@ impl Auth {
             mail: RwLock::new(None),
         });
         let revoked = Arc::new(Revocations::default());
-        let cache = Arc::new(AccountCache::default());
-        let key_state = Arc::new(ApiKeyState::new());
+        let cache = Arc::new(AccountCache::new(shared.settings.account_cache_size));
+        let key_state = Arc::new(ApiKeyState::new(shared.settings.api_key_cache_size));
         let upkeep = Upkeep {
             feed: store.clone(),
             sessions: store.clone(),

@@ -7,22 +7,27 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Accounts kept in the cache at most (it is emptied beyond).
-const ACCOUNT_CACHE_MAX: usize = 100_000;
-
-/// Accounts by id, as last read from the store.
-#[derive(Default)]
+/// Accounts by id, as last read from the store: at most `max` of them (the
+/// cache is emptied when a new one would exceed it;
+/// [`crate::Settings::account_cache_size`]).
 pub(crate) struct AccountCache {
     map: RwLock<HashMap<AccountId, Arc<Account>>>,
+    max: usize,
 }
 
 impl AccountCache {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            map: RwLock::default(),
+            max: max.max(1),
+        }
+    }
     pub(crate) fn get(&self, id: &AccountId) -> Option<Arc<Account>> {
         self.map.read().get(id).cloned()
     }
     pub(crate) fn insert(&self, id: AccountId, account: Arc<Account>) {
         let mut cache = self.map.write();
-        if cache.len() >= ACCOUNT_CACHE_MAX {
+        if cache.len() >= self.max && !cache.contains_key(&id) {
             cache.clear();
         }
         cache.insert(id, account);
@@ -65,5 +70,52 @@ impl Revocations {
             .read()
             .get(sid)
             .is_some_and(|(min, _)| epoch < *min)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(login: &str) -> Arc<Account> {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        Arc::new(Account {
+            id: AccountId::new(),
+            kind: crate::model::AccountKind::Person,
+            login: login.to_owned(),
+            email: None,
+            email_verified: false,
+            active: true,
+            blocked: false,
+            block_reason: None,
+            mfa_enabled: false,
+            scopes: Vec::new(),
+            properties: serde_json::Value::Null,
+            password_hash: None,
+            password_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    #[test]
+    fn the_account_cache_holds_at_most_its_size() {
+        let cache = AccountCache::new(3);
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let a = account(&format!("user{i}"));
+            ids.push(a.id);
+            cache.insert(a.id, a.clone());
+            assert!(cache.map.read().len() <= 3);
+            assert!(cache.get(&a.id).is_some_and(|c| Arc::ptr_eq(&c, &a)));
+        }
+        // Full: replacing a cached account keeps the others.
+        let (b, c) = (account("b"), account("c"));
+        cache.insert(b.id, b.clone());
+        cache.insert(c.id, c.clone());
+        assert_eq!(cache.map.read().len(), 3);
+        cache.insert(ids[9], account("user9"));
+        assert_eq!(cache.map.read().len(), 3);
+        assert!(cache.get(&b.id).is_some() && cache.get(&c.id).is_some());
     }
 }

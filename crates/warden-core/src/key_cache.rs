@@ -12,8 +12,6 @@ use tokio::sync::mpsc;
 
 /// How long a verified key record is trusted without a store query.
 const CACHE_TTL: Duration = Duration::seconds(30);
-/// Key records kept in the cache at most.
-const CACHE_MAX: usize = 10_000;
 /// Usage records buffered between requests and the writer.
 const USAGE_BUFFER: usize = 10_000;
 /// Usage records written in one batch at most.
@@ -30,6 +28,9 @@ struct Cached {
 /// Per-engine state of API keys: the verification cache and the usage buffer.
 pub(crate) struct ApiKeyState {
     cache: RwLock<HashMap<ApiKeyId, Cached>>,
+    /// Key records (and recently audited rejections) kept at most
+    /// ([`crate::Settings::api_key_cache_size`]).
+    cache_max: usize,
     /// Bumped by every removal, so that a lookup that raced with a revoke
     /// does not put the old record back.
     generation: AtomicU64,
@@ -45,10 +46,11 @@ pub(crate) struct ApiKeyState {
 }
 
 impl ApiKeyState {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(cache_max: usize) -> Self {
         let (tx, rx) = mpsc::channel(USAGE_BUFFER);
         Self {
             cache: RwLock::new(HashMap::new()),
+            cache_max: cache_max.max(1),
             generation: AtomicU64::new(0),
             tx,
             rx: Mutex::new(Some(rx)),
@@ -80,9 +82,9 @@ impl ApiKeyState {
         let key = Arc::new(key);
         let mut cache = self.cache.write();
         if self.generation.load(Ordering::Acquire) == generation {
-            if cache.len() >= CACHE_MAX && !cache.contains_key(&key.id) {
+            if cache.len() >= self.cache_max && !cache.contains_key(&key.id) {
                 cache.retain(|_, c| now - c.at < CACHE_TTL);
-                if cache.len() >= CACHE_MAX {
+                if cache.len() >= self.cache_max {
                     cache.clear();
                 }
             }
@@ -135,7 +137,7 @@ impl ApiKeyState {
         if seen.get(&id).is_some_and(|t| now - *t < REJECT_AUDIT_EVERY) {
             return false;
         }
-        if seen.len() >= CACHE_MAX {
+        if seen.len() >= self.cache_max {
             seen.clear();
         }
         seen.insert(id, now);
@@ -197,6 +199,35 @@ async fn write_usage(
                 "API key usage records dropped: the buffer was full"
             );
             reported = d;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_cache_holds_at_most_its_size() {
+        let state = ApiKeyState::new(3);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for i in 0..10 {
+            let key = ApiKey {
+                id: ApiKeyId::new(),
+                account_id: AccountId::new(),
+                name: format!("k{i}"),
+                secret_hash: [0; 32],
+                scopes: Vec::new(),
+                created_at: now,
+                expires_at: None,
+                revoked_at: None,
+            };
+            let id = key.id;
+            state.insert(key, state.generation(), now);
+            assert!(state.cached(id, now).is_some());
+            assert!(state.cache.read().len() <= 3);
+            assert!(state.audit_rejection(id, now));
+            assert!(state.rejected.lock().len() <= 3);
         }
     }
 }

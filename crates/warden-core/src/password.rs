@@ -15,6 +15,7 @@ use crate::error::{Error, FieldError, Result};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Shortest accepted password, in characters.
 pub const PASSWORD_MIN: usize = 8;
@@ -159,17 +160,55 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// Jobs that may wait for a hash thread before new ones are refused with 503.
 const QUEUE: usize = 4096;
 
+/// How long a hash thread without a job keeps its Argon2 memory.
+pub const POOL_IDLE: Duration = Duration::from_secs(1);
+
+/// The loop of one hash thread: run jobs until every `Hasher` is gone. While
+/// it holds Argon2 memory it waits at most `idle` (for the queue, then for a
+/// job) and releases the memory when that wait ends empty.
+fn pool_thread(rx: &parking_lot::Mutex<std::sync::mpsc::Receiver<Job>>, idle: Duration) {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let holding = crate::argon2_phc::holds_memory();
+        // Take the next job; the lock is held only while waiting for it.
+        let job = if holding {
+            let Some(guard) = rx.try_lock_for(idle) else {
+                crate::argon2_phc::release_memory();
+                continue;
+            };
+            match guard.recv_timeout(idle) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    drop(guard);
+                    crate::argon2_phc::release_memory();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return, // every Hasher is gone
+            }
+        } else {
+            match rx.lock().recv() {
+                Ok(job) => job,
+                Err(_) => return, // every Hasher is gone
+            }
+        };
+        // A panicking job must not shrink the pool.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
 /// Hashes and verifies passwords on a dedicated pool of `concurrency` threads,
 /// so that a login storm never starves the async workers.
 ///
-/// The pool is fixed on purpose: each Argon2id hash allocates its whole memory
-/// cost (19 MiB by default), and the allocator keeps such blocks per thread.
-/// A fixed set of threads reuses them, so memory stays at about
-/// `concurrency × memory_kib`, where tokio's elastic blocking pool would let it
-/// grow with every new thread. The threads run at nice 19 under `SCHED_BATCH`
-/// (Linux): while hashes saturate the cores, a token check that wakes up gets
-/// the CPU first and is not preempted by a hash. The threads end when the
-/// last clone of the `Hasher` is dropped.
+/// The pool is fixed on purpose: each Argon2id hash needs its whole memory
+/// cost (19 MiB by default). A thread keeps that memory while jobs keep coming
+/// (no allocation, no page faults per login) and gives it back after
+/// [`POOL_IDLE`] without a job, so memory is at most about
+/// `concurrency × memory_kib` during a login storm and none of it while no one
+/// logs in; tokio's elastic blocking pool would let it grow with every new
+/// thread. The threads run at nice 19 under `SCHED_BATCH` (Linux): while
+/// hashes saturate the cores, a token check that wakes up gets the CPU first
+/// and is not preempted by a hash. The threads end when the last clone of the
+/// `Hasher` is dropped.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Arc<Argon2<'static>>,
@@ -178,8 +217,14 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    /// Build a hasher; starts the pool and computes the dummy hash used for unknown logins.
+    /// Build a hasher; starts the pool and makes the dummy hash used for unknown logins.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self> {
+        Self::with_idle(params, concurrency, POOL_IDLE)
+    }
+
+    /// [`Hasher::new`] whose threads give their Argon2 memory back after
+    /// `idle` without a job.
+    fn with_idle(params: HashParams, concurrency: usize, idle: Duration) -> Result<Self> {
         let p = Params::new(
             params.memory_kib,
             params.iterations,
@@ -189,48 +234,23 @@ impl Hasher {
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
-        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let rx = Arc::new(parking_lot::Mutex::new(rx));
         for i in 0..concurrency.max(1) {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("warden-hash-{i}"))
                 .spawn(move || {
                     lower_priority();
-                    loop {
-                        // Take the next job; the lock is held only while waiting for it.
-                        let job = match rx.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            // A panicking job must not shrink the pool.
-                            Ok(job) => {
-                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                            }
-                            Err(_) => return, // every Hasher is gone
-                        }
-                    }
+                    pool_thread(&rx, idle);
                 })
                 .map_err(|e| Error::Internal(format!("cannot start a hash thread: {e}")))?;
         }
-        // The dummy hash runs on a pool thread, in the Argon2 memory that thread
-        // keeps anyway (start-up only: the caller waits one hash).
-        let argon = Arc::new(argon);
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let job_argon = argon.clone();
-        let job: Job = Box::new(move || {
-            let _ = done_tx.send(crate::argon2_phc::hash_with(
-                &job_argon,
-                "warden-dummy-password-for-timing",
-            ));
-        });
-        tx.send(job)
-            .map_err(|_| Error::Internal("the hash pool stopped".into()))?;
-        let dummy = done_rx
-            .recv()
-            .map_err(|_| Error::Internal("the dummy hash was dropped".into()))??;
+        // The dummy costs one verification with these parameters and never
+        // matches; it is built without hashing, so no Argon2 memory is taken
+        // at start.
+        let dummy = crate::argon2_phc::dummy_with(&argon)?;
         Ok(Self {
-            argon,
+            argon: Arc::new(argon),
             jobs: tx,
             dummy: Arc::new(dummy),
         })
@@ -394,5 +414,66 @@ mod tests {
             ),
             "{policy:?}"
         );
+    }
+
+    #[test]
+    fn the_dummy_has_the_settings_parameters_and_a_random_output() {
+        let params = HashParams {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        };
+        let a = Hasher::new(params, 1).unwrap_or_else(|e| panic!("{e}"));
+        let b = Hasher::new(params, 1).unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(crate::argon2_phc::parse_argon2(&a.dummy));
+        assert_ne!(a.dummy, b.dummy);
+        let parsed = argon2::password_hash::phc::PasswordHash::new(&a.dummy)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.salt.map(|s| s.len()), Some(16));
+        assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+    }
+
+    fn cheap() -> HashParams {
+        HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    async fn holds_memory(h: &Hasher) -> bool {
+        h.run(|| Ok(crate::argon2_phc::holds_memory()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_busy_hash_thread_keeps_its_memory() {
+        let h = Hasher::with_idle(cheap(), 1, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!holds_memory(&h).await);
+        h.hash("correct horse")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(holds_memory(&h).await);
+    }
+
+    #[tokio::test]
+    async fn an_idle_hash_thread_gives_its_memory_back() {
+        let h = Hasher::with_idle(cheap(), 1, Duration::from_millis(20))
+            .unwrap_or_else(|e| panic!("{e}"));
+        h.hash("correct horse")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Probes further apart than the idle time: each finds the thread idle
+        // since the last job, so one soon finds the memory given back.
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !holds_memory(&h).await {
+                return;
+            }
+        }
+        panic!("the hash thread kept its Argon2 memory");
     }
 }

@@ -95,6 +95,15 @@ pub struct Settings {
     pub invitation_sends: u32,
     /// The wait after `invitation_sends` invitations (1 hour).
     pub invitation_window: Duration,
+    /// Accounts kept in memory by id (100,000); the cache is emptied when a
+    /// new one would exceed it.
+    pub account_cache_size: usize,
+    /// Verified access tokens kept in memory (65,536), in each of two caches
+    /// (accounts' tokens; any subject's tokens); a cache is emptied when a new
+    /// token would exceed it.
+    pub token_cache_size: usize,
+    /// API-key records kept in memory (10,000), each trusted for 30 s.
+    pub api_key_cache_size: usize,
 }
 
 impl Default for Settings {
@@ -136,6 +145,9 @@ impl Default for Settings {
             org_permissions_claim: "org_permissions".to_owned(),
             invitation_sends: 20,
             invitation_window: Duration::hours(1),
+            account_cache_size: 100_000,
+            token_cache_size: 65_536,
+            api_key_cache_size: 10_000,
         }
     }
 }

@@ -313,6 +313,10 @@ pub struct TokenConfig {
     pub access_ttl: Duration,
     /// Allowed clock skew on `exp`/`nbf` (at most 30 s).
     pub leeway: Duration,
+    /// Verified tokens kept in memory, for each of the two caches (accounts'
+    /// tokens, any subject's tokens); a cache is emptied when a new token
+    /// would exceed it ([`crate::Settings::token_cache_size`]).
+    pub cache_size: usize,
 }
 
 /// A cached verification: the whole token (compared exactly on every hit) and its claims.
@@ -345,8 +349,6 @@ fn sig_key(token: &str) -> u64 {
     let tail = &b[b.len().saturating_sub(8)..];
     tail.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x))
 }
-
-const CACHE_MAX: usize = 65_536;
 
 /// The longest access token a verifier accepts, in bytes.
 pub const MAX_TOKEN_LEN: usize = 8192;
@@ -492,7 +494,7 @@ impl Tokens {
         let claims = Arc::new(self.verify_uncached::<S>(token)?);
         let checked = check_times(claims.clone(), now, leeway)?;
         let mut cache = cache.write();
-        if cache.len() >= CACHE_MAX {
+        if cache.len() >= self.cfg.cache_size.max(1) && !cache.contains_key(&key) {
             cache.clear();
         }
         cache.insert(key, (token.into(), claims));
@@ -609,6 +611,7 @@ mod tests {
             audience: None,
             access_ttl: Duration::minutes(5),
             leeway: Duration::seconds(30),
+            cache_size: 65_536,
         }
     }
 
@@ -648,6 +651,33 @@ mod tests {
             let back = t.verify(&jwt).unwrap();
             assert_eq!(*back, c, "{alg:?}");
             assert_eq!(t.jwks().keys.len(), usize::from(!alg.is_hmac()));
+        }
+    }
+
+    #[test]
+    fn the_token_caches_hold_at_most_their_size() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let key = generate_key(SigningAlg::EdDSA, clock.now()).unwrap();
+        let cfg = TokenConfig {
+            cache_size: 3,
+            ..cfg()
+        };
+        let t = Tokens::new(
+            cfg,
+            SigningAlg::EdDSA,
+            &[key],
+            None,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let end = clock.now() + Duration::hours(1);
+        for _ in 0..10 {
+            let c = t.claims(AccountId::new(), SessionId::new(), &[], false, &[], end);
+            let jwt = t.sign(&c).unwrap();
+            assert_eq!(*t.verify(&jwt).unwrap(), c);
+            assert!(t.verify_subject(&jwt).is_ok());
+            assert!(t.cache.read().len() <= 3 && t.subject_cache.read().len() <= 3);
+            assert_eq!(*t.verify(&jwt).unwrap(), c, "a hit answers the same");
         }
     }
 

@@ -19,6 +19,9 @@ pub struct PoolOptions {
     pub acquire_timeout: std::time::Duration,
 }
 
+/// The largest entry count of an in-memory cache (`WARDEN_*_CACHE_SIZE`).
+const CACHE_SIZE_MAX: usize = 10_000_000;
+
 impl Config {
     /// Valid settings that are probably not what was meant, one sentence
     /// each, for a warning at start-up: an access-token lifetime under a
@@ -217,6 +220,17 @@ impl Config {
         if !self.invitation_window.0.is_positive() {
             return Err("WARDEN_INVITATION_WINDOW must be positive".into());
         }
+        for (name, size) in [
+            ("ACCOUNT_CACHE_SIZE", self.account_cache_size),
+            ("TOKEN_CACHE_SIZE", self.token_cache_size),
+            ("API_KEY_CACHE_SIZE", self.api_key_cache_size),
+        ] {
+            if !(1..=CACHE_SIZE_MAX).contains(&size) {
+                return Err(format!(
+                    "WARDEN_{name} must be between 1 and {CACHE_SIZE_MAX}"
+                ));
+            }
+        }
         let defaults = Settings::default();
         Ok(Settings {
             issuer: self.issuer.clone(),
@@ -267,6 +281,9 @@ impl Config {
             org_permissions_claim: self.org_permissions_claim.clone(),
             invitation_sends: self.invitation_sends.max(1),
             invitation_window: self.invitation_window.0,
+            account_cache_size: self.account_cache_size,
+            token_cache_size: self.token_cache_size,
+            api_key_cache_size: self.api_key_cache_size,
         })
     }
 

@@ -246,6 +246,13 @@ pub struct Config {
     pub invitation_sends: u32,
     /// The wait after `invitation_sends` invitations (`1h`).
     pub invitation_window: Dur,
+    /// Accounts each node keeps in memory by id (emptied when full).
+    pub account_cache_size: usize,
+    /// Verified access tokens each node keeps in memory, per cache (two:
+    /// accounts' tokens, any subject's tokens; emptied when full).
+    pub token_cache_size: usize,
+    /// API-key records each node keeps in memory (each trusted for 30 s).
+    pub api_key_cache_size: usize,
 }
 
 impl Default for Config {
@@ -335,6 +342,9 @@ impl Default for Config {
             org_permissions_claim: s.org_permissions_claim.clone(),
             invitation_sends: s.invitation_sends,
             invitation_window: Dur(s.invitation_window),
+            account_cache_size: s.account_cache_size,
+            token_cache_size: s.token_cache_size,
+            api_key_cache_size: s.api_key_cache_size,
         }
     }
 }

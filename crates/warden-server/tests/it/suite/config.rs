@@ -70,6 +70,11 @@ fn config_rejects_invalid_values_with_one_line() {
         ("body_limit = 10", "BODY_LIMIT"),
         ("argon2_memory_kib = 1", "ARGON2"),
         ("cookie_name = \"bad name\"", "cookie"),
+        ("account_cache_size = 0", "ACCOUNT_CACHE_SIZE"),
+        ("token_cache_size = 10000001", "TOKEN_CACHE_SIZE"),
+        ("api_key_cache_size = 0", "API_KEY_CACHE_SIZE"),
+        ("token_cache_size = -1", ""),
+        ("token_cache_size = \"many\"", ""),
     ];
     for (toml, needle) in cases {
         let e = load(toml)
@@ -122,3 +127,94 @@ async fn configured_prefix_and_cookie_names_are_used() {
         .await
         .assert_status(404);
 }
+
+#[test]
+fn cache_sizes_are_settings() {
+    let vars = |v: &[(&str, &str)]| {
+        Config::from_vars(v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+    };
+    let d = vars(&[]).unwrap().settings().unwrap();
+    let w = warden_core::Settings::default();
+    assert_eq!(
+        (
+            d.account_cache_size,
+            d.token_cache_size,
+            d.api_key_cache_size
+        ),
+        (
+            w.account_cache_size,
+            w.token_cache_size,
+            w.api_key_cache_size
+        )
+    );
+    let s = vars(&[
+        ("WARDEN_ACCOUNT_CACHE_SIZE", "5"),
+        ("WARDEN_TOKEN_CACHE_SIZE", "6"),
+        ("WARDEN_API_KEY_CACHE_SIZE", "7"),
+    ])
+    .unwrap()
+    .settings()
+    .unwrap();
+    assert_eq!(
+        (
+            s.account_cache_size,
+            s.token_cache_size,
+            s.api_key_cache_size
+        ),
+        (5, 6, 7)
+    );
+    for name in [
+        "WARDEN_ACCOUNT_CACHE_SIZE",
+        "WARDEN_TOKEN_CACHE_SIZE",
+        "WARDEN_API_KEY_CACHE_SIZE",
+    ] {
+        for bad in ["0", "10000001", "-1", "many"] {
+            let e = vars(&[(name, bad)]).unwrap_err();
+            assert!(
+                !e.contains('\n') && e.contains(&name[7..]),
+                "{name}={bad}: {e}"
+            );
+        }
+    }
+    let e = vars(&[("WARDEN_TOKEN_CACHE_SIZES", "5")]).unwrap_err();
+    assert!(e.ends_with("did you mean WARDEN_TOKEN_CACHE_SIZE?"), "{e}");
+}
+
+// Caches of one entry: every request still finds its own account, token and
+// key (a miss reads the store), and a revoked session stays refused.
+each_backend!(
+    async fn tiny_caches_answer_like_big_ones(b) {
+        let app = app_with(b, |c| {
+            c.account_cache_size = 1;
+            c.token_cache_size = 1;
+            c.api_key_cache_size = 1;
+        })
+        .await;
+        let mut users = Vec::new();
+        for _ in 0..3 {
+            let u = app.user().await;
+            let r = app
+                .post("/auth/api-keys", serde_json::json!({"name": "k"}), Some(&u.pair.access))
+                .await;
+            r.assert_status(201);
+            let key = r.json()["key"].as_str().unwrap().to_owned();
+            users.push((u, key));
+        }
+        for _ in 0..2 {
+            for (u, key) in &users {
+                let r = app.get("/auth/me", Some(&u.pair.access)).await;
+                r.assert_status(200);
+                assert_eq!(r.json()["id"].as_str(), Some(u.id.as_str()));
+                let r = app.call("GET", "/auth/me", None, &[("x-api-key", key)]).await;
+                r.assert_status(200);
+                assert_eq!(r.json()["id"].as_str(), Some(u.id.as_str()));
+            }
+        }
+        let (gone, _) = &users[0];
+        app.post_empty("/auth/logout", Some(&gone.pair.access)).await.assert_status(204);
+        for (u, _) in &users[1..] {
+            assert_eq!(app.me_status(&u.pair.access).await.0, 200);
+        }
+        assert_eq!(app.me_status(&gone.pair.access).await.0, 401);
+    }
+);
