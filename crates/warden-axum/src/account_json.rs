@@ -16,16 +16,25 @@ use std::sync::Arc;
 use warden_core::Error;
 use warden_core::model::{Account, AccountId};
 
-/// Bodies kept at most (the map is emptied beyond, like the account cache).
+/// Bodies kept at most (fewer when `WARDEN_ACCOUNT_CACHE_SIZE` is smaller;
+/// the map is emptied beyond).
 const MAX: usize = 16_384;
 
 /// Rendered account bodies by account id (see the module doc).
-#[derive(Default)]
 pub(crate) struct AccountJson {
     map: RwLock<HashMap<AccountId, (Arc<Account>, Bytes)>>,
+    max: usize,
 }
 
 impl AccountJson {
+    /// Keep at most `account_cache_size` bodies, and never more than 16,384.
+    pub(crate) fn new(account_cache_size: usize) -> Self {
+        Self {
+            map: RwLock::default(),
+            max: account_cache_size.clamp(1, MAX),
+        }
+    }
+
     /// The JSON of `account`, rendered on the first call for this version.
     pub(crate) fn body(&self, account: &Arc<Account>) -> Result<Bytes, Error> {
         if let Some((kept, body)) = self.map.read().get(&account.id)
@@ -37,7 +46,7 @@ impl AccountJson {
             .map(Bytes::from)
             .map_err(|e| Error::Internal(format!("account JSON: {e}")))?;
         let mut map = self.map.write();
-        if map.len() >= MAX {
+        if map.len() >= self.max {
             map.clear();
         }
         map.insert(account.id, (account.clone(), body.clone()));
@@ -73,7 +82,7 @@ mod tests {
 
     #[test]
     fn a_body_is_kept_for_one_version_of_the_account() {
-        let cache = AccountJson::default();
+        let cache = AccountJson::new(100_000);
         let first = Arc::new(account("alice"));
         let body = cache.body(&first).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -88,5 +97,14 @@ mod tests {
             serde_json::from_slice(&cache.body(&changed).unwrap()).unwrap();
         assert_eq!(parsed["login"], "alice2");
         assert_eq!(parsed["id"], first.id.0.to_string());
+    }
+
+    #[test]
+    fn it_keeps_at_most_its_size() {
+        let cache = AccountJson::new(2);
+        for i in 0..5 {
+            cache.body(&Arc::new(account(&format!("user{i}")))).unwrap();
+            assert!(cache.map.read().len() <= 2);
+        }
     }
 }

@@ -253,6 +253,7 @@ impl Warden {
         sessions: Option<session::CookieSessions>,
     ) -> Self {
         let limiter = RateLimiter::new(http.rate_limit_per_minute);
+        let account_json = account_json::AccountJson::new(auth.settings().account_cache_size);
         Self {
             shared: Arc::new(Shared {
                 auth,
@@ -262,7 +263,7 @@ impl Warden {
                 methods,
                 sessions,
                 in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-                account_json: account_json::AccountJson::default(),
+                account_json,
             }),
         }
     }
