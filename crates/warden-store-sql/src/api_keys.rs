@@ -110,8 +110,13 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         commit_if_changed(tx, done, audit).await
     }
 
-    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {
-        if batch.is_empty() {
+    async fn append_api_key_usage(
+        &self,
+        batch: &[ApiKeyUsage],
+        prune: &[ApiKeyId],
+        keep: u32,
+    ) -> Result<u64> {
+        if batch.is_empty() && prune.is_empty() {
             return Ok(0);
         }
         let mut tx = self.write().await?;
@@ -142,27 +147,11 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                 .execute()
                 .await?;
         }
-        // Keep the newest `keep` rows of each key: find the first row past
-        // them, then delete it and the older ones (MySQL allows neither a
-        // `LIMIT` in an `IN` subquery nor a subquery on the deleted table).
-        for key in present {
-            let first_old = tx
-                .q(sql!(
-                    "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
-                     ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
-                ))
-                .binds((key, i64::from(keep)))
-                .fetch_optional()
-                .await?;
-            let Some(row) = first_old else { continue };
-            let (at, id): (i64, i64) = (row.get("at")?, row.get("id")?);
-            tx.q(sql!(
-                "DELETE FROM api_key_usage WHERE key_id = $1 \
-                 AND (at < $2 OR (at = $2 AND id <= $3))"
-            ))
-            .binds((key, at, id))
-            .execute()
-            .await?;
+        let mut prune: Vec<Uuid> = prune.iter().map(|k| k.0).collect();
+        prune.sort_unstable();
+        prune.dedup();
+        for key in prune {
+            prune_usage(&mut tx, key, keep).await?;
         }
         tx.commit().await?;
         Ok(stored)
@@ -177,6 +166,32 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         .all(rows::usage)
         .await
     }
+}
+
+/// Keep the newest `keep` usage rows of a key: find the first row past them,
+/// then delete it and the older ones (MySQL allows neither a `LIMIT` in an
+/// `IN` subquery nor a subquery on the deleted table).
+async fn prune_usage<D: Dialect>(tx: &mut Tx<D>, key: Uuid, keep: u32) -> Result<()> {
+    let first_old = tx
+        .q(sql!(
+            "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
+             ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
+        ))
+        .binds((key, i64::from(keep)))
+        .fetch_optional()
+        .await?;
+    let Some(row) = first_old else {
+        return Ok(());
+    };
+    let (at, id): (i64, i64) = (row.get("at")?, row.get("id")?);
+    tx.q(sql!(
+        "DELETE FROM api_key_usage WHERE key_id = $1 \
+         AND (at < $2 OR (at = $2 AND id <= $3))"
+    ))
+    .binds((key, at, id))
+    .execute()
+    .await?;
+    Ok(())
 }
 
 /// Insert a key row.
