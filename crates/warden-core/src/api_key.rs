@@ -55,6 +55,8 @@ pub const MAX_KEYS_PER_ACCOUNT: usize = 100;
 pub const NAME_MAX: usize = 100;
 /// Longest request path recorded, in bytes.
 const PATH_MAX: usize = 512;
+/// Longest a read of a usage log waits for this node's buffered uses.
+const USAGE_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The two parts of a well-formed key string.
 #[derive(Clone, Copy)]
@@ -437,7 +439,9 @@ impl ApiKeys {
         Ok(k)
     }
 
-    /// The usage log of a key, newest first; with `owner`, only that account's key.
+    /// The usage log of a key, newest first, at most `limit` and at most the
+    /// `api_key_usage_keep` newest; with `owner`, only that account's key. The
+    /// uses this node has buffered are written first (waiting at most a second).
     pub async fn api_key_usage(
         &self,
         owner: Option<AccountId>,
@@ -445,6 +449,10 @@ impl ApiKeys {
         limit: u32,
     ) -> Result<Vec<ApiKeyUsage>> {
         self.api_key(owner, id).await?;
+        self.state.flush(USAGE_READ_WAIT).await;
+        let keep = self.shared.settings.api_key_usage_keep;
+        // A log may hold a few more than `keep` between prunes (see key_cache).
+        let limit = if keep > 0 { limit.min(keep) } else { limit };
         self.store.api_key_usage(id, limit).await
     }
 

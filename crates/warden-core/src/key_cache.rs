@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use time::{Duration, OffsetDateTime};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// How long a verified key record is trusted without a store query.
 const CACHE_TTL: Duration = Duration::seconds(30);
@@ -16,6 +16,9 @@ const CACHE_TTL: Duration = Duration::seconds(30);
 const USAGE_BUFFER: usize = 10_000;
 /// Usage records written in one batch at most.
 const USAGE_BATCH: usize = 500;
+/// How long the writer waits, after a first record, for more to share its
+/// transaction; a full batch, a flush or a read of a usage log cuts it short.
+const USAGE_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
 /// At most one `api_key.rejected` audit event per key in this window.
 const REJECT_AUDIT_EVERY: Duration = Duration::minutes(1);
 
@@ -42,6 +45,8 @@ pub(crate) struct ApiKeyState {
     /// failed): equal when the buffer is flushed.
     queued: AtomicU64,
     handled: Arc<AtomicU64>,
+    /// Wakes the writer before its linger ends (a flush, or a full batch waiting).
+    wake: Arc<Notify>,
     rejected: Mutex<HashMap<ApiKeyId, OffsetDateTime>>,
 }
 
@@ -58,6 +63,7 @@ impl ApiKeyState {
             dropped: Arc::new(AtomicU64::new(0)),
             queued: AtomicU64::new(0),
             handled: Arc::new(AtomicU64::new(0)),
+            wake: Arc::new(Notify::new()),
             rejected: Mutex::new(HashMap::new()),
         }
     }
@@ -114,6 +120,10 @@ impl ApiKeyState {
     /// writer, at most `limit`; whether it was.
     pub(crate) async fn flush(&self, limit: std::time::Duration) -> bool {
         let target = self.queued.load(Ordering::Acquire);
+        if self.handled.load(Ordering::Acquire) >= target {
+            return true;
+        }
+        self.wake.notify_one();
         crate::flush::wait_until(limit, || self.handled.load(Ordering::Acquire) >= target).await
     }
 
@@ -151,8 +161,12 @@ impl ApiKeyState {
         }
         if self.tx.try_send(usage).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.queued.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        let queued = self.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        let waiting = queued.saturating_sub(self.handled.load(Ordering::Acquire));
+        if waiting >= USAGE_BATCH as u64 {
+            self.wake.notify_one();
         }
     }
 
@@ -170,12 +184,14 @@ impl ApiKeyState {
             keep,
             self.dropped.clone(),
             self.handled.clone(),
+            self.wake.clone(),
         ));
     }
 }
 
-/// The usage writer: takes whatever is buffered (up to a batch) and writes it
-/// in one transaction, pruning each key's log to the newest `keep`. Ends when
+/// The usage writer: after a first record, waits for more (see
+/// [`USAGE_LINGER`]), takes what is buffered (up to a batch) and writes it in
+/// one transaction, pruning the logs that [`Prunes`] says are due. Ends when
 /// the engine is dropped.
 async fn write_usage(
     store: Arc<dyn ApiKeyStore>,
@@ -183,12 +199,26 @@ async fn write_usage(
     keep: u32,
     dropped: Arc<AtomicU64>,
     handled: Arc<AtomicU64>,
+    wake: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(USAGE_BATCH);
+    let mut prunes = Prunes::new(keep);
     let mut reported = 0;
     while rx.recv_many(&mut batch, USAGE_BATCH).await > 0 {
-        if let Err(e) = store.append_api_key_usage(&batch, keep).await {
+        if batch.len() < USAGE_BATCH {
+            tokio::select! {
+                () = tokio::time::sleep(USAGE_LINGER) => {}
+                () = wake.notified() => {}
+            }
+            while batch.len() < USAGE_BATCH {
+                let Ok(u) = rx.try_recv() else { break };
+                batch.push(u);
+            }
+        }
+        let prune = prunes.due(&batch);
+        if let Err(e) = store.append_api_key_usage(&batch, &prune, keep).await {
             tracing::warn!(error = %e, records = batch.len(), "API key usage batch not written");
+            prunes.failed(&prune);
         }
         handled.fetch_add(batch.len() as u64, Ordering::AcqRel);
         batch.clear();
@@ -203,9 +233,107 @@ async fn write_usage(
     }
 }
 
+/// When a key's usage log is pruned: at the first batch of the key this
+/// writer sees, then once more than `keep / 10` records were appended since
+/// its last prune. A log holds at most `keep` plus that slack of this node's
+/// records; readers take the `keep` newest, so they see what pruning every
+/// batch would leave, for a scan of the log every tenth of `keep` records
+/// instead of every batch.
+/// Keys whose prune schedule is tracked at most (forgotten beyond: a key
+/// forgotten is pruned at its next batch, as when first seen).
+const PRUNE_KEYS_MAX: usize = 65_536;
+
+struct Prunes {
+    /// Records appended per key since its last prune.
+    since: HashMap<ApiKeyId, u32>,
+    slack: u32,
+}
+
+impl Prunes {
+    fn new(keep: u32) -> Self {
+        Self {
+            since: HashMap::new(),
+            slack: keep / 10,
+        }
+    }
+
+    /// The keys of `batch` to prune with it (counted as pruned).
+    fn due(&mut self, batch: &[ApiKeyUsage]) -> Vec<ApiKeyId> {
+        if self.since.len() >= PRUNE_KEYS_MAX {
+            self.since.clear();
+        }
+        let mut due = Vec::new();
+        for u in batch {
+            match self.since.get_mut(&u.key_id) {
+                Some(n) => *n += 1,
+                None => {
+                    self.since.insert(u.key_id, self.slack + 1);
+                }
+            }
+        }
+        for u in batch {
+            if let Some(n) = self.since.get_mut(&u.key_id)
+                && *n > self.slack
+            {
+                *n = 0;
+                due.push(u.key_id);
+            }
+        }
+        due
+    }
+
+    /// The prune of `keys` failed: they are due again at their next batch.
+    fn failed(&mut self, keys: &[ApiKeyId]) {
+        for k in keys {
+            self.since.remove(k);
+        }
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn uses(key: ApiKeyId, n: usize) -> Vec<ApiKeyUsage> {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        (0..n)
+            .map(|_| ApiKeyUsage {
+                key_id: key,
+                at,
+                ip: None,
+                method: "GET".into(),
+                path: "/".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_key_is_pruned_when_first_seen_then_past_the_slack() {
+        let (a, b) = (ApiKeyId::new(), ApiKeyId::new());
+        let mut p = Prunes::new(100);
+        let mut first = uses(a, 3);
+        first.extend(uses(b, 1));
+        assert_eq!(p.due(&first), vec![a, b], "unknown logs, each once");
+        for _ in 0..10 {
+            assert!(p.due(&uses(a, 1)).is_empty(), "within the slack of 10");
+        }
+        assert_eq!(p.due(&uses(a, 1)), vec![a], "the 11th record since");
+        assert!(p.due(&uses(a, 10)).is_empty());
+        assert_eq!(p.due(&uses(a, 30)), vec![a], "a batch past the slack");
+        assert!(p.due(&uses(b, 10)).is_empty());
+        p.failed(&[b]);
+        assert_eq!(p.due(&uses(b, 1)), vec![b], "due again after a failure");
+    }
+
+    #[test]
+    fn a_small_keep_prunes_every_batch() {
+        let a = ApiKeyId::new();
+        let mut p = Prunes::new(9);
+        for _ in 0..3 {
+            assert_eq!(p.due(&uses(a, 1)), vec![a]);
+        }
+    }
 
     #[test]
     fn the_key_cache_holds_at_most_its_size() {

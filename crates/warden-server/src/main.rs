@@ -739,6 +739,15 @@ async fn serve(cfg: Config, store: Arc<dyn Store>) -> Result<(), Error> {
     .with_graceful_shutdown(shutdown())
     .await
     .map_err(Error::internal)?;
+    // The buffered API-key uses (written in batches) go to the store before the exit.
+    if !warden
+        .auth()
+        .api_keys()
+        .flush_api_key_usage(std::time::Duration::from_secs(5))
+        .await
+    {
+        tracing::warn!("API key usage not all written at shutdown");
+    }
     background.abort();
     if let Some(l) = redis_listener {
         l.abort();

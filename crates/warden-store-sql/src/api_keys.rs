@@ -7,8 +7,9 @@ use crate::backend::{
 use crate::codec::{from_json_list, json_list, ts, ts_opt};
 use crate::dialect::{Dialect, Tx};
 use crate::rows::{self, api_key_cols, select};
-use crate::sql::sql;
+use crate::sql::{Sql, sql};
 use async_trait::async_trait;
+use std::sync::OnceLock;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::error::{Error, Result};
@@ -110,8 +111,13 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         commit_if_changed(tx, done, audit).await
     }
 
-    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {
-        if batch.is_empty() {
+    async fn append_api_key_usage(
+        &self,
+        batch: &[ApiKeyUsage],
+        prune: &[ApiKeyId],
+        keep: u32,
+    ) -> Result<u64> {
+        if batch.is_empty() && prune.is_empty() {
             return Ok(0);
         }
         let mut tx = self.write().await?;
@@ -131,38 +137,28 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
                 present.push(id);
             }
         }
+        let rows: Vec<(&ApiKeyUsage, i64)> = batch
+            .iter()
+            .filter(|u| present.contains(&u.key_id.0))
+            .map(|u| Ok((u, ts(u.at)?)))
+            .collect::<Result<_>>()?;
         let mut stored = 0;
-        for u in batch.iter().filter(|u| present.contains(&u.key_id.0)) {
-            stored += tx
-                .q(sql!(
-                    "INSERT INTO api_key_usage (key_id, at, ip, method, path) \
-                     VALUES ($1, $2, $3, $4, $5)"
-                ))
-                .binds((u.key_id.0, ts(u.at)?, &u.ip, &u.method, &u.path))
-                .execute()
-                .await?;
+        let mut rest = rows.as_slice();
+        while !rest.is_empty() {
+            let (sql, n) = insert_usage(rest.len());
+            let (now, later) = rest.split_at(n);
+            let mut insert = tx.q(sql);
+            for (u, at) in now {
+                insert = insert.binds((u.key_id.0, *at, &u.ip, &u.method, &u.path));
+            }
+            stored += insert.execute().await?;
+            rest = later;
         }
-        // Keep the newest `keep` rows of each key: find the first row past
-        // them, then delete it and the older ones (MySQL allows neither a
-        // `LIMIT` in an `IN` subquery nor a subquery on the deleted table).
-        for key in present {
-            let first_old = tx
-                .q(sql!(
-                    "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
-                     ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
-                ))
-                .binds((key, i64::from(keep)))
-                .fetch_optional()
-                .await?;
-            let Some(row) = first_old else { continue };
-            let (at, id): (i64, i64) = (row.get("at")?, row.get("id")?);
-            tx.q(sql!(
-                "DELETE FROM api_key_usage WHERE key_id = $1 \
-                 AND (at < $2 OR (at = $2 AND id <= $3))"
-            ))
-            .binds((key, at, id))
-            .execute()
-            .await?;
+        let mut prune: Vec<Uuid> = prune.iter().map(|k| k.0).collect();
+        prune.sort_unstable();
+        prune.dedup();
+        for key in prune {
+            prune_usage(&mut tx, key, keep).await?;
         }
         tx.commit().await?;
         Ok(stored)
@@ -177,6 +173,67 @@ impl<D: Dialect> ApiKeyStore for SqlBackend<D> {
         .all(rows::usage)
         .await
     }
+}
+
+/// Sizes of the usage INSERTs: `1 << i` rows for `i` below this, at most 8
+/// rows (40 parameters; SQLite looks a parameter up by a scan of the
+/// statement's parameters, so a larger statement costs more per row).
+const INSERT_SIZES: usize = 4;
+
+/// The INSERT of the most usage rows, at most `rows` (at least one), and how
+/// many it takes: a batch is written by a few statements of a few sizes, each
+/// rendered and prepared once.
+fn insert_usage(rows: usize) -> (&'static Sql, usize) {
+    static SQL: [OnceLock<Sql>; INSERT_SIZES] = [const { OnceLock::new() }; INSERT_SIZES];
+    let i = (rows.max(1).ilog2() as usize).min(INSERT_SIZES - 1);
+    let sql = SQL[i].get_or_init(|| {
+        let values: Vec<String> = (0..1usize << i)
+            .map(|r| {
+                let p = r * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                )
+            })
+            .collect();
+        let text = format!(
+            "INSERT INTO api_key_usage (key_id, at, ip, method, path) VALUES {}",
+            values.join(", ")
+        );
+        // One template per size, kept for the process's life like a `sql!` literal.
+        Sql::new(Box::leak(text.into_boxed_str()))
+    });
+    (sql, 1 << i)
+}
+
+/// Keep the newest `keep` usage rows of a key: find the first row past them,
+/// then delete it and the older ones (MySQL allows neither a `LIMIT` in an
+/// `IN` subquery nor a subquery on the deleted table).
+async fn prune_usage<D: Dialect>(tx: &mut Tx<D>, key: Uuid, keep: u32) -> Result<()> {
+    let first_old = tx
+        .q(sql!(
+            "SELECT at, id FROM api_key_usage WHERE key_id = $1 \
+             ORDER BY at DESC, id DESC LIMIT 1 OFFSET $2"
+        ))
+        .binds((key, i64::from(keep)))
+        .fetch_optional()
+        .await?;
+    let Some(row) = first_old else {
+        return Ok(());
+    };
+    let (at, id): (i64, i64) = (row.get("at")?, row.get("id")?);
+    tx.q(sql!(
+        "DELETE FROM api_key_usage WHERE key_id = $1 \
+         AND (at < $2 OR (at = $2 AND id <= $3))"
+    ))
+    .binds((key, at, id))
+    .execute()
+    .await?;
+    Ok(())
 }
 
 /// Insert a key row.

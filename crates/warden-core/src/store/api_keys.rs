@@ -116,9 +116,15 @@ pub trait ApiKeyStore: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<bool>;
     /// Append usage records in one transaction (records of keys that no longer
-    /// exist are skipped), then keep only the `keep` newest records of every key
-    /// in the batch. Returns how many records were stored.
-    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64>;
+    /// exist are skipped) and in it delete all but the `keep` newest records of
+    /// each key of `prune` (other keys' logs are left as they are, so a log may
+    /// hold more than `keep` between prunes). Returns how many records were stored.
+    async fn append_api_key_usage(
+        &self,
+        batch: &[ApiKeyUsage],
+        prune: &[ApiKeyId],
+        keep: u32,
+    ) -> Result<u64>;
     /// Usage of a key, newest first (by `at`, then insertion order), at most `limit`.
     async fn api_key_usage(&self, id: ApiKeyId, limit: u32) -> Result<Vec<ApiKeyUsage>>;
 }

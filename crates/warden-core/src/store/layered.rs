@@ -268,7 +268,7 @@ forward! { ApiKeyStore to base:
         async fn list_api_keys(&self, query: &ApiKeyQuery) -> Result<Vec<ApiKey>>;
         [feed_written] async fn revoke_api_key(&self, id: ApiKeyId, now: OffsetDateTime, audit: &AuditEvent) -> Result<bool>;
         async fn renew_api_key(&self, id: ApiKeyId, expires_at: Option<OffsetDateTime>, audit: &AuditEvent) -> Result<bool>;
-        async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64>;
+        async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], prune: &[ApiKeyId], keep: u32) -> Result<u64>;
         async fn api_key_usage(&self, id: ApiKeyId, limit: u32) -> Result<Vec<ApiKeyUsage>>;
 }
 

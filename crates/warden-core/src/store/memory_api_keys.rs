@@ -112,24 +112,27 @@ impl ApiKeyStore for MemoryStore {
         Ok(true)
     }
 
-    async fn append_api_key_usage(&self, batch: &[ApiKeyUsage], keep: u32) -> Result<u64> {
+    async fn append_api_key_usage(
+        &self,
+        batch: &[ApiKeyUsage],
+        prune: &[ApiKeyId],
+        keep: u32,
+    ) -> Result<u64> {
         let mut g = self.inner.lock();
         let mut stored = 0;
-        let mut touched = Vec::new();
         for u in batch {
             if !g.api_keys.contains_key(&u.key_id) {
                 continue;
             }
-            g.api_key_usage.entry(u.key_id).or_default().push(u.clone());
+            // Oldest first, a record after those of the same time (insertion
+            // order breaks ties); usually the end.
+            let log = g.api_key_usage.entry(u.key_id).or_default();
+            let at = log.partition_point(|x| x.at <= u.at);
+            log.insert(at, u.clone());
             stored += 1;
-            if !touched.contains(&u.key_id) {
-                touched.push(u.key_id);
-            }
         }
-        for id in touched {
-            if let Some(log) = g.api_key_usage.get_mut(&id) {
-                // Oldest first; a stable sort keeps insertion order among equal times.
-                log.sort_by_key(|u| u.at);
+        for id in prune {
+            if let Some(log) = g.api_key_usage.get_mut(id) {
                 let excess = log.len().saturating_sub(keep as usize);
                 log.drain(..excess);
             }

@@ -247,7 +247,8 @@ pub async fn check_renew_api_key(store: &dyn Store) {
 }
 
 /// Usage: appended in batches, newest first (ties: later insertion first),
-/// limit, records of unknown keys skipped, each key pruned to `keep` newest.
+/// limit, records of unknown keys skipped, each key of `prune` pruned to the
+/// `keep` newest and the others left whole.
 pub async fn check_api_key_usage(store: &dyn Store) {
     let a = new_account(store).await;
     let k1 = key(a.id, now());
@@ -262,7 +263,14 @@ pub async fn check_api_key_usage(store: &dyn Store) {
         usage(ApiKeyId::new(), t0, "/gone"),
         usage(k1.id, t0 + Duration::seconds(1), "/b"),
     ];
-    assert_eq!(store.append_api_key_usage(&batch, 100).await.unwrap(), 4);
+    let both = [k1.id, k2.id];
+    assert_eq!(
+        store
+            .append_api_key_usage(&batch, &both, 100)
+            .await
+            .unwrap(),
+        4
+    );
     let paths = |v: Vec<ApiKeyUsage>| v.into_iter().map(|u| u.path).collect::<Vec<_>>();
     let got = store.api_key_usage(k1.id, 100).await.unwrap();
     assert_eq!(got[0], batch[2], "every field round-trips");
@@ -289,7 +297,10 @@ pub async fn check_api_key_usage(store: &dyn Store) {
     let mut same = usage(k1.id, t1, "/d1");
     same.ip = None;
     let batch2 = vec![same.clone(), usage(k1.id, t1, "/d2")];
-    assert_eq!(store.append_api_key_usage(&batch2, 3).await.unwrap(), 2);
+    assert_eq!(
+        store.append_api_key_usage(&batch2, &both, 3).await.unwrap(),
+        2
+    );
     let got = store.api_key_usage(k1.id, 100).await.unwrap();
     assert_eq!(
         paths(got.clone()),
@@ -300,19 +311,46 @@ pub async fn check_api_key_usage(store: &dyn Store) {
     assert_eq!(
         paths(store.api_key_usage(k2.id, 100).await.unwrap()),
         vec!["/x"],
-        "other keys are not pruned by a batch without them"
+        "a key of `prune` is pruned to `keep` only"
     );
 
-    // Many records of one key in one batch.
+    // Many records of one key in one batch, not pruned, then pruned by a
+    // batch without them; an older record is pruned first.
     let many: Vec<ApiKeyUsage> = (0..20)
         .map(|i| usage(k2.id, t1 + Duration::milliseconds(i), &format!("/m{i}")))
         .collect();
-    assert_eq!(store.append_api_key_usage(&many, 5).await.unwrap(), 20);
+    assert_eq!(
+        store
+            .append_api_key_usage(&many, &[k1.id], 5)
+            .await
+            .unwrap(),
+        20
+    );
+    assert_eq!(
+        store.api_key_usage(k2.id, 100).await.unwrap().len(),
+        21,
+        "a key not in `prune` keeps its whole log"
+    );
+    let late = [usage(k2.id, t0 - Duration::seconds(1), "/late")];
+    assert_eq!(store.append_api_key_usage(&late, &[], 5).await.unwrap(), 1);
+    assert_eq!(
+        paths(store.api_key_usage(k2.id, 3).await.unwrap()),
+        vec!["/m19", "/m18", "/m17"]
+    );
+    assert_eq!(
+        store.append_api_key_usage(&[], &[k2.id], 5).await.unwrap(),
+        0
+    );
     assert_eq!(
         paths(store.api_key_usage(k2.id, 100).await.unwrap()),
         vec!["/m19", "/m18", "/m17", "/m16", "/m15"]
     );
-    assert_eq!(store.append_api_key_usage(&[], 5).await.unwrap(), 0);
+    assert_eq!(
+        paths(store.api_key_usage(k1.id, 100).await.unwrap()),
+        vec!["/d2", "/d1", "/c"],
+        "a log within `keep` is left as it is"
+    );
+    assert_eq!(store.append_api_key_usage(&[], &[], 5).await.unwrap(), 0);
 }
 
 /// Deleting an account deletes its keys and their usage.
@@ -321,7 +359,7 @@ pub async fn check_delete_account_deletes_api_keys(store: &dyn Store) {
     let k = key(a.id, now());
     insert_key(store, &k).await;
     store
-        .append_api_key_usage(&[usage(k.id, now(), "/me")], 10)
+        .append_api_key_usage(&[usage(k.id, now(), "/me")], &[k.id], 10)
         .await
         .unwrap();
     store
