@@ -11,9 +11,7 @@ use crate::model::{
 };
 use crate::random;
 use crate::shared::Shared;
-use crate::store::{
-    ActiveOrg, AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore,
-};
+use crate::store::{ActiveOrg, AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
 use crate::token::{Claims, SubjectKind};
 use crate::upkeep::Upkeep;
 use serde::Serialize;
@@ -485,8 +483,8 @@ impl Sessions {
     /// (`invalid_refresh_token`): it rotates only through
     /// [`crate::app_tokens::AppTokens::refresh`].
     pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<TokenPair> {
-        let (session, org, refresh) = (self.rotate_read(refresh_token, REFRESH_PREFIX, client))
-            .await?;
+        let (session, org, refresh) =
+            (self.rotate_read(refresh_token, REFRESH_PREFIX, client)).await?;
         if session.is_app() || session.client_id.is_some() {
             return Err(Error::InvalidRefreshToken);
         }

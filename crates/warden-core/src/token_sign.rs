@@ -3,11 +3,11 @@
 //! means deriving the public key from the seed, as costly as the signature).
 
 use crate::error::{Error, Result};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
 };
-use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
@@ -23,8 +23,8 @@ pub(super) enum Signer {
     Es256(EcdsaKeyPair),
     /// RSA PKCS#1 v1.5 (`RS256`).
     Rs256(RsaKeyPair),
-    /// HMAC (`HS256`, `HS384`, `HS512`).
-    Hmac(hmac::Key),
+    /// HMAC (`HS256`, `HS384`, `HS512`); boxed, its state is large.
+    Hmac(Box<hmac::Key>),
 }
 
 impl Signer {
@@ -51,7 +51,7 @@ impl Signer {
             SigningAlg::HS512 => hmac::HMAC_SHA512,
             _ => hmac::HMAC_SHA256,
         };
-        Signer::Hmac(hmac::Key::new(algorithm, secret))
+        Signer::Hmac(Box::new(hmac::Key::new(algorithm, secret)))
     }
 
     /// The signature of `msg`.
