@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::random;
 use crate::shared::Shared;
-use crate::store::{AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
+use crate::store::{ActiveOrg, AuditStore, MfaChallenge, MfaStore, Revoke, Rotation, SessionStore};
 use crate::token::{Claims, SubjectKind};
 use crate::upkeep::Upkeep;
 use serde::Serialize;
@@ -438,14 +438,33 @@ impl Sessions {
         refresh: String,
         fresh: bool,
     ) -> Result<TokenPair> {
+        self.pair_with(account, session, refresh, fresh, ActiveOrg::Unread)
+            .await
+    }
+
+    /// [`Sessions::pair`] with the organization the session acts for when
+    /// already `read` (by its rotation).
+    async fn pair_with(
+        &self,
+        account: &Account,
+        session: &Session,
+        refresh: String,
+        fresh: bool,
+        read: ActiveOrg,
+    ) -> Result<TokenPair> {
         let mut extra = self
             .shared
             .hooks()
             .run_extra_claims(account, session)
             .await?;
         let claim = &self.shared.settings.org_permissions_claim;
-        let org =
-            crate::organizations::claims::org_claims(&*self.orgs, claim, session.id, account.id);
+        let org = crate::organizations::claims::org_claims(
+            &*self.orgs,
+            claim,
+            session.id,
+            account.id,
+            read,
+        );
         extra.extend(org.await?);
         // A session's own scopes, as far as the account still has them.
         let scopes: Vec<String> = match &session.scopes {
@@ -464,7 +483,8 @@ impl Sessions {
     /// (`invalid_refresh_token`): it rotates only through
     /// [`crate::app_tokens::AppTokens::refresh`].
     pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<TokenPair> {
-        let (session, refresh) = self.rotate(refresh_token, REFRESH_PREFIX, client).await?;
+        let (session, org, refresh) =
+            (self.rotate_read(refresh_token, REFRESH_PREFIX, client)).await?;
         if session.is_app() || session.client_id.is_some() {
             return Err(Error::InvalidRefreshToken);
         }
@@ -474,7 +494,8 @@ impl Sessions {
             Err(e) => return Err(e),
         };
         check_usable(&account)?;
-        self.pair(&account, &session, refresh, false).await
+        self.pair_with(&account, &session, refresh, false, org)
+            .await
     }
 
     /// Rotate a refresh token that must start with `prefix`: the rotated
@@ -487,6 +508,18 @@ impl Sessions {
         prefix: &str,
         client: &ClientInfo,
     ) -> Result<(Session, String)> {
+        let (session, _, refresh) = self.rotate_read(refresh_token, prefix, client).await?;
+        Ok((session, refresh))
+    }
+
+    /// [`Sessions::rotate`], with what the rotation read of the organization
+    /// the session acts for.
+    async fn rotate_read(
+        &self,
+        refresh_token: &str,
+        prefix: &str,
+        client: &ClientInfo,
+    ) -> Result<(Session, ActiveOrg, String)> {
         let Some(rest) = refresh_token.strip_prefix(prefix) else {
             return Err(Error::InvalidRefreshToken);
         };
@@ -506,7 +539,7 @@ impl Sessions {
             )
             .await?;
         match rotation {
-            Rotation::Rotated(session) => Ok((session, refresh)),
+            Rotation::Rotated(session, org) => Ok((session, org, refresh)),
             Rotation::Reused(session) => {
                 self.mark_revoked(session.id);
                 self.upkeep.sync().await?;

@@ -4,7 +4,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{AccountId, SessionId, StoredKey};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -176,7 +176,9 @@ impl<S: ToString> Claims<S> {
 struct Key {
     kid: String,
     alg: SigningAlg,
-    enc: EncodingKey,
+    signer: signer::Signer,
+    /// The encoded header of an access token (`typ: at+jwt`) of this key.
+    access_header: String,
     dec: DecodingKey,
     jwk: Option<Jwk>,
 }
@@ -284,22 +286,25 @@ fn load_key(stored: &StoredKey) -> Result<Key> {
     Ok(Key {
         kid: stored.kid.clone(),
         alg,
-        enc,
+        signer: signer::Signer::from_der(alg, &stored.private_der)?,
+        access_header: signer::encoded_header(alg, ACCESS_TYP, &stored.kid)?,
         dec,
         jwk: Some(jwk),
     })
 }
 
-fn hmac_key(alg: SigningAlg, secret: &[u8]) -> Key {
+fn hmac_key(alg: SigningAlg, secret: &[u8]) -> Result<Key> {
     let digest = crate::random::sha256(secret);
     let kid: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    Key {
-        kid: format!("hs-{kid}"),
+    let kid = format!("hs-{kid}");
+    Ok(Key {
+        access_header: signer::encoded_header(alg, ACCESS_TYP, &kid)?,
+        kid,
         alg,
-        enc: EncodingKey::from_secret(secret),
+        signer: signer::Signer::hmac(alg, secret),
         dec: DecodingKey::from_secret(secret),
         jwk: None,
-    }
+    })
 }
 
 /// Token settings.
@@ -349,6 +354,9 @@ fn sig_key(token: &str) -> u64 {
     let tail = &b[b.len().saturating_sub(8)..];
     tail.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x))
 }
+
+/// The `typ` header of an access token.
+const ACCESS_TYP: &str = "at+jwt";
 
 /// The longest access token a verifier accepts, in bytes.
 pub const MAX_TOKEN_LEN: usize = 8192;
@@ -412,12 +420,8 @@ impl Tokens {
 
     /// Sign claims with the current key (`typ: at+jwt`, `kid` set).
     pub fn sign<S: Serialize>(&self, claims: &Claims<S>) -> Result<String> {
-        let ring = self.ring.read().clone();
-        let key = &ring.current;
-        let mut header = Header::new(key.alg.jwt());
-        header.typ = Some("at+jwt".to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.enc).map_err(Error::internal)
+        let key = self.ring.read().current.clone();
+        signer::encode(&key.access_header, claims, &key.signer)
     }
 
     /// The signing algorithm of the current key (its JOSE name).
@@ -512,7 +516,7 @@ impl Tokens {
         let ring = self.ring.read().clone();
         let kid = header.kid.as_deref().ok_or(Error::InvalidToken)?;
         let key = ring.by_kid.get(kid).ok_or(Error::InvalidToken)?;
-        if header.alg != key.alg.jwt() || header.typ.as_deref() != Some("at+jwt") {
+        if header.alg != key.alg.jwt() || header.typ.as_deref() != Some(ACCESS_TYP) {
             return Err(Error::InvalidToken);
         }
         let mut v = Validation::new(key.alg.jwt());
@@ -571,7 +575,7 @@ fn build_ring(
     let current: Arc<Key> = if alg.is_hmac() {
         let secret = hmac_secret
             .ok_or_else(|| Error::Internal(format!("{} needs WARDEN_SECRET", alg.name())))?;
-        let k = Arc::new(hmac_key(alg, secret));
+        let k = Arc::new(hmac_key(alg, secret)?);
         by_kid.insert(k.kid.clone(), k.clone());
         k
     } else {
@@ -598,6 +602,8 @@ fn build_ring(
 
 #[path = "token_provider.rs"]
 mod provider_tokens;
+#[path = "token_sign.rs"]
+mod signer;
 
 #[cfg(test)]
 mod tests {

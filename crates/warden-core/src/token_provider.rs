@@ -7,12 +7,9 @@ impl Tokens {
     /// Sign any claims with the current key, with header `typ` (`JWT` for an
     /// OpenID Connect ID token) and `kid` set.
     pub fn sign_jwt<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String> {
-        let ring = self.ring.read().clone();
-        let key = &ring.current;
-        let mut header = Header::new(key.alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.enc).map_err(Error::internal)
+        let key = self.ring.read().current.clone();
+        let header = signer::encoded_header(key.alg, typ, &key.kid)?;
+        signer::encode(&header, claims, &key.signer)
     }
 
     /// Verify an access token issued to an OAuth client of the OpenID
@@ -20,7 +17,7 @@ impl Tokens {
     /// that `aud` must be the token's `client_id` claim (so Warden's own routes, which want
     /// their configured audience or none, never accept it). Not cached.
     pub fn verify_client_token(&self, token: &str, issuer: &str) -> Result<SubjectClaims> {
-        let claims: SubjectClaims = self.decode_with(token, "at+jwt", issuer)?;
+        let claims: SubjectClaims = self.decode_with(token, ACCESS_TYP, issuer)?;
         let client = claims.extra.get("client_id").and_then(|v| v.as_str());
         if client.is_none() || claims.aud.as_deref() != client {
             return Err(Error::InvalidToken);

@@ -22,18 +22,17 @@
 //! on row locks, one transaction each; a reuse is revoked in a feed
 //! transaction that takes the feed lock before any row lock.
 
-use crate::backend::{SqlBackend, insert_audit, insert_feed};
+use crate::backend::{SqlBackend, audit_sql, insert_feed};
 use crate::codec::{from_ts_opt, ts};
 use crate::dialect::{Dialect, Tx};
-use crate::rows::{self, select};
+use crate::rows::{self, session_cols};
 use crate::sql::sql;
 use sqlx::Pool;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 use warden_core::error::{Error, Result};
-use warden_core::model::{AuditEvent, Session};
-use warden_core::store::{Change, Rotation};
+use warden_core::model::Session;
+use warden_core::store::{ActiveOrg, ActiveOrganization, Change, Rotation};
 
 /// Most rotations committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 128;
@@ -56,42 +55,63 @@ enum Swap {
     /// Decided: rotated, or invalid.
     Done(Rotation),
     /// The token was used already: `session` must be revoked ([`revoke_reused`]).
-    Reused(Session, AuditEvent),
+    Reused(Session),
+}
+
+/// Append the audit event `name` of a rotation of `session` (detail: its id).
+async fn audit_rotation<D: Dialect>(
+    tx: &mut Tx<D>,
+    r: &Rotate,
+    session: &Session,
+    name: &str,
+) -> Result<()> {
+    // `{"session_id": id}` without building a JSON value.
+    let detail = format!("{{\"session_id\":\"{}\"}}", session.id.0);
+    tx.q(audit_sql())
+        .bind(ts(r.now)?)
+        .binds((
+            session.account_id.0,
+            name,
+            &r.ip,
+            &r.user_agent,
+            detail.as_str(),
+        ))
+        .run()
+        .await
 }
 
 /// Check and swap the token in `tx` (without committing).
 async fn swap<D: Dialect>(tx: &mut Tx<D>, r: &Rotate) -> Result<Swap> {
     let at = ts(r.now)?;
-    let Some(token) = tx
-        .q(sql!(
-            "SELECT session_id FROM refresh_tokens WHERE hash = $1"
-        ))
+    // The token's session, row-locked (the lock serializes every rotation of
+    // the session and comes before the token's, as for every writer; the
+    // subqueries lock nothing), with the organization it acts for
+    // (`org_epoch` is NULL when it has no row).
+    let Some(row) = tx
+        .q(sql!(concat!(
+            "SELECT ",
+            session_cols!(),
+            ", (SELECT organization_id FROM org_sessions o WHERE o.session_id = sessions.id) \
+             AS org_id, (SELECT epoch FROM org_sessions o WHERE o.session_id = sessions.id) \
+             AS org_epoch FROM sessions \
+             WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1) {FOR UPDATE}"
+        )))
         .bind(&r.old_hash)
         .fetch_optional()
         .await?
     else {
         return Ok(Swap::Done(Rotation::Invalid));
     };
-    let sid: Uuid = token.get("session_id")?;
-    // The session row lock serializes every rotation of this session.
-    let Some(mut session) = tx
-        .q(select!(session_cols, "sessions WHERE id = $1 {FOR UPDATE}"))
-        .bind(sid)
-        .one(rows::session)
-        .await?
-    else {
-        return Ok(Swap::Done(Rotation::Invalid));
-    };
+    let mut session = rows::session(&row)?;
     if !session.is_live(r.now) {
         return Ok(Swap::Done(Rotation::Invalid));
     }
-    let event = |name: &str| AuditEvent {
-        at: r.now,
-        account_id: Some(session.account_id),
-        event: name.to_owned(),
-        ip: r.ip.clone(),
-        user_agent: r.user_agent.clone(),
-        detail: serde_json::json!({ "session_id": session.id }),
+    let org = match row.get::<Option<i64>>("org_epoch")? {
+        None => None,
+        Some(epoch) => Some(ActiveOrganization {
+            organization: row.get("org_id")?,
+            epoch,
+        }),
     };
     // Compare-and-swap: only a current token is marked used.
     let swapped = tx
@@ -105,10 +125,9 @@ async fn swap<D: Dialect>(tx: &mut Tx<D>, r: &Rotate) -> Result<Swap> {
     if !swapped {
         // A used token never becomes current again: the verdict holds after
         // this transaction ends.
-        let ev = event("token.refresh_reused");
-        return Ok(Swap::Reused(session, ev));
+        return Ok(Swap::Reused(session));
     }
-    let ev = event("token.refresh");
+    let sid = session.id.0;
     tx.q(sql!(
         "INSERT INTO refresh_tokens (hash, session_id, used_at) VALUES ($1, $2, NULL)"
     ))
@@ -121,11 +140,11 @@ async fn swap<D: Dialect>(tx: &mut Tx<D>, r: &Rotate) -> Result<Swap> {
     .binds((at, &r.ip, &r.user_agent, sid))
     .run()
     .await?;
-    insert_audit(tx, &ev).await?;
+    audit_rotation(tx, r, &session, "token.refresh").await?;
     session.last_seen_at = r.now;
     session.ip.clone_from(&r.ip);
     session.user_agent.clone_from(&r.user_agent);
-    Ok(Swap::Done(Rotation::Rotated(session)))
+    Ok(Swap::Done(Rotation::Rotated(session, ActiveOrg::Read(org))))
 }
 
 /// Revoke the session of a reused token in `tx`, a feed transaction (unless
@@ -133,9 +152,9 @@ async fn swap<D: Dialect>(tx: &mut Tx<D>, r: &Rotate) -> Result<Swap> {
 async fn revoke_reused<D: Dialect>(
     tx: &mut Tx<D>,
     mut session: Session,
-    ev: &AuditEvent,
-    now: OffsetDateTime,
+    r: &Rotate,
 ) -> Result<Rotation> {
+    let now = r.now;
     let at = ts(now)?;
     let prior = tx
         .q(sql!(
@@ -159,7 +178,7 @@ async fn revoke_reused<D: Dialect>(
     } else {
         session.revoked_at = from_ts_opt(prior.flatten())?.or(Some(now));
     }
-    insert_audit(tx, ev).await?;
+    audit_rotation(tx, r, &session, "token.refresh_reused").await?;
     Ok(Rotation::Reused(session))
 }
 
@@ -172,12 +191,12 @@ pub(crate) async fn rotate_alone<D: Dialect>(pool: &Pool<D::Db>, r: &Rotate) -> 
             tx.commit().await?;
             Ok(done)
         }
-        Swap::Reused(session, ev) => {
+        Swap::Reused(session) => {
             // The revocation runs in a feed transaction, which takes the feed
             // lock before any row lock.
             tx.rollback().await?;
             let mut tx = Tx::<D>::begin(pool, true).await?;
-            let out = revoke_reused(&mut tx, session, &ev, r.now).await?;
+            let out = revoke_reused(&mut tx, session, r).await?;
             tx.commit().await?;
             Ok(out)
         }
@@ -193,9 +212,7 @@ async fn rotate_batch<D: Dialect>(pool: &Pool<D::Db>, batch: &[Job]) -> Result<V
     for job in batch {
         out.push(match swap(&mut tx, &job.rotate).await? {
             Swap::Done(done) => done,
-            Swap::Reused(session, ev) => {
-                revoke_reused(&mut tx, session, &ev, job.rotate.now).await?
-            }
+            Swap::Reused(session) => revoke_reused(&mut tx, session, &job.rotate).await?,
         });
     }
     tx.commit().await?;

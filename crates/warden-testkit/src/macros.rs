@@ -246,6 +246,7 @@ macro_rules! conformance_tests {
             check_auth_codes,
             check_consents,
             check_organizations,
+            check_rotation_reads_org,
             check_org_members_and_roles,
             check_org_invitations,
             check_org_sessions,

@@ -7,7 +7,7 @@
 use super::rules::builtin_permissions;
 use crate::error::Result;
 use crate::model::{AccountId, SessionId};
-use crate::store::OrganizationStore;
+use crate::store::{ActiveOrg, OrganizationStore};
 use crate::token::Claims;
 use serde_json::{Map, Value};
 
@@ -19,15 +19,21 @@ pub const ORG_ROLE_CLAIM: &str = "org_role";
 pub const ORG_EPOCH_CLAIM: &str = "org_epoch";
 
 /// The organization claims of a session of `account` (empty when it acts
-/// for no organization, or is no longer a member of it).
+/// for no organization, or is no longer a member of it); `read`: the
+/// organization it acts for, when already read.
 pub(crate) async fn org_claims(
     store: &dyn OrganizationStore,
     permissions_claim: &str,
     session: SessionId,
     account: AccountId,
+    read: ActiveOrg,
 ) -> Result<Map<String, Value>> {
     let mut out = Map::new();
-    let Some(active) = store.active_organization(session).await? else {
+    let active = match read {
+        ActiveOrg::Read(active) => active,
+        ActiveOrg::Unread => store.active_organization(session).await?,
+    };
+    let Some(active) = active else {
         return Ok(out);
     };
     let Some(org) = active.organization else {

@@ -439,7 +439,8 @@ impl SessionStore for MemoryStore {
         g.sessions.insert(sid, updated.clone());
         let ev = audit("token.refresh");
         g.audit.push(ev);
-        Ok(Rotation::Rotated(updated))
+        let org = g.active_organization(sid);
+        Ok(Rotation::Rotated(updated, ActiveOrg::Read(org)))
     }
 
     async fn revoke_session(

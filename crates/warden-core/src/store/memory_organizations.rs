@@ -27,6 +27,11 @@ pub(super) struct OrgData {
 }
 
 impl Inner {
+    /// [`OrganizationStore::active_organization`] of `session`.
+    pub(super) fn active_organization(&self, session: SessionId) -> Option<ActiveOrganization> {
+        self.orgs.active.get(&session).map(|(_, a)| *a)
+    }
+
     fn membership_of(&self, org: Uuid, account: AccountId) -> Option<Membership> {
         let row = self.orgs.members.get(&(org, account))?;
         let login = self.accounts.get(&account)?.login.clone();
@@ -457,6 +462,6 @@ impl OrganizationStore for MemoryStore {
     }
 
     async fn active_organization(&self, session: SessionId) -> Result<Option<ActiveOrganization>> {
-        Ok(self.inner.lock().orgs.active.get(&session).map(|(_, a)| *a))
+        Ok(self.inner.lock().active_organization(session))
     }
 }

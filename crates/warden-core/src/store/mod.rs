@@ -55,12 +55,25 @@ pub enum Revoke {
 /// Outcome of an atomic refresh-token rotation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
-    /// The token was current: it is now used and the new hash is current.
-    Rotated(Session),
+    /// The token was current: it is now used and the new hash is current;
+    /// with what the rotation read of the organization the session acts for.
+    Rotated(Session, ActiveOrg),
     /// The token had already been rotated: the session is now revoked.
     Reused(Session),
     /// Unknown token, or its session is revoked or expired.
     Invalid,
+}
+
+/// The organization a rotated session acts for, as its rotation read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveOrg {
+    /// Not read: this session store does not keep it (sessions kept apart
+    /// from the main store, [`SessionBackend`]); ask
+    /// [`OrganizationStore::active_organization`].
+    Unread,
+    /// [`OrganizationStore::active_organization`] of the session, read in
+    /// the rotation's transaction.
+    Read(Option<ActiveOrganization>),
 }
 
 /// One entry of the change feed that keeps every node's caches fresh.

@@ -13,7 +13,9 @@ use time::{Duration, OffsetDateTime};
 use warden_core::Error;
 use warden_core::error::Result;
 use warden_core::model::{AccountId, AuditEvent, Session, SessionId};
-use warden_core::store::{Change, Revoke, Rotation, SessionBackend, SessionStore, Store};
+use warden_core::store::{
+    ActiveOrg, Change, Revoke, Rotation, SessionBackend, SessionStore, Store,
+};
 
 /// How long an ended session stays readable (and its refresh tokens
 /// recognised as reuses) before Redis drops it by itself, by default.
@@ -320,7 +322,8 @@ impl SessionStore for RedisSessionStore {
         }
         let ev = rotation_event("token.refresh", &session, now, ip, user_agent);
         self.record(&[], now, &[ev]).await?;
-        Ok(Rotation::Rotated(session))
+        // The organization a session acts for is kept in the main store.
+        Ok(Rotation::Rotated(session, ActiveOrg::Unread))
     }
 
     async fn revoke_session(

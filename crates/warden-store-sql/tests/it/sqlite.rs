@@ -180,7 +180,7 @@ async fn migration_0010_keeps_sessions_and_their_tokens() {
         .await
         .unwrap();
     assert!(
-        matches!(r, Rotation::Rotated(ref x) if x.id == sid),
+        matches!(r, Rotation::Rotated(ref x, _) if x.id == sid),
         "{r:?}"
     );
     // refresh_tokens still refers to the new sessions table, with the cascade.

@@ -52,7 +52,7 @@ pub async fn check_app_sessions(store: &dyn Store) {
         .rotate_refresh(&h1, &h2, t0, None, None)
         .await
         .unwrap();
-    let Rotation::Rotated(rotated) = r else {
+    let Rotation::Rotated(rotated, _) = r else {
         panic!("expected Rotated, got {r:?}");
     };
     assert_eq!(rotated.app, s.app, "the rotated session keeps its subject");

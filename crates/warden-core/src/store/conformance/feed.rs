@@ -341,7 +341,7 @@ pub async fn check_prune(store: &dyn Store) {
             .rotate_refresh(&hl, &hash(), t0, None, None)
             .await
             .unwrap(),
-        Rotation::Rotated(_)
+        Rotation::Rotated(..)
     ));
 
     // The old feed entry is gone, the recent one stays.

@@ -209,3 +209,11 @@ pub(super) async fn audit_names(store: &dyn Store, account: AccountId) -> Vec<St
         .map(|e| e.event)
         .collect()
 }
+
+/// The session of a [`Rotation::Rotated`] (else a failure).
+pub(super) fn rotated(r: Rotation) -> Session {
+    match r {
+        Rotation::Rotated(session, _) => session,
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+}

@@ -95,6 +95,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check_auth_codes_concurrent(&store).await;
     check_consents(s).await;
     check_organizations(s).await;
+    check_rotation_reads_org(s).await;
     check_org_members_and_roles(s).await;
     check_org_invitations(s).await;
     check_org_sessions(s).await;

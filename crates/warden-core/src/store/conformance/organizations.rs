@@ -5,7 +5,10 @@
 use super::{audit_names, event, feed_after, feed_head, new_account, new_session, now, tag};
 use crate::error::Error;
 use crate::model::{AccountId, normalize_email};
-use crate::store::{Change, Invitation, InvitationState, OrgRole, Organization, Store};
+use crate::store::{
+    ActiveOrg, ActiveOrganization, Change, Invitation, InvitationState, OrgRole, Organization,
+    Rotation, Store,
+};
 use std::sync::Arc;
 use time::Duration;
 use uuid::Uuid;
@@ -477,6 +480,44 @@ pub async fn check_org_sessions(store: &dyn Store) {
             .organization
             .is_none()
     );
+}
+
+/// A rotation that reads the organization its session acts for
+/// ([`ActiveOrg::Read`]) reads what `active_organization` answers: no row,
+/// an organization, none any more. A session store kept apart answers
+/// [`ActiveOrg::Unread`].
+pub async fn check_rotation_reads_org(store: &dyn Store) {
+    let a = new_account(store).await;
+    let o = new_org(store, a.id).await;
+    let (s, mut h) = new_session(store, a.id, now()).await;
+    let mut rotate = async |want: Option<(Option<Uuid>, i64)>| {
+        let next = hash();
+        let r = store.rotate_refresh(&h, &next, now(), None, None).await;
+        h = next;
+        let Ok(Rotation::Rotated(_, read)) = r else {
+            panic!("rotation: {r:?}");
+        };
+        let want = want.map(|(organization, epoch)| ActiveOrganization {
+            organization,
+            epoch,
+        });
+        assert_eq!(store.active_organization(s.id).await.unwrap(), want);
+        assert!(
+            matches!(read, ActiveOrg::Unread) || read == ActiveOrg::Read(want),
+            "{read:?}, want {want:?}"
+        );
+    };
+    rotate(None).await;
+    let e1 = store
+        .set_active_organization(s.id, a.id, Some(o.id))
+        .await
+        .unwrap();
+    rotate(Some((Some(o.id), e1))).await;
+    let e2 = store
+        .set_active_organization(s.id, a.id, None)
+        .await
+        .unwrap();
+    rotate(Some((None, e2))).await;
 }
 
 /// Two owners demote or remove each other at the same time, many times

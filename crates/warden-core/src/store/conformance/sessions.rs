@@ -122,7 +122,7 @@ pub async fn check_rotate_refresh(store: &dyn Store) {
     want.last_seen_at = t1;
     want.ip = Some("203.0.113.9".to_owned());
     want.user_agent = Some("new-agent".to_owned());
-    assert_eq!(r, Rotation::Rotated(want.clone()));
+    assert_eq!(rotated(r), want);
     assert_eq!(store.session(s.id).await.unwrap(), Some(want.clone()));
 
     let h3 = hash();
@@ -134,7 +134,7 @@ pub async fn check_rotate_refresh(store: &dyn Store) {
     want.last_seen_at = t2;
     want.ip = None;
     want.user_agent = None;
-    assert_eq!(r, Rotation::Rotated(want.clone()), "second rotation");
+    assert_eq!(rotated(r), want, "second rotation");
 
     let head = feed_head(store).await;
     let t3 = t2 + Duration::seconds(10);
@@ -229,7 +229,7 @@ pub async fn check_rotate_refresh_concurrent(store: &Arc<dyn Store>) {
     let (mut rotated, mut reused, mut invalid) = (0, 0, 0);
     while let Some(r) = set.join_next().await {
         match r.expect("task").expect("rotate_refresh") {
-            Rotation::Rotated(_) => rotated += 1,
+            Rotation::Rotated(..) => rotated += 1,
             Rotation::Reused(_) => reused += 1,
             Rotation::Invalid => invalid += 1,
         }
@@ -388,7 +388,7 @@ pub async fn check_reissue_refresh(store: &dyn Store) {
         .await
         .unwrap();
     assert!(
-        matches!(r, Rotation::Rotated(_)),
+        matches!(r, Rotation::Rotated(..)),
         "reissued token rotates: {r:?}"
     );
     let head = feed_head(store).await;
