@@ -38,7 +38,7 @@ t = open(sys.argv[1]).read()
 total = int(re.search(r"(\d+) requests in", t).group(1))
 bad = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", t)) else 0
 secs = float(re.search(r"requests in ([\d.]+)s", t).group(1))
-lat = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)", t, re.M))
+lat = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", t, re.M))
 print(f"| {sys.argv[2]} | {sys.argv[3]} | {(total - bad) / secs:,.0f} | {lat.get('50', '?')} | {lat.get('99', '?')} | {bad} |")
 PY
   done
