@@ -364,15 +364,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify() {
-        let h = Hasher::new(
-            HashParams {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            2,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let h = Hasher::new(cheap(), 2).unwrap_or_else(|e| panic!("{e}"));
         let phc = h.hash("correct horse").await.unwrap_or_default();
         assert!(phc.starts_with("$argon2id$"));
         assert!(h.verify("correct horse", Some(&phc)).await.unwrap_or(false));
@@ -385,15 +377,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hash_threads_run_at_the_lowest_priority() {
-        let h = Hasher::new(
-            HashParams {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            1,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let h = Hasher::new(cheap(), 1).unwrap_or_else(|e| panic!("{e}"));
         let (policy, stat) = h
             .run(|| {
                 let stat = std::fs::read_to_string("/proc/thread-self/stat")
