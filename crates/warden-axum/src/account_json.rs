@@ -60,24 +60,7 @@ mod tests {
     use super::*;
 
     fn account(login: &str) -> Account {
-        let now = time::OffsetDateTime::UNIX_EPOCH;
-        Account {
-            id: AccountId(uuid::Uuid::now_v7()),
-            kind: warden_core::model::AccountKind::Person,
-            login: login.into(),
-            email: None,
-            email_verified: false,
-            active: true,
-            blocked: false,
-            block_reason: None,
-            mfa_enabled: false,
-            scopes: vec![],
-            properties: serde_json::json!({}),
-            password_hash: None,
-            password_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        }
+        Account::person(login, time::OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]

@@ -78,24 +78,7 @@ mod tests {
     use super::*;
 
     fn account(login: &str) -> Arc<Account> {
-        let now = OffsetDateTime::UNIX_EPOCH;
-        Arc::new(Account {
-            id: AccountId::new(),
-            kind: crate::model::AccountKind::Person,
-            login: login.to_owned(),
-            email: None,
-            email_verified: false,
-            active: true,
-            blocked: false,
-            block_reason: None,
-            mfa_enabled: false,
-            scopes: Vec::new(),
-            properties: serde_json::Value::Null,
-            password_hash: None,
-            password_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        })
+        Arc::new(Account::person(login, OffsetDateTime::UNIX_EPOCH))
     }
 
     #[test]

@@ -169,6 +169,35 @@ impl fmt::Debug for Account {
 }
 
 impl Account {
+    /// A new, active person's account with `login` as given and nothing else
+    /// set (no email, password, scopes or properties), created at `now`.
+    ///
+    /// ```
+    /// use warden_core::model::{Account, AccountKind};
+    /// let a = Account::person("alice", time::OffsetDateTime::UNIX_EPOCH);
+    /// assert_eq!((a.kind, a.login.as_str(), a.active), (AccountKind::Person, "alice", true));
+    /// assert!(a.email.is_none() && a.scopes.is_empty() && a.password_hash.is_none());
+    /// ```
+    pub fn person(login: &str, now: OffsetDateTime) -> Self {
+        Self {
+            id: AccountId::new(),
+            kind: AccountKind::Person,
+            login: login.to_owned(),
+            email: None,
+            email_verified: false,
+            active: true,
+            blocked: false,
+            block_reason: None,
+            mfa_enabled: false,
+            scopes: Vec::new(),
+            properties: serde_json::json!({}),
+            password_hash: None,
+            password_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The login's key, used for uniqueness and lookup (RFC 8265
     /// `UsernameCaseMapped`; see [`crate::login_rules::login_key`]).
     pub fn login_key(&self) -> String {

@@ -6,29 +6,12 @@
 use std::sync::Arc;
 use time::OffsetDateTime;
 use warden_core::Error;
-use warden_core::model::{Account, AccountId, AuditEvent};
+use warden_core::model::{Account, AuditEvent};
 use warden_core::store::{AccountQuery, AttemptGate, Revoke, Store};
 
 /// A plain account with `login`.
 pub fn account(login: &str) -> Account {
-    let now = OffsetDateTime::now_utc();
-    Account {
-        id: AccountId::new(),
-        kind: warden_core::model::AccountKind::Person,
-        login: login.to_owned(),
-        email: None,
-        email_verified: false,
-        active: true,
-        blocked: false,
-        block_reason: None,
-        mfa_enabled: false,
-        scopes: Vec::new(),
-        properties: serde_json::json!({}),
-        password_hash: None,
-        password_changed_at: now,
-        created_at: now,
-        updated_at: now,
-    }
+    Account::person(login, OffsetDateTime::now_utc())
 }
 
 /// An audit event of `account`.
